@@ -1,0 +1,1 @@
+"""Demo data shipped with the planner (installed as ``planner.geodata``)."""

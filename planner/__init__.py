@@ -1,0 +1,26 @@
+"""Care capacity planner: childcare slots and elderly-care beds (一老一小) per district.
+
+Public API::
+
+    import planner
+    sc = planner.load_demo("shanxi")
+    res = planner.solve(sc)
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._errors import PlannerError
+from .demo import load_demo
+from .io import load_scenario
+from .model import Model, build
+from .result import Result
+from .scenario import Options, Scenario, Targets
+from .solve import solve
+
+try:
+    __version__ = version("care-planner")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = ["PlannerError", "Scenario", "Targets", "Options", "Result", "Model", "build",
+           "load_demo", "load_scenario", "solve", "__version__"]

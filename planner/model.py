@@ -1,0 +1,327 @@
+"""Build the planning LP/MILP from a Scenario, vectorised and sparse.
+
+The problem is assembled once as arrays (costs, bounds, a sparse constraint
+matrix). :meth:`Model.to_pulp` turns the same arrays into a PuLP problem, one
+``LpAffineExpression`` per row, for CBC, for LP/MPS export and for the
+``extra_functionality`` hook; the default HiGHS path passes the arrays to
+highspy directly, so no per-variable Python objects are made.
+
+Variables (blocks)
+------------------
+add        slots or beds added per facility (≤ max_add, or ≤ max_size for candidates)
+aff        affordable slots among the added ones, per childcare facility
+conv       ordinary → care-oriented conversions, per eldercare facility
+open       candidate site opened (0–1; binary in integer mode)
+flow_c/_e  need of an area served by a facility in reach (childcare / eldercare)
+sf_*       non-negative shortfalls: per district (slots, affordable, beds, care)
+           and per area (access to childcare / eldercare), priced far above cost
+
+Units: slots, beds, yuan. Objective coefficients are yuan ÷ ``cost_scale``
+so that one unit of any shortfall outweighs the dearest way to add one unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .access import Pairs, straight_line_pairs
+
+INF = np.inf
+SHORTFALL_PRICE = 1000.0  # per slot/bed, in units of the dearest way to add one
+SHORTFALL_BLOCKS = ("sf_slots", "sf_aff", "sf_beds", "sf_care", "sf_acc_c", "sf_acc_e")
+
+
+@dataclass
+class LinearProgram:
+    """min cost·x  s.t.  row_lower ≤ A x ≤ row_upper,  lower ≤ x ≤ upper."""
+
+    cost: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    integer: np.ndarray
+    A: sp.csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    blocks: dict  # block name → slice of columns
+    row_blocks: dict  # row block name → slice of rows
+
+    @property
+    def shape(self):
+        return self.A.shape
+
+
+class _Builder:
+    def __init__(self):
+        self.n_col = 0
+        self.n_row = 0
+        self.cols = {}
+        self.lower, self.upper, self.cost, self.integer = [], [], [], []
+        self.rows = {}
+        self.r_lower, self.r_upper = [], []
+        self.ri, self.ci, self.vals = [], [], []
+
+    def var(self, name, n, *, lower=0.0, upper=INF, cost=0.0, integer=False) -> np.ndarray:
+        idx = np.arange(self.n_col, self.n_col + n)
+        self.cols[name] = slice(self.n_col, self.n_col + n)
+        self.n_col += n
+        for store, v in ((self.lower, lower), (self.upper, upper), (self.cost, cost)):
+            store.append(np.broadcast_to(np.asarray(v, float), (n,)))
+        self.integer.append(np.full(n, bool(integer)))
+        return idx
+
+    def rows_block(self, name, lower, upper) -> int:
+        lower = np.asarray(lower, float)
+        n = lower.shape[0]
+        start = self.n_row
+        self.rows[name] = slice(start, start + n)
+        self.r_lower.append(lower)
+        self.r_upper.append(np.broadcast_to(np.asarray(upper, float), (n,)))
+        self.n_row += n
+        return start
+
+    def coef(self, rows, cols, vals) -> None:
+        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+        self.ri.append(rows)
+        self.ci.append(cols)
+        self.vals.append(np.broadcast_to(np.asarray(vals, float), rows.shape))
+
+    def build(self) -> LinearProgram:
+        cat = lambda xs, dt=float: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+        A = sp.csr_matrix((cat(self.vals), (cat(self.ri, np.int64), cat(self.ci, np.int64))),
+                          shape=(self.n_row, self.n_col))
+        A.sum_duplicates()
+        return LinearProgram(cat(self.cost), cat(self.lower), cat(self.upper), cat(self.integer, bool), A,
+                             cat(self.r_lower), cat(self.r_upper), self.cols, self.rows)
+
+
+@dataclass
+class Prepared:
+    """The scenario as arrays: what the model and the result both read."""
+
+    district_ids: np.ndarray
+    area_d: np.ndarray
+    fac_d: np.ndarray
+    targets: pd.DataFrame          # per district
+    need_c: np.ndarray             # slots needed per area
+    need_e: np.ndarray             # beds needed per area
+    child: np.ndarray              # facility is childcare
+    cand: np.ndarray               # facility is a candidate site
+    add_upper: np.ndarray          # slots/beds a facility may add
+    cost_unit: np.ndarray          # yuan per added slot/bed (0 where it cannot grow)
+    conv_upper: np.ndarray         # convertible ordinary beds
+    cost_conv: np.ndarray          # yuan per conversion
+    pairs_c: Pairs                 # childcare pairs in reach
+    pairs_e: Pairs                 # eldercare pairs in reach
+    new_beds_care: bool
+    budget: float | None
+    integer: bool
+    access_share_a: np.ndarray     # per area
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_districts(self):
+        return len(self.district_ids)
+
+
+def prepare(scenario) -> Prepared:
+    """Arrays from a validated scenario (no model yet)."""
+    a, f, d = scenario.areas, scenario.facilities, scenario.districts
+    ids = d["district_id"].to_numpy(object)
+    pos = pd.Index(ids)
+    area_d = pos.get_indexer(a["district_id"])
+    fac_d = pos.get_indexer(f["district_id"])
+    t = scenario.district_targets()
+    child = (f["kind"] == "childcare").to_numpy()
+    cand = f["candidate"].to_numpy(bool)
+    add_upper = np.where(cand, f["max_size"].to_numpy(float), f["max_add"].to_numpy(float))
+    cost_unit = np.nan_to_num(f["cost_per_unit"].to_numpy(float))
+    conv_cost = f["cost_per_conversion"].to_numpy(float)
+    conv_upper = np.where(~child & ~np.isnan(conv_cost), f["beds"].to_numpy(float) - f["beds_care"].to_numpy(float), 0.0)
+    limit = t["access_minutes"].to_numpy(float)[area_d]
+    o = scenario.options
+    pairs = straight_line_pairs(a, f, limit, speed_kmh=o.speed_kmh, circuity=o.circuity)
+    is_c = child[pairs.facility]
+    return Prepared(
+        district_ids=ids, area_d=area_d, fac_d=fac_d, targets=t,
+        need_c=a["pop_total"].to_numpy(float) * t["childcare_per_1000"].to_numpy(float)[area_d] / 1000,
+        need_e=a["pop_60_plus"].to_numpy(float) * t["beds_per_1000_elderly"].to_numpy(float)[area_d] / 1000,
+        child=child, cand=cand, add_upper=add_upper, cost_unit=cost_unit,
+        conv_upper=conv_upper, cost_conv=np.nan_to_num(conv_cost),
+        pairs_c=pairs.select(is_c), pairs_e=pairs.select(~is_c),
+        new_beds_care=bool(o.new_beds_care), budget=None if scenario.budget is None else float(scenario.budget),
+        integer=bool(o.integer), access_share_a=t["access_share"].to_numpy(float)[area_d],
+    )
+
+
+def cost_scale(p: Prepared, fixed_cost: np.ndarray, min_size: np.ndarray) -> float:
+    """Yuan of the dearest way to add one unit (a whole minimum-size site at worst)."""
+    grows = p.add_upper > 0
+    worst = (p.cost_unit[grows].max(initial=0.0) + p.cost_conv[p.conv_upper > 0].max(initial=0.0)
+             + (fixed_cost + min_size * p.cost_unit)[p.cand & grows].max(initial=0.0))
+    return float(worst) if worst > 0 else 1.0
+
+
+@dataclass
+class Model:
+    """The built problem plus what is needed to read its solution."""
+
+    lp: LinearProgram
+    prepared: Prepared
+    scenario: object
+    scale: float            # yuan per objective unit
+    cost_yuan: np.ndarray   # yuan per unit of each column (for the plan's cost)
+
+    @classmethod
+    def from_scenario(cls, scenario) -> "Model":
+        """Build the model of DESIGN.md for a validated scenario."""
+        return build(scenario)
+
+    def to_pulp(self, name="care_plan"):
+        """The same problem as a ``pulp.LpProblem``.
+
+        Returns
+        -------
+        problem : pulp.LpProblem
+        variables : dict
+            Block name → list of ``pulp.LpVariable`` in column order; the flat
+            list of all columns is under ``"_all"``.
+        """
+        import pulp
+
+        lp = self.lp
+        cols = []
+        variables = {}
+        prob = pulp.LpProblem(name, pulp.LpMinimize)
+        # PuLP ≥ 3.3 attaches variables to the problem; PuLP 4 removes the bare constructor.
+        new_var = prob.add_variable if hasattr(prob, "add_variable") else pulp.LpVariable
+        for block, sl in lp.blocks.items():
+            vs = [new_var(f"{block}_{i}", lp.lower[j], None if np.isinf(lp.upper[j]) else lp.upper[j],
+                          cat=pulp.LpInteger if lp.integer[j] else pulp.LpContinuous)
+                  for i, j in enumerate(range(sl.start, sl.stop))]
+            variables[block] = vs
+            cols.extend(vs)
+        variables["_all"] = cols
+        nz = np.flatnonzero(lp.cost)
+        prob.setObjective(pulp.LpAffineExpression(zip([cols[j] for j in nz], lp.cost[nz].tolist())))
+        A = lp.A
+        row_name = np.empty(lp.shape[0], object)
+        for block, sl in lp.row_blocks.items():
+            row_name[sl] = [f"{block}_{i}" for i in range(sl.stop - sl.start)]
+        for i in range(lp.shape[0]):
+            s, e = A.indptr[i], A.indptr[i + 1]
+            expr = pulp.LpAffineExpression(zip([cols[j] for j in A.indices[s:e]], A.data[s:e].tolist()))
+            lo, up = lp.row_lower[i], lp.row_upper[i]
+            if lo == up:
+                prob.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintEQ, rhs=lo), row_name[i])
+                continue
+            if np.isfinite(lo):
+                prob.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintGE, rhs=lo), row_name[i])
+            if np.isfinite(up):
+                prob.addConstraint(pulp.LpConstraint(expr.copy(), pulp.LpConstraintLE, rhs=up),
+                                   row_name[i] + ("_up" if np.isfinite(lo) else ""))
+        return prob, variables
+
+
+def build(scenario) -> Model:
+    """Assemble the LP (or MILP with ``options.integer``) for ``scenario``."""
+    p = prepare(scenario)
+    f = scenario.facilities
+    fixed = f["fixed_cost"].to_numpy(float)
+    min_size = f["min_size"].to_numpy(float)
+    max_size = f["max_size"].to_numpy(float)
+    S = f["slots"].to_numpy(float)
+    SA = f["slots_affordable"].to_numpy(float)
+    B = f["beds"].to_numpy(float)
+    BC = f["beds_care"].to_numpy(float)
+    n_d, n_a, n_f = p.n_districts, len(p.area_d), len(p.fac_d)
+    child, cand = p.child, p.cand
+    C, E, K = np.flatnonzero(child), np.flatnonzero(~child), np.flatnonzero(cand)
+
+    scale = cost_scale(p, fixed, min_size)
+    budget_mode = p.budget is not None
+    # In budget mode shortfall comes first; cost only breaks ties (whole budget < one unit).
+    cost_weight = 1.0 if not budget_mode else min(1.0, 1.0 / max(p.budget / scale, 1e-12))
+    unit_costs = np.concatenate([p.cost_unit[p.add_upper > 0], p.cost_conv[p.conv_upper > 0],
+                                 (fixed / np.maximum(max_size, 1))[cand]]) / scale
+    unit_costs = unit_costs[unit_costs > 0]
+    # A reward for serving need in reach, too small to buy capacity: it makes
+    # flows report all that can be served, not just the required share.
+    reward = 1e-3 * cost_weight * (unit_costs.min() if len(unit_costs) else 1.0)
+    penalty = SHORTFALL_PRICE
+
+    b = _Builder()
+    add = b.var("add", n_f, upper=p.add_upper, cost=cost_weight * p.cost_unit / scale, integer=p.integer)
+    aff = b.var("aff", len(C), upper=p.add_upper[C], integer=p.integer)
+    conv = b.var("conv", len(E), upper=p.conv_upper[E], cost=cost_weight * p.cost_conv[E] / scale,
+                 integer=p.integer)
+    opn = b.var("open", len(K), upper=1.0, cost=cost_weight * fixed[K] / scale, integer=p.integer)
+    fc = b.var("flow_c", len(p.pairs_c), cost=-reward)
+    fe = b.var("flow_e", len(p.pairs_e), cost=-reward)
+    sf = {name: b.var(name, n_d if name in ("sf_slots", "sf_aff", "sf_beds", "sf_care") else n_a, cost=penalty)
+          for name in SHORTFALL_BLOCKS}
+
+    t = p.targets
+    dC, dE = p.fac_d[C], p.fac_d[E]
+    pop_d = np.bincount(p.area_d, scenario.areas["pop_total"].to_numpy(float), n_d)
+    eld_d = np.bincount(p.area_d, scenario.areas["pop_60_plus"].to_numpy(float), n_d)
+    S_d, SA_d = np.bincount(dC, S[C], n_d), np.bincount(dC, SA[C], n_d)
+    B_d, BC_d = np.bincount(dE, B[E], n_d), np.bincount(dE, BC[E], n_d)
+    t_aff, t_care = t["affordable_share"].to_numpy(float), t["care_bed_share"].to_numpy(float)
+    dist = np.arange(n_d)
+
+    # District targets: capacity, affordable share, beds, care-oriented share.
+    r = b.rows_block("slots", t["childcare_per_1000"].to_numpy(float) * pop_d / 1000 - S_d, INF)
+    b.coef(r + dC, add[C], 1.0)
+    b.coef(r + dist, sf["sf_slots"], 1.0)
+    r = b.rows_block("affordable", t_aff * S_d - SA_d, INF)
+    b.coef(r + dC, aff, 1.0)
+    b.coef(r + dC, add[C], -t_aff[dC])
+    b.coef(r + dist, sf["sf_aff"], 1.0)
+    r = b.rows_block("beds", t["beds_per_1000_elderly"].to_numpy(float) * eld_d / 1000 - B_d, INF)
+    b.coef(r + dE, add[E], 1.0)
+    b.coef(r + dist, sf["sf_beds"], 1.0)
+    r = b.rows_block("care", t_care * B_d - BC_d, INF)
+    b.coef(r + dE, conv, 1.0)
+    b.coef(r + dE, add[E], float(p.new_beds_care) - t_care[dE])
+    b.coef(r + dist, sf["sf_care"], 1.0)
+
+    # Added affordable slots are among the added slots.
+    r = b.rows_block("aff_link", np.full(len(C), -INF), 0.0)
+    b.coef(r + np.arange(len(C)), aff, 1.0)
+    b.coef(r + np.arange(len(C)), add[C], -1.0)
+
+    # Candidate sites: min_size·open ≤ add ≤ max_size·open.
+    k = np.arange(len(K))
+    r = b.rows_block("site_max", np.full(len(K), -INF), 0.0)
+    b.coef(r + k, add[K], 1.0)
+    b.coef(r + k, opn, -max_size[K])
+    r = b.rows_block("site_min", np.zeros(len(K)), INF)
+    b.coef(r + k, add[K], 1.0)
+    b.coef(r + k, opn, -min_size[K])
+
+    # Reach: share·need ≤ flows in reach + access shortfall ≤ need; flows ≤ capacity after.
+    for pairs, flow, need, sf_acc, fac_set, cap_now, name in (
+            (p.pairs_c, fc, p.need_c, sf["sf_acc_c"], C, S, "c"),
+            (p.pairs_e, fe, p.need_e, sf["sf_acc_e"], E, B, "e")):
+        r = b.rows_block(f"access_{name}", p.access_share_a * need, need)
+        b.coef(r + pairs.area, flow, 1.0)
+        b.coef(r + np.arange(n_a), sf_acc, 1.0)
+        local = np.full(n_f, -1)
+        local[fac_set] = np.arange(len(fac_set))
+        r = b.rows_block(f"capacity_{name}", -INF * np.ones(len(fac_set)), cap_now[fac_set])
+        b.coef(r + local[pairs.facility], flow, 1.0)
+        b.coef(r + np.arange(len(fac_set)), add[fac_set], -1.0)
+
+    cost_yuan = np.zeros(b.n_col)
+    cost_yuan[add] = p.cost_unit
+    cost_yuan[conv] = p.cost_conv[E]
+    cost_yuan[opn] = fixed[K]
+    if budget_mode:
+        nz = np.flatnonzero(cost_yuan)
+        r = b.rows_block("budget", np.array([-INF]), p.budget / scale)
+        b.coef(np.full(len(nz), r), nz, cost_yuan[nz] / scale)
+    return Model(lp=b.build(), prepared=p, scenario=scenario, scale=scale, cost_yuan=cost_yuan)

@@ -1,0 +1,305 @@
+"""Result: the plan as tables a planner reads, with why any target is missed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+import json
+
+import numpy as np
+import pandas as pd
+import geopandas as gpd
+
+TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
+
+REASONS = {
+    "expansion_limit": "expansion limits: even every allowed expansion, conversion and new site is not enough",
+    "no_site_in_reach": "no facility or candidate site within the travel time",
+    "budget": "the budget runs out first",
+    "time_limit": "the solver stopped at its time limit",
+}
+TARGET_WORDS = {"slots": "childcare slots", "affordable": "affordable share", "beds": "elderly-care beds",
+                "care": "care-oriented share", "access_childcare": "childcare within reach",
+                "access_beds": "elderly care within reach"}
+
+
+@dataclass
+class Result:
+    """A solved plan.
+
+    Attributes
+    ----------
+    status : str
+        ``"optimal"`` (every target met at least cost, or the best use of the
+        budget with nothing missing) or ``"shortfall"`` (some targets cannot be
+        met; see ``districts``).
+    cost : float
+        Total yuan of the plan.
+    districts, facilities, areas : DataFrame / GeoDataFrame
+        The tables of DESIGN.md (inputs plus plan columns).
+    scenario : planner.Scenario
+    info : planner.solve.SolveInfo
+    """
+
+    status: str
+    cost: float
+    districts: pd.DataFrame
+    facilities: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    scenario: object = field(repr=False)
+    info: object = field(repr=False)
+
+    @property
+    def solver_status(self) -> str:
+        """``"optimal"`` or ``"time_limit"`` (a plan, not proven optimal)."""
+        return self.info.status
+
+    @classmethod
+    def from_solution(cls, model, x, info) -> "Result":
+        sc, p, lp = model.scenario, model.prepared, model.lp
+        x = np.clip(np.asarray(x, float), lp.lower, lp.upper)
+        x[np.abs(x) < 1e-9] = 0.0
+        v = {name: x[sl] for name, sl in lp.blocks.items()}
+        f, a = sc.facilities, sc.areas
+        n_f, n_a, n_d = len(f), len(a), p.n_districts
+        C, E, K = np.flatnonzero(p.child), np.flatnonzero(~p.child), np.flatnonzero(p.cand)
+
+        # facilities
+        added = v["add"]
+        aff = np.zeros(n_f)
+        aff[C] = v["aff"]
+        conv = np.zeros(n_f)
+        conv[E] = v["conv"]
+        open_frac = np.zeros(n_f)
+        open_frac[K] = v["open"]
+        fixed = f["fixed_cost"].to_numpy(float)
+        cost_f = p.cost_unit * added + p.cost_conv * conv + fixed * open_frac
+        fac = f.copy()
+        fac["added_slots"] = np.where(p.child, added, 0.0)
+        fac["added_affordable"] = aff
+        fac["added_beds"] = np.where(p.child, 0.0, added)
+        fac["converted_care_beds"] = conv
+        fac["opened"] = p.cand & (open_frac > 1e-6)
+        fac["open_fraction"] = open_frac
+        fac["slots_after"] = fac["slots"] + fac["added_slots"]
+        fac["beds_after"] = fac["beds"] + fac["added_beds"]
+        fac["beds_care_after"] = fac["beds_care"] + conv + (fac["added_beds"] if p.new_beds_care else 0.0)
+        fac["state"] = np.select(
+            [p.cand & fac["opened"], p.cand, added > TOL, conv > TOL],
+            ["opened", "not_opened", "expanded", "converted"], "unchanged")
+        fac["cost"] = cost_f
+
+        # areas
+        served_c = np.bincount(p.pairs_c.area, v["flow_c"], n_a)
+        served_e = np.bincount(p.pairs_e.area, v["flow_e"], n_a)
+        ar = a.copy()
+        ar["need_childcare"] = p.need_c
+        ar["need_beds"] = p.need_e
+        ar["served_in_reach_childcare"] = np.minimum(served_c, p.need_c)
+        ar["served_in_reach_beds"] = np.minimum(served_e, p.need_e)
+        ar["access_share_childcare"] = _share(ar["served_in_reach_childcare"], p.need_c)
+        ar["access_share_beds"] = _share(ar["served_in_reach_beds"], p.need_e)
+        ar["sites_in_reach_childcare"] = np.bincount(p.pairs_c.area, minlength=n_a)
+        ar["sites_in_reach_beds"] = np.bincount(p.pairs_e.area, minlength=n_a)
+        ar["shortfall_access_childcare"] = _clean(v["sf_acc_c"])
+        ar["shortfall_access_beds"] = _clean(v["sf_acc_e"])
+
+        districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
+        met_all = bool(districts["met"].all())
+        cost = float(cost_f.sum())
+        return cls(status="optimal" if met_all else "shortfall", cost=cost, districts=districts,
+                   facilities=fac, areas=ar, scenario=sc, info=info)
+
+    # ------------------------------------------------------------ summaries
+
+    def summary(self) -> dict:
+        """Headline figures as plain JSON-able values."""
+        d, f = self.districts, self.facilities
+        tot = lambda c: float(d[c].sum())  # noqa: E731
+        per = lambda num, den: None if den == 0 else round(1000 * num / den, 4)  # noqa: E731
+        t = self.scenario.targets
+        return {
+            "scenario": self.scenario.name,
+            "status": self.status,
+            "solver_status": self.info.status,
+            "cost_yuan": round(self.cost, 2),
+            "budget_yuan": self.scenario.budget,
+            "integer": bool(self.scenario.options.integer),
+            "targets": {fl.name: getattr(t, fl.name) for fl in fields(t)},
+            "districts": int(len(d)),
+            "districts_met": int(d["met"].sum()),
+            "districts_met_targets": int(d["met_targets"].sum()),
+            "districts_met_access": int(d["met_access"].sum()),
+            "slots_before": tot("slots_before"), "slots_after": tot("slots_after"),
+            "slots_per_1000_before": per(tot("slots_before"), tot("pop_total")),
+            "slots_per_1000_after": per(tot("slots_after"), tot("pop_total")),
+            "beds_before": tot("beds_before"), "beds_after": tot("beds_after"),
+            "beds_per_1000_elderly_before": per(tot("beds_before"), tot("pop_60_plus")),
+            "beds_per_1000_elderly_after": per(tot("beds_after"), tot("pop_60_plus")),
+            "added_slots": float(f["added_slots"].sum()), "added_beds": float(f["added_beds"].sum()),
+            "converted_care_beds": float(f["converted_care_beds"].sum()),
+            "sites_opened": int(f["opened"].sum()),
+            "shortfall_slots": tot("shortfall_slots"), "shortfall_beds": tot("shortfall_beds"),
+            "shortfall_affordable": tot("shortfall_affordable"), "shortfall_care_beds": tot("shortfall_care_beds"),
+            "shortfall_access_childcare": tot("shortfall_access_childcare"),
+            "shortfall_access_beds": tot("shortfall_access_beds"),
+            "solver": self.info.solver, "build_seconds": round(self.info.build_seconds, 4),
+            "solve_seconds": round(self.info.solve_seconds, 4),
+            "variables": self.info.n_variables, "constraints": self.info.n_constraints,
+        }
+
+    def explain(self, district_id) -> list[str]:
+        """Plain-English lines on why a district misses targets (empty if met)."""
+        row = self.districts.loc[self.districts["district_id"] == str(district_id)]
+        if row.empty:
+            from ._errors import PlannerError
+            raise PlannerError(f"unknown district {district_id!r}", "districts", None, "district_id")
+        codes = row["shortfall_reason"].iloc[0]
+        out = []
+        for code in filter(None, codes.split(";")):
+            target, reason = code.split(":")
+            out.append(f"{TARGET_WORDS[target]}: {REASONS[reason]}")
+        return out
+
+    def to_csv(self, folder) -> dict:
+        """Write districts.csv, facilities.csv, areas.csv and summary.json (atomically)."""
+        from pathlib import Path
+        from .io import write_atomic
+
+        folder = Path(folder)
+        protect = list(self.scenario.sources.values())
+        written = {}
+        for name in ("districts", "facilities", "areas"):
+            table = _plain(getattr(self, name))
+            written[name] = write_atomic(folder / f"{name}.csv",
+                                         lambda p, t=table: t.to_csv(p, index=False, encoding="utf-8-sig"), protect)
+        text = json.dumps(self.summary(), ensure_ascii=False, indent=2)
+        written["summary"] = write_atomic(folder / "summary.json",
+                                          lambda p: open(p, "w", encoding="utf-8").write(text), protect)
+        return written
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """A table for CSV: geometry as WKT, lon/lat of points kept."""
+    if isinstance(df, gpd.GeoDataFrame):
+        out = pd.DataFrame(df.drop(columns=df.geometry.name))
+        out["geometry_wkt"] = df.geometry.to_wkt()
+        return out
+    return df
+
+
+def _share(served, need):
+    need = np.asarray(need, float)
+    return np.where(need > 0, np.asarray(served, float) / np.where(need > 0, need, 1), 1.0)
+
+
+def _clean(v):
+    v = np.asarray(v, float)
+    return np.where(v > TOL, v, 0.0)
+
+
+def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
+    d = sc.districts
+    t = p.targets
+    bc = lambda idx, w: np.bincount(idx, np.asarray(w, float), n_d)  # noqa: E731
+    C = p.child
+    fd = p.fac_d
+    out = pd.DataFrame({"district_id": d["district_id"].to_numpy(object), "name": d["name"].to_numpy(object)})
+    if "parent_id" in d.columns:
+        out["parent_id"] = d["parent_id"].to_numpy(object)
+    for c in ("pop_total", "pop_0_2", "pop_60_plus"):
+        out[c] = bc(p.area_d, ar[c].fillna(0) if c == "pop_0_2" else ar[c])
+    pop, eld = out["pop_total"].to_numpy(), out["pop_60_plus"].to_numpy()
+    per = lambda num, den: np.where(den > 0, 1000 * num / np.where(den > 0, den, 1), np.nan)  # noqa: E731
+    frac = lambda num, den: np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)  # noqa: E731
+    slots_b = bc(fd[C], fac["slots"][C])
+    slots_a = bc(fd[C], fac["slots_after"][C])
+    aff_b = bc(fd[C], fac["slots_affordable"][C])
+    aff_a = aff_b + bc(fd[C], fac["added_affordable"][C])
+    beds_b = bc(fd[~C], fac["beds"][~C])
+    beds_a = bc(fd[~C], fac["beds_after"][~C])
+    care_b = bc(fd[~C], fac["beds_care"][~C])
+    care_a = bc(fd[~C], fac["beds_care_after"][~C])
+    for name in t.columns:
+        out[f"target_{name}"] = t[name].to_numpy(float)
+    out["target_slots"] = t["childcare_per_1000"].to_numpy() * pop / 1000
+    out["target_beds"] = t["beds_per_1000_elderly"].to_numpy() * eld / 1000
+    out["slots_before"], out["slots_after"] = slots_b, slots_a
+    out["slots_per_1000_before"], out["slots_per_1000_after"] = per(slots_b, pop), per(slots_a, pop)
+    out["affordable_slots_before"], out["affordable_slots_after"] = aff_b, aff_a
+    out["affordable_share_before"], out["affordable_share_after"] = frac(aff_b, slots_b), frac(aff_a, slots_a)
+    out["beds_before"], out["beds_after"] = beds_b, beds_a
+    out["beds_per_1000_elderly_before"], out["beds_per_1000_elderly_after"] = per(beds_b, eld), per(beds_a, eld)
+    out["care_beds_before"], out["care_beds_after"] = care_b, care_a
+    out["care_share_before"], out["care_share_after"] = frac(care_b, beds_b), frac(care_a, beds_a)
+    out["shortfall_slots"] = _clean(v["sf_slots"])
+    out["shortfall_affordable"] = _clean(v["sf_aff"])
+    out["shortfall_beds"] = _clean(v["sf_beds"])
+    out["shortfall_care_beds"] = _clean(v["sf_care"])
+    out["shortfall_access_childcare"] = bc(p.area_d, ar["shortfall_access_childcare"])
+    out["shortfall_access_beds"] = bc(p.area_d, ar["shortfall_access_beds"])
+    for kind, col in (("childcare", "need_childcare"), ("beds", "need_beds")):
+        out[f"access_share_{kind}"] = frac(bc(p.area_d, ar[f"served_in_reach_{kind}"]), bc(p.area_d, ar[col]))
+        out[f"areas_without_reach_{kind}"] = bc(p.area_d, (ar[f"sites_in_reach_{kind}"] == 0) & (ar[col] > 0))
+    sf_cols = ["shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
+               "shortfall_access_childcare", "shortfall_access_beds"]
+    out["met_targets"] = (out[sf_cols[:4]] <= TOL).all(axis=1)  # the per-1,000 and share targets
+    out["met_access"] = (out[sf_cols[4:]] <= TOL).all(axis=1)   # the life-circle reach rule
+    out["met"] = out["met_targets"] & out["met_access"]
+    out["shortfall_reason"] = _reasons(p, ar, out, status)
+    out["cost"] = bc(fd, fac["cost"])
+    geom = getattr(d, "geometry", None) if isinstance(d, gpd.GeoDataFrame) else None
+    if geom is not None:
+        return gpd.GeoDataFrame(out, geometry=geom.to_numpy(), crs=d.crs)
+    return out
+
+
+def _reasons(p, ar, out, status) -> list[str]:
+    """Why each missed target is missed, as 'target:reason' codes."""
+    n_d = p.n_districts
+    C = p.child
+    bc = lambda idx, w: np.bincount(idx, np.asarray(w, float), n_d)  # noqa: E731
+    fd = p.fac_d
+    up_c = bc(fd[C], p.add_upper[C])
+    up_e = bc(fd[~C], p.add_upper[~C])
+    conv_up = bc(fd[~C], p.conv_upper[~C])
+    t_aff = out["target_affordable_share"].to_numpy()
+    t_care = out["target_care_bed_share"].to_numpy()
+    S, SA = out["slots_before"].to_numpy(), out["affordable_slots_before"].to_numpy()
+    B, BC = out["beds_before"].to_numpy(), out["care_beds_before"].to_numpy()
+    # What is reachable with every allowed expansion/conversion (budget aside).
+    beds_needed = np.maximum(out["target_beds"].to_numpy() - B, 0)
+    if p.new_beds_care:
+        care_possible = BC + conv_up + (1 - t_care) * up_e >= t_care * B - TOL
+    else:
+        care_possible = BC + conv_up >= t_care * (B + np.minimum(beds_needed, up_e)) - TOL
+    possible = {
+        "slots": S + up_c >= out["target_slots"].to_numpy() - TOL,
+        "affordable": SA + (1 - t_aff) * up_c >= t_aff * S - TOL,
+        "beds": B + up_e >= out["target_beds"].to_numpy() - TOL,
+        "care": care_possible,
+    }
+    # A shortfall that full expansion could close is the budget's (or the time limit's) doing.
+    limited = "budget" if p.budget is not None else "time_limit" if status == "time_limit" else "expansion_limit"
+    cols = {"slots": "shortfall_slots", "affordable": "shortfall_affordable", "beds": "shortfall_beds",
+            "care": "shortfall_care_beds"}
+    # Areas short of reach: is anything in reach at all?
+    no_reach = {}
+    for kind, sites, sf in (("childcare", "sites_in_reach_childcare", "shortfall_access_childcare"),
+                            ("beds", "sites_in_reach_beds", "shortfall_access_beds")):
+        short = ar[sf].to_numpy() > TOL
+        none = short & (ar[sites].to_numpy() == 0)
+        no_reach[kind] = (bc(p.area_d, none) > 0, bc(p.area_d, short & ~none) > 0)
+    codes = []
+    for i in range(n_d):
+        c = []
+        for target, col in cols.items():
+            if out[col].iat[i] > TOL:
+                c.append(f"{target}:{'expansion_limit' if not possible[target][i] else limited}")
+        for kind in ("childcare", "beds"):
+            none, other = no_reach[kind][0][i], no_reach[kind][1][i]
+            if none:
+                c.append(f"access_{kind}:no_site_in_reach")
+            if other:
+                c.append(f"access_{kind}:{limited}")
+        codes.append(";".join(c))
+    return codes

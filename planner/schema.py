@@ -1,0 +1,124 @@
+"""The column contract: one table of names, types, defaults and units.
+
+``planner.io`` validates against it, ``planner.result`` documents its own
+columns from it, and the README's column reference is printed from it
+(``python -m planner.schema``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+NAN = math.nan
+
+KINDS = ("childcare", "eldercare")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input column.
+
+    ``dtype`` is one of ``"id"`` (text key), ``"text"``, ``"number"`` (float),
+    ``"bool"``. ``required`` columns must exist and have a value in every row;
+    optional ones take ``default`` when the column is missing or a cell is
+    blank. ``minimum`` is checked for numbers (``None``: no bound).
+    """
+
+    name: str
+    dtype: str
+    required: bool
+    default: object
+    unit: str
+    doc: str
+    minimum: float | None = 0.0
+
+
+AREAS = (
+    Column("area_id", "id", True, None, "", "unique id of the demand area"),
+    Column("name", "text", False, "", "", "label; defaults to the id"),
+    Column("district_id", "id", True, None, "", "district the area belongs to"),
+    Column("pop_total", "number", True, None, "people", "residents"),
+    Column("pop_0_2", "number", False, NAN, "people", "children under 3 (reported, not used in the targets)"),
+    Column("pop_60_plus", "number", True, None, "people", "residents aged 60 and over"),
+)
+
+FACILITIES = (
+    Column("facility_id", "id", True, None, "", "unique id"),
+    Column("name", "text", False, "", "", "label; defaults to the id"),
+    Column("kind", "text", True, None, "", "childcare or eldercare"),
+    Column("district_id", "id", True, None, "", "district the facility is counted in"),
+    Column("slots", "number", False, 0.0, "slots", "existing childcare slots"),
+    Column("slots_affordable", "number", False, 0.0, "slots", "existing affordable (普惠) slots, ≤ slots"),
+    Column("beds", "number", False, 0.0, "beds", "existing elderly-care beds"),
+    Column("beds_care", "number", False, 0.0, "beds", "existing care-oriented (护理型) beds, ≤ beds"),
+    Column("max_add", "number", False, 0.0, "slots or beds", "how much an existing facility may expand"),
+    Column("cost_per_unit", "number", False, NAN, "yuan per slot or bed",
+           "cost of one added slot/bed; required where max_add > 0 or candidate"),
+    Column("cost_per_conversion", "number", False, NAN, "yuan per bed",
+           "cost to convert one ordinary bed to care-oriented; blank: cannot convert"),
+    Column("candidate", "bool", False, False, "", "a site that could be opened (no existing capacity)"),
+    Column("fixed_cost", "number", False, 0.0, "yuan", "cost of opening a candidate site"),
+    Column("min_size", "number", False, 0.0, "slots or beds", "smallest size if a candidate is opened"),
+    Column("max_size", "number", False, NAN, "slots or beds", "largest size of a candidate; required for candidates"),
+)
+
+DISTRICTS = (
+    Column("district_id", "id", True, None, "", "unique id (e.g. the 6-digit adcode)"),
+    Column("name", "text", False, "", "", "label; defaults to the id"),
+    Column("parent_id", "id", False, "", "", "parent division, e.g. the prefecture"),
+)
+
+# Optional per-district overrides of the scenario targets (same names as Targets).
+TARGET_COLUMNS = (
+    Column("childcare_per_1000", "number", False, NAN, "slots per 1,000 residents", "target"),
+    Column("affordable_share", "number", False, NAN, "share 0–1", "affordable share of all slots"),
+    Column("beds_per_1000_elderly", "number", False, NAN, "beds per 1,000 aged 60+", "target"),
+    Column("care_bed_share", "number", False, NAN, "share 0–1", "care-oriented share of beds"),
+    Column("access_minutes", "number", False, NAN, "minutes", "catchment travel time"),
+    Column("access_share", "number", False, NAN, "share 0–1", "share of need served within reach"),
+)
+
+SHARE_COLUMNS = ("affordable_share", "care_bed_share", "access_share")
+
+TABLES = {
+    "areas": AREAS,
+    "facilities": FACILITIES,
+    "districts": DISTRICTS + TARGET_COLUMNS,
+}
+
+ID_COLUMN = {"areas": "area_id", "facilities": "facility_id", "districts": "district_id"}
+
+# Tables whose rows must have a location; districts may be plain CSV.
+GEOMETRY_REQUIRED = {"areas": True, "facilities": True, "districts": False}
+
+# Output columns added by planner.result, documented here so there is one list.
+RESULT_DISTRICT_COLUMNS = {
+    "slots_before": "slots", "slots_after": "slots",
+    "slots_per_1000_before": "slots per 1,000 residents", "slots_per_1000_after": "slots per 1,000 residents",
+    "affordable_share_after": "share", "beds_before": "beds", "beds_after": "beds",
+    "beds_per_1000_elderly_before": "beds per 1,000 aged 60+",
+    "beds_per_1000_elderly_after": "beds per 1,000 aged 60+",
+    "care_share_before": "share", "care_share_after": "share",
+    "met": "all targets met", "met_targets": "per-1,000 and share targets met",
+    "met_access": "reach rule met in every area", "shortfall_slots": "slots", "shortfall_affordable": "slots",
+    "shortfall_beds": "beds", "shortfall_care_beds": "beds",
+    "shortfall_access_childcare": "slots", "shortfall_access_beds": "beds",
+    "shortfall_reason": "codes, ';'-separated", "cost": "yuan",
+}
+
+
+def markdown_reference() -> str:
+    """The input column reference as a Markdown table (for the README)."""
+    lines = []
+    for table, cols in TABLES.items():
+        lines += [f"**{table}**", "", "| column | required | default | unit | meaning |", "|---|---|---|---|---|"]
+        for c in cols:
+            default = "" if c.required else ("blank" if isinstance(c.default, float) and math.isnan(c.default) else repr(c.default))
+            lines.append(f"| `{c.name}` | {'yes' if c.required else 'no'} | {default} | {c.unit} | {c.doc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(markdown_reference())

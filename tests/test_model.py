@@ -1,0 +1,214 @@
+"""Hand-checkable plans: the optimal cost is worked out on paper in each docstring."""
+
+import pytest
+
+import planner
+from conftest import area, childcare, eldercare, scenario
+
+NO_BEDS = dict(beds_per_1000_elderly=0, care_bed_share=0, access_share=0)
+NO_SLOTS = dict(childcare_per_1000=0, affordable_share=0, access_share=0)
+
+
+def row(res, table="districts", i=0):
+    return getattr(res, table).iloc[i]
+
+
+def test_expansion_only():
+    """10,000 people × 4.5/1000 = 45 slots; 30 exist → 15 × 2,000 yuan = 30,000."""
+    sc = scenario([area("a1")], [childcare("c1", slots=30, affordable=30, max_add=50, cost=2000)], **NO_BEDS)
+    res = planner.solve(sc)
+    assert res.status == "optimal"
+    assert res.cost == pytest.approx(30_000)
+    d = row(res)
+    assert d["slots_after"] == pytest.approx(45) and d["slots_per_1000_after"] == pytest.approx(4.5)
+    assert bool(d["met"]) and d["shortfall_slots"] == 0
+    assert row(res, "facilities")["added_slots"] == pytest.approx(15)
+    assert row(res, "facilities")["state"] == "expanded"
+
+
+def test_affordable_share_needs_more_slots_than_the_count():
+    """30 slots, none affordable, share 0.5: x added (all affordable) needs x ≥ 0.5(30+x) → x = 30."""
+    sc = scenario([area("a1")], [childcare("c1", slots=30, affordable=0, max_add=100, cost=2000)],
+                  affordable_share=0.5, **NO_BEDS)
+    res = planner.solve(sc)
+    assert res.cost == pytest.approx(60_000)
+    d = row(res)
+    assert d["slots_after"] == pytest.approx(60) and d["affordable_share_after"] == pytest.approx(0.5)
+
+
+def test_conversion_versus_expansion():
+    """1,000 aged 60+ × 40/1000 = 40 beds; 30 exist, 10 care-oriented.
+    Add 10 care beds (50,000) → 20 of 40 care; 0.55 × 40 = 22 → convert 2 (600). Total 50,600."""
+    sc = scenario([area("a1", pop=5000, pop60=1000)],
+                  [eldercare("e1", beds=30, care=10, max_add=100, cost=5000, conv=300)], **NO_SLOTS)
+    res = planner.solve(sc)
+    assert res.cost == pytest.approx(50_600)
+    f = row(res, "facilities")
+    assert f["added_beds"] == pytest.approx(10) and f["converted_care_beds"] == pytest.approx(2)
+    d = row(res)
+    assert d["care_share_after"] == pytest.approx(0.55) and d["beds_per_1000_elderly_after"] == pytest.approx(40)
+
+
+def test_conversion_only_when_beds_suffice():
+    """40 beds (10 care) already meet 40/1000; 0.55 × 40 = 22 care → 12 conversions × 300 = 3,600."""
+    sc = scenario([area("a1", pop=5000, pop60=1000)],
+                  [eldercare("e1", beds=40, care=10, max_add=100, cost=5000, conv=300)], **NO_SLOTS)
+    res = planner.solve(sc)
+    assert res.cost == pytest.approx(3_600)
+    assert row(res, "facilities")["state"] == "converted"
+
+
+def test_opening_a_site_lp_and_milp():
+    """45 slots needed. Expansion: 10 at 1,000. Site: 10,000 fixed + 500/slot, 20–100.
+    LP: site per slot 500 + 10,000/100 = 600 < 1,000 → 45 × 600 = 27,000.
+    MILP: open it whole: 10,000 + 45 × 500 = 32,500 (expanding 10 as well costs more)."""
+    facs = [childcare("c1", slots=0, max_add=10, cost=1000),
+            childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=20, max_size=100)]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+    lp = planner.solve(sc)
+    assert lp.cost == pytest.approx(27_000)
+    sc.options.integer = True
+    milp = planner.solve(sc)
+    assert milp.cost == pytest.approx(32_500)
+    f = milp.facilities.set_index("facility_id")
+    assert bool(f.loc["n1", "opened"]) and f.loc["n1", "added_slots"] == pytest.approx(45)
+    assert f.loc["n1", "state"] == "opened" and f.loc["c1", "state"] == "unchanged"
+
+
+def test_min_size_in_integer_mode():
+    """15 slots needed (3,333 people ≈ 15.0). A site must be ≥ 20: 10,000 + 20 × 500 = 20,000
+    beats expanding 10 (10,000) and still opening the site for the other 5."""
+    facs = [childcare("c1", slots=0, max_add=10, cost=1000),
+            childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=20, max_size=100)]
+    sc = scenario([area("a1", pop=3334)], facs, **NO_BEDS)
+    sc.options.integer = True
+    res = planner.solve(sc)
+    f = res.facilities.set_index("facility_id")
+    assert f.loc["n1", "added_slots"] == pytest.approx(20)
+    assert res.cost == pytest.approx(20_000)
+
+
+def test_budget_forces_a_shortfall():
+    """45 slots needed, 30 exist; budget 20,000 buys 10 at 2,000 → shortfall 5, reason budget."""
+    sc = scenario([area("a1")], [childcare("c1", slots=30, affordable=30, max_add=50, cost=2000)], **NO_BEDS)
+    sc.budget = 20_000
+    res = planner.solve(sc)
+    assert res.status == "shortfall"
+    assert res.cost == pytest.approx(20_000)
+    d = row(res)
+    assert d["shortfall_slots"] == pytest.approx(5)
+    assert not d["met"] and d["shortfall_reason"] == "slots:budget"
+    assert res.explain("D1") == ["childcare slots: the budget runs out first"]
+
+
+def test_budget_large_enough_is_least_cost():
+    sc = scenario([area("a1")], [childcare("c1", slots=30, affordable=30, max_add=50, cost=2000)], **NO_BEDS)
+    sc.budget = 1_000_000
+    res = planner.solve(sc)
+    assert res.status == "optimal" and res.cost == pytest.approx(30_000)
+
+
+def test_expansion_limit_shortfall_is_exact_and_explained():
+    """45 needed, 30 + max 5 → shortfall exactly 10; everything allowed is built."""
+    sc = scenario([area("a1")], [childcare("c1", slots=30, affordable=30, max_add=5, cost=2000)], **NO_BEDS)
+    res = planner.solve(sc)
+    d = row(res)
+    assert res.status == "shortfall"
+    assert d["shortfall_slots"] == pytest.approx(10)
+    assert d["slots_after"] == pytest.approx(35) and res.cost == pytest.approx(10_000)
+    assert d["shortfall_reason"] == "slots:expansion_limit"
+
+
+def test_access_no_site_in_reach():
+    """A village 10 km away has nothing within 15 minutes: its 80% reach need is short, reason given."""
+    areas = [area("town"), area("village", lon=112.67)]  # ≈10.5 km east
+    sc = scenario(areas, [childcare("c1", slots=90, affordable=90, max_add=0)],
+                  beds_per_1000_elderly=0, care_bed_share=0, access_share=0.8)
+    res = planner.solve(sc)
+    a = res.areas.set_index("area_id")
+    assert a.loc["town", "access_share_childcare"] == pytest.approx(1.0)
+    assert a.loc["village", "access_share_childcare"] == 0
+    assert a.loc["village", "shortfall_access_childcare"] == pytest.approx(0.8 * 45)
+    d = row(res)
+    assert d["shortfall_slots"] == 0 and d["shortfall_access_childcare"] == pytest.approx(36)
+    assert d["shortfall_reason"] == "access_childcare:no_site_in_reach"
+    assert d["areas_without_reach_childcare"] == 1
+
+
+def test_access_opens_a_site_in_reach_of_the_village():
+    """Same village, with a candidate beside it: it must get ≥ 36 slots in reach.
+    LP: 36 × (1,000 + 10,000/100) = 39,600; the town's 45 are already there."""
+    areas = [area("town"), area("village", lon=112.67)]
+    facs = [childcare("c1", slots=90, affordable=90),
+            childcare("n1", lon=112.67, candidate=True, fixed=10_000, cost=1000, min_size=0, max_size=100)]
+    sc = scenario(areas, facs, beds_per_1000_elderly=0, care_bed_share=0, access_share=0.8)
+    res = planner.solve(sc)
+    assert res.status == "optimal"
+    assert res.cost == pytest.approx(39_600)
+    assert res.areas.set_index("area_id").loc["village", "access_share_childcare"] >= 0.8 - 1e-9
+
+
+def test_district_override_beats_scenario_target():
+    """D2 asks 6 per 1,000 (Yuncheng new-area rule): 60 slots there, 45 in D1."""
+    districts = [{"district_id": "D1", "name": "旧区"}, {"district_id": "D2", "name": "新区", "childcare_per_1000": 6}]
+    areas = [area("a1", "D1"), area("a2", "D2", lon=112.7)]
+    facs = [childcare("c1", "D1", max_add=100, cost=1000), childcare("c2", "D2", max_add=100, cost=1000, lon=112.7)]
+    res = planner.solve(scenario(areas, facs, districts, **NO_BEDS))
+    d = res.districts.set_index("district_id")
+    assert d.loc["D1", "slots_after"] == pytest.approx(45) and d.loc["D2", "slots_after"] == pytest.approx(60)
+    assert d.loc["D2", "name"] == "新区" and res.cost == pytest.approx(105_000)
+
+
+def test_cbc_and_pulp_path_agree_with_highs():
+    facs = [childcare("c1", slots=10, affordable=2, max_add=10, cost=1000),
+            childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=20, max_size=100),
+            eldercare("e1", beds=30, care=10, max_add=100, cost=5000, conv=300)]
+    sc = scenario([area("a1", pop60=1000)], facs)
+    ref = planner.solve(sc).cost
+    sc.options.solver = "cbc"
+    res = planner.solve(sc)
+    assert res.info.solver == "cbc" and res.cost == pytest.approx(ref, rel=1e-6)
+
+
+def test_extra_functionality_hook_adds_a_constraint():
+    """A planner forbids expanding c1 beyond 5: the remaining 10 slots must come from c2 (3,000 each)."""
+    facs = [childcare("c1", slots=30, affordable=30, max_add=50, cost=2000),
+            childcare("c2", slots=0, max_add=50, cost=3000)]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+
+    def cap_c1(problem, variables, scenario):
+        problem += variables["add"][0] <= 5
+
+    sc.extra_functionality = cap_c1
+    res = planner.solve(sc)
+    f = res.facilities.set_index("facility_id")
+    assert f.loc["c1", "added_slots"] == pytest.approx(5) and f.loc["c2", "added_slots"] == pytest.approx(10)
+    assert res.cost == pytest.approx(5 * 2000 + 10 * 3000)
+
+
+def test_new_beds_not_care_oriented_option():
+    """With new beds ordinary, 40 beds need 22 care: 10 added + 12 conversions of the 30 old (20 ordinary)."""
+    sc = scenario([area("a1", pop=5000, pop60=1000)],
+                  [eldercare("e1", beds=30, care=10, max_add=100, cost=5000, conv=300)], **NO_SLOTS)
+    sc.options.new_beds_care = False
+    res = planner.solve(sc)
+    assert res.cost == pytest.approx(10 * 5000 + 12 * 300)
+
+
+def test_summary_and_solver_info():
+    sc = scenario([area("a1")], [childcare("c1", slots=30, affordable=30, max_add=50, cost=2000)], **NO_BEDS)
+    s = planner.solve(sc).summary()
+    assert s["status"] == "optimal" and s["cost_yuan"] == 30_000 and s["added_slots"] == pytest.approx(15)
+    assert s["slots_per_1000_before"] == 3.0 and s["slots_per_1000_after"] == 4.5
+    assert s["districts_met"] == 1 and s["solver"] == "highs"
+
+
+def test_bad_settings_raise_planner_error():
+    sc = scenario([area("a1")], [childcare("c1", slots=30, affordable=30)])
+    sc.targets.affordable_share = 1.5
+    with pytest.raises(planner.PlannerError, match="affordable_share is a share between 0 and 1"):
+        planner.solve(sc)
+    sc.targets.affordable_share = 0.5
+    sc.budget = -1
+    with pytest.raises(planner.PlannerError, match="budget must be"):
+        planner.solve(sc)
