@@ -2,7 +2,7 @@
 
 ``planner.io`` validates against it, ``planner.result`` documents its own
 columns from it, and the README's column reference is printed from it
-(``python -m planner.schema``).
+(``care-planner columns``).
 """
 
 from __future__ import annotations
