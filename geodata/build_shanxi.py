@@ -516,6 +516,8 @@ def build_county(row):
         "name": names,
         "district_id": row.district_id,
         "settlement": settlement,
+        # the planner's reach rules: county-seat communities walk, towns and villages drive
+        "setting": np.where(stype == "county_seat", "urban", "rural"),
         "pop_total": a_pop,
         "pop_0_2": a_02,
         "pop_60_plus": a_60,
@@ -669,7 +671,7 @@ FACILITY_COLUMNS = [
     "beds", "beds_care", "max_add", "cost_per_unit", "cost_per_conversion", "candidate",
     "fixed_cost", "min_size", "max_size", "synthetic",
 ]
-AREA_COLUMNS = ["area_id", "name", "district_id", "settlement", "pop_total", "pop_0_2",
+AREA_COLUMNS = ["area_id", "name", "district_id", "settlement", "setting", "pop_total", "pop_0_2",
                 "pop_60_plus", "lon", "lat", "synthetic"]
 DISTRICT_COLUMNS = ["district_id", "name", "parent_id", "parent_name", "pop_total", "pop_0_2",
                     "pop_60_plus", "pop_65_plus", "synthetic", "geometry"]

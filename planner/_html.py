@@ -20,7 +20,6 @@ import functools
 import html
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -225,36 +224,9 @@ def write_html_atomic(text: str, path: str | os.PathLike[str],
     OSError, UnicodeEncodeError
         If the write fails; the destination is then left untouched.
     """
-    path = Path(path)
-    target = path.resolve()
-    for p in protect:
-        p = Path(p)
-        same = p.resolve() == target
-        if not same and p.exists() and path.exists():
-            same = os.path.samefile(p, path)  # hard links
-        if same:
-            raise PlannerError(
-                "refusing to overwrite an input file with the map; choose another output path",
-                file=path,
-            )
+    from .io import write_text_atomic
 
-    # Same directory as the target, so os.replace is a rename, not a copy.
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file 0600; an e-mailed map should be readable.
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    return write_text_atomic(text, path, protect)
 
 
 def escape_text(text: object) -> str:
@@ -262,8 +234,9 @@ def escape_text(text: object) -> str:
 
     ``html.escape`` is not enough for folium: ``Tooltip`` and ``Popup`` paste
     their text into a JavaScript template literal, where a backtick, ``${``
-    or a backslash would break out or run code. Those become HTML entities
-    too, which the browser shows as the original characters.
+    or a backslash would break out or run code, and folium re-renders scripts
+    as Jinja templates, where ``{{ … }}`` would run in Python. Those become
+    HTML entities too, which the browser shows as the original characters.
 
     Parameters
     ----------
@@ -278,7 +251,11 @@ def escape_text(text: object) -> str:
         GeoJson properties shown by ``GeoJsonTooltip``/``GeoJsonPopup``.
     """
     escaped = html.escape(str(text), quote=True)
-    return escaped.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+    # folium/branca re-render every script as a Jinja template: braces in user
+    # text would be evaluated in Python, so they become entities as well.
+    for char, entity in (("\\", "&#92;"), ("`", "&#96;"), ("$", "&#36;"), ("{", "&#123;"), ("}", "&#125;")):
+        escaped = escaped.replace(char, entity)
+    return escaped
 
 
 class _Attribution(MacroElement):

@@ -20,7 +20,7 @@ import shapely
 import yaml
 
 from ._errors import PlannerError
-from .schema import ID_COLUMN, GEOMETRY_REQUIRED, KINDS, TABLES, TARGET_COLUMNS
+from .schema import ID_COLUMN, GEOMETRY_REQUIRED, KINDS, SETTING_ALIASES, TABLES, TARGET_COLUMNS
 
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "1.0"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "0.0"}
@@ -150,12 +150,14 @@ def validate_table(obj, table: str, source=None) -> pd.DataFrame:
 
     for col in TABLES[table]:
         _coerce_column(t, col)
-    _check_ids(t, ID_COLUMN[table])
-    for col in TABLES[table]:
-        if col.dtype == "text" and col.name == "name":
+    if table in ID_COLUMN:
+        _check_ids(t, ID_COLUMN[table])
+        if "name" in df.columns:
             df["name"] = df["name"].where(df["name"] != "", df[ID_COLUMN[table]])
     _CHECKS[table](t)
-    return _geometry(t)
+    out = _geometry(t)
+    out.attrs["rows"] = t.rows  # later checks (links, OD ids) report the same row numbers
+    return out
 
 
 def _coerce_column(t: _Table, col) -> None:
@@ -181,7 +183,7 @@ def _coerce_column(t: _Table, col) -> None:
         num = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(float)
         t.fail(~blank & np.isnan(num), col.name, lambda v: f"not a number: {v!r}")
         t.fail(np.isinf(num), col.name, lambda v: f"not a finite number: {v!r}")
-        df[col.name] = np.where(blank, col.default, num)
+        df[col.name] = np.where(blank, np.nan if col.default is None else col.default, num).astype(float)
         if col.minimum is not None:
             t.fail((df[col.name] < col.minimum).to_numpy(), col.name, lambda v: f"must be ≥ {col.minimum:g}, got {v:g}")
     elif col.dtype == "bool":
@@ -215,6 +217,10 @@ def _check_ids(t: _Table, id_col: str) -> None:
 
 def _check_areas(t: _Table) -> None:
     df = t.df
+    setting = df["setting"].map(lambda v: SETTING_ALIASES.get(v, v.lower()) if v else "urban")
+    t.fail(~setting.isin(["urban", "rural"]).to_numpy(), "setting",
+           lambda v: f"setting must be urban or rural (城镇/农村), got {v!r}")
+    df["setting"] = setting
     for c in ("pop_0_2", "pop_60_plus"):
         t.fail((df[c] > df["pop_total"]).to_numpy(), c, lambda v, c=c: f"{c} ({v:g}) exceeds pop_total")
 
@@ -259,7 +265,35 @@ def _check_districts(t: _Table) -> None:
                 check_target(col.name, v, t.source, int(t.rows[i]))
 
 
-_CHECKS = {"areas": _check_areas, "facilities": _check_facilities, "districts": _check_districts}
+def _check_od(t: _Table) -> None:
+    df = t.df
+    mode = df["mode"].str.lower()
+    t.fail(~mode.isin(["", "walk", "drive"]).to_numpy(), "mode", lambda v: f"mode must be walk or drive, got {v!r}")
+    df["mode"] = mode
+    key = df[["origin_id", "destination_id", "mode"]]
+    dup = key.duplicated(keep="first").to_numpy()
+    t.fail(dup, "destination_id", lambda v: f"the pair to {v!r} is listed twice")
+    if (mode == "").any() and (mode != "").any():
+        t.fail((mode == "").to_numpy(), "mode", "give a mode in every row or in none")
+
+
+_CHECKS = {"areas": _check_areas, "facilities": _check_facilities, "districts": _check_districts,
+           "od_matrix": _check_od}
+
+
+def validate_od(obj, source="od_matrix") -> pd.DataFrame:
+    """Validate a long-format OD matrix (origin_id, destination_id, minutes[, mode])."""
+    df = validate_table(obj, "od_matrix", source)
+    if not (df["mode"] != "").any():
+        rows = df.attrs["rows"]
+        df = df.drop(columns="mode")
+        df.attrs["rows"] = rows
+    return df
+
+
+def fail_at(df, source, bad, column, message) -> None:
+    """Raise PlannerError for the first True in ``bad``, at that row of ``df``."""
+    _Table(df, "", source).fail(bad, column, message)
 
 
 def _geometry(t: _Table) -> pd.DataFrame:
@@ -341,7 +375,8 @@ def check_links(areas, facilities, districts, sources) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- scenarios
 
-SCENARIO_KEYS = {"name", "areas", "facilities", "districts", "targets", "budget", "options", "attribution"}
+SCENARIO_KEYS = {"name", "areas", "facilities", "districts", "targets", "budget", "options", "attribution",
+                 "reach", "travel"}
 
 
 def load_scenario(path):
@@ -389,30 +424,79 @@ def load_scenario(path):
                               sources={k: str(v) for k, v in files.items()})
     sc.sources["scenario"] = str(path)
     sc.attribution = str(spec.get("attribution") or "")
+    sc.reach = spec.get("reach")
+    sc.travel = _travel(spec.get("travel"), path, sc.sources)
+    sc.validate()
     return sc
+
+
+def _travel(spec, path, sources):
+    """The ``travel:`` key: straight_line, or an OD matrix / OSM file relative to the YAML."""
+    from .access import ODMatrix, RoadNetwork
+
+    if spec in (None, "straight_line"):
+        return None
+    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("od_matrix", "network"):
+        raise PlannerError("travel must be straight_line, {od_matrix: FILE} or {network: FILE.osm.pbf}",
+                           path, None, "travel")
+    kind, file = next(iter(spec.items()))
+    full = path.parent / str(file)
+    sources[kind] = str(full)
+    if kind == "od_matrix":
+        return ODMatrix.from_file(full)
+    if not full.exists():
+        raise PlannerError("file not found", full)
+    return RoadNetwork(full)
 
 
 # ---------------------------------------------------------------- writing
 
-def write_atomic(path, write, protect=(), binary=False) -> Path:
+def write_atomic(path, write, protect=()) -> Path:
     """Write a file through a temporary file in the same folder, then rename.
 
-    ``write(tmp_path)`` writes the content. A failure leaves neither a partial
-    file nor the temporary one. Refuses to overwrite any path in ``protect``
-    (the scenario's input files).
+    Readers see the old file or the complete new one, never half of it; a
+    failed write leaves neither a partial file nor the temporary one.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Destination; missing folders are created.
+    write : callable
+        ``write(tmp_path)`` writes the content to the temporary path, which
+        keeps the destination's suffix (writers that go by it still work).
+    protect : iterable of paths
+        Input files never to overwrite (compared after resolving symlinks,
+        ``..`` and hard links).
     """
     path = Path(path)
+    target = path.resolve()
     for p in protect:
-        if p and Path(p).exists() and path.exists() and path.resolve() == Path(p).resolve():
-            raise PlannerError("refusing to overwrite an input file", path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        p = Path(p)
+        if p.resolve() == target or (p.exists() and path.exists() and os.path.samefile(p, path)):
+            raise PlannerError("refusing to overwrite an input file; choose another output path", path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=target.parent)
     os.close(fd)
     try:
         write(tmp)
-        os.replace(tmp, path)
+        # mkstemp makes the file 0600; outputs are shared, so use the usual mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask)
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def write_text_atomic(text: str, path, protect=()) -> Path:
+    """:func:`write_atomic` for a UTF-8 text document (flushed to disk before the rename)."""
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    return write_atomic(path, write, protect)

@@ -17,7 +17,9 @@ sf_*       non-negative shortfalls: per district (slots, affordable, beds, care)
            and per area (access to childcare / eldercare), priced far above cost
 
 Units: slots, beds, yuan. Objective coefficients are yuan ÷ ``cost_scale``
-so that one unit of any shortfall outweighs the dearest way to add one unit.
+so that one unit of any shortfall outweighs the dearest way to close it.
+Flows cost nothing: the model decides capacity; how much need that capacity
+can serve in reach is worked out afterwards (:func:`planner.access.max_served`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .access import Pairs, straight_line_pairs
+from .access import Pairs, area_rules, service_pairs
 
 INF = np.inf
-SHORTFALL_PRICE = 1000.0  # per slot/bed, in units of the dearest way to add one
+SHORTFALL_PRICE = 1000.0  # per slot/bed, in units of the dearest way to add one (share rows: ÷ (1 − share))
 SHORTFALL_BLOCKS = ("sf_slots", "sf_aff", "sf_beds", "sf_care", "sf_acc_c", "sf_acc_e")
 
 
@@ -116,6 +118,8 @@ class Prepared:
     cost_conv: np.ndarray          # yuan per conversion
     pairs_c: Pairs                 # childcare pairs in reach
     pairs_e: Pairs                 # eldercare pairs in reach
+    limit_c: np.ndarray            # catchment minutes per area, childcare
+    limit_e: np.ndarray            # catchment minutes per area, eldercare
     new_beds_care: bool
     budget: float | None
     integer: bool
@@ -141,17 +145,16 @@ def prepare(scenario) -> Prepared:
     cost_unit = np.nan_to_num(f["cost_per_unit"].to_numpy(float))
     conv_cost = f["cost_per_conversion"].to_numpy(float)
     conv_upper = np.where(~child & ~np.isnan(conv_cost), f["beds"].to_numpy(float) - f["beds_care"].to_numpy(float), 0.0)
-    limit = t["access_minutes"].to_numpy(float)[area_d]
     o = scenario.options
-    pairs = straight_line_pairs(a, f, limit, speed_kmh=o.speed_kmh, circuity=o.circuity)
-    is_c = child[pairs.facility]
     return Prepared(
         district_ids=ids, area_d=area_d, fac_d=fac_d, targets=t,
         need_c=a["pop_total"].to_numpy(float) * t["childcare_per_1000"].to_numpy(float)[area_d] / 1000,
         need_e=a["pop_60_plus"].to_numpy(float) * t["beds_per_1000_elderly"].to_numpy(float)[area_d] / 1000,
         child=child, cand=cand, add_upper=add_upper, cost_unit=cost_unit,
         conv_upper=conv_upper, cost_conv=np.nan_to_num(conv_cost),
-        pairs_c=pairs.select(is_c), pairs_e=pairs.select(~is_c),
+        pairs_c=service_pairs(scenario, "childcare", np.flatnonzero(child)),
+        pairs_e=service_pairs(scenario, "eldercare", np.flatnonzero(~child)),
+        limit_c=area_rules(scenario, "childcare")[1], limit_e=area_rules(scenario, "eldercare")[1],
         new_beds_care=bool(o.new_beds_care), budget=None if scenario.budget is None else float(scenario.budget),
         integer=bool(o.integer), access_share_a=t["access_share"].to_numpy(float)[area_d],
     )
@@ -245,13 +248,14 @@ def build(scenario) -> Model:
     budget_mode = p.budget is not None
     # In budget mode shortfall comes first; cost only breaks ties (whole budget < one unit).
     cost_weight = 1.0 if not budget_mode else min(1.0, 1.0 / max(p.budget / scale, 1e-12))
-    unit_costs = np.concatenate([p.cost_unit[p.add_upper > 0], p.cost_conv[p.conv_upper > 0],
-                                 (fixed / np.maximum(max_size, 1))[cand]]) / scale
-    unit_costs = unit_costs[unit_costs > 0]
-    # A reward for serving need in reach, too small to buy capacity: it makes
-    # flows report all that can be served, not just the required share.
-    reward = 1e-3 * cost_weight * (unit_costs.min() if len(unit_costs) else 1.0)
-    penalty = SHORTFALL_PRICE
+    t = p.targets
+    t_aff, t_care = t["affordable_share"].to_numpy(float), t["care_bed_share"].to_numpy(float)
+    # One added unit closes only (1 − share) of a share shortfall, so least-cost
+    # mode prices those rows up accordingly; in budget mode every unit counts alike.
+    share_price = (lambda share: np.ones_like(share)) if budget_mode else (
+        lambda share: 1.0 / np.maximum(1.0 - share, 1e-3))
+    price = {"sf_slots": np.ones(n_d), "sf_aff": share_price(t_aff), "sf_beds": np.ones(n_d),
+             "sf_care": share_price(t_care), "sf_acc_c": np.ones(n_a), "sf_acc_e": np.ones(n_a)}
 
     b = _Builder()
     add = b.var("add", n_f, upper=p.add_upper, cost=cost_weight * p.cost_unit / scale, integer=p.integer)
@@ -259,18 +263,15 @@ def build(scenario) -> Model:
     conv = b.var("conv", len(E), upper=p.conv_upper[E], cost=cost_weight * p.cost_conv[E] / scale,
                  integer=p.integer)
     opn = b.var("open", len(K), upper=1.0, cost=cost_weight * fixed[K] / scale, integer=p.integer)
-    fc = b.var("flow_c", len(p.pairs_c), cost=-reward)
-    fe = b.var("flow_e", len(p.pairs_e), cost=-reward)
-    sf = {name: b.var(name, n_d if name in ("sf_slots", "sf_aff", "sf_beds", "sf_care") else n_a, cost=penalty)
-          for name in SHORTFALL_BLOCKS}
+    fc = b.var("flow_c", len(p.pairs_c))
+    fe = b.var("flow_e", len(p.pairs_e))
+    sf = {name: b.var(name, len(price[name]), cost=SHORTFALL_PRICE * price[name]) for name in SHORTFALL_BLOCKS}
 
-    t = p.targets
     dC, dE = p.fac_d[C], p.fac_d[E]
     pop_d = np.bincount(p.area_d, scenario.areas["pop_total"].to_numpy(float), n_d)
     eld_d = np.bincount(p.area_d, scenario.areas["pop_60_plus"].to_numpy(float), n_d)
     S_d, SA_d = np.bincount(dC, S[C], n_d), np.bincount(dC, SA[C], n_d)
     B_d, BC_d = np.bincount(dE, B[E], n_d), np.bincount(dE, BC[E], n_d)
-    t_aff, t_care = t["affordable_share"].to_numpy(float), t["care_bed_share"].to_numpy(float)
     dist = np.arange(n_d)
 
     # District targets: capacity, affordable share, beds, care-oriented share.

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import geopandas as gpd
 
+from .access import max_served
+
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
 
 REASONS = {
@@ -89,8 +91,8 @@ class Result:
         fac["cost"] = cost_f
 
         # areas
-        served_c = np.bincount(p.pairs_c.area, v["flow_c"], n_a)
-        served_e = np.bincount(p.pairs_e.area, v["flow_e"], n_a)
+        served_c = max_served(p.pairs_c, p.need_c, fac["slots_after"].to_numpy(float), v["flow_c"])
+        served_e = max_served(p.pairs_e, p.need_e, fac["beds_after"].to_numpy(float), v["flow_e"])
         ar = a.copy()
         ar["need_childcare"] = p.need_c
         ar["need_beds"] = p.need_e
@@ -102,6 +104,7 @@ class Result:
         ar["sites_in_reach_beds"] = np.bincount(p.pairs_e.area, minlength=n_a)
         ar["shortfall_access_childcare"] = _clean(v["sf_acc_c"])
         ar["shortfall_access_beds"] = _clean(v["sf_acc_e"])
+        _add_scores(ar, fac, p, sc.options.score_decay)
 
         districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
         met_all = bool(districts["met"].all())
@@ -163,7 +166,7 @@ class Result:
     def to_csv(self, folder) -> dict:
         """Write districts.csv, facilities.csv, areas.csv and summary.json (atomically)."""
         from pathlib import Path
-        from .io import write_atomic
+        from .io import write_atomic, write_text_atomic
 
         folder = Path(folder)
         protect = list(self.scenario.sources.values())
@@ -173,9 +176,44 @@ class Result:
             written[name] = write_atomic(folder / f"{name}.csv",
                                          lambda p, t=table: t.to_csv(p, index=False, encoding="utf-8-sig"), protect)
         text = json.dumps(self.summary(), ensure_ascii=False, indent=2)
-        written["summary"] = write_atomic(folder / "summary.json",
-                                          lambda p: open(p, "w", encoding="utf-8").write(text), protect)
+        written["summary"] = write_text_atomic(text, folder / "summary.json", protect)
         return written
+
+    # ------------------------------------------------------------ maps and exports
+
+    def map(self, lang: str = "zh", tiles=None, **kwargs):
+        """The interactive map as a ``folium.Map`` (see :func:`planner.maps.build_map`).
+
+        ``lang`` is ``"zh"`` or ``"en"``; ``tiles`` adds a tile layer (needs
+        the internet); other keywords: ``measure``, ``when``, ``show_areas``.
+        """
+        from .maps import build_map
+
+        return build_map(self, lang=lang, tiles=tiles, **kwargs)
+
+    def to_html(self, path, lang: str = "zh", tiles=None, **kwargs):
+        """Write the map as one self-contained HTML file that works offline; returns the Path."""
+        from .maps import write_html
+
+        return write_html(self, path, lang=lang, tiles=tiles, **kwargs)
+
+    def to_geopackage(self, path):
+        """Write districts (if polygons), facilities and areas as GeoPackage layers; returns the Path."""
+        from .export import write_geopackage
+
+        return write_geopackage(self, path)
+
+    def to_excel(self, path, lang: str = "zh"):
+        """Write one sheet per table with headers in ``lang`` (row 2: column names); returns the Path."""
+        from .export import write_excel
+
+        return write_excel(self, path, lang=lang)
+
+    def to_png(self, path, lang: str = "zh", measure: str = "slots", when: str = "after", **kwargs):
+        """Write the attainment map as a static PNG for reports; returns the Path."""
+        from .maps import write_png
+
+        return write_png(self, path, lang=lang, measure=measure, when=when, **kwargs)
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -185,6 +223,19 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
         out["geometry_wkt"] = df.geometry.to_wkt()
         return out
     return df
+
+
+def _add_scores(ar, fac, p, decay) -> None:
+    """2SFCA and enhanced 2SFCA per area: capacity per 1,000 people in reach, before and after."""
+    from .access import two_step_fca
+
+    for service, pairs, limit, demand, cap in (
+            ("childcare", p.pairs_c, p.limit_c, ar["pop_total"], "slots"),
+            ("beds", p.pairs_e, p.limit_e, ar["pop_60_plus"], "beds")):
+        for when, col in (("before", cap), ("after", f"{cap}_after")):
+            supply = fac[col].to_numpy(float)
+            ar[f"score_2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, "none")
+            ar[f"score_e2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, decay)
 
 
 def _share(served, need):
@@ -237,9 +288,14 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     out["shortfall_care_beds"] = _clean(v["sf_care"])
     out["shortfall_access_childcare"] = bc(p.area_d, ar["shortfall_access_childcare"])
     out["shortfall_access_beds"] = bc(p.area_d, ar["shortfall_access_beds"])
-    for kind, col in (("childcare", "need_childcare"), ("beds", "need_beds")):
+    for kind, col, people in (("childcare", "need_childcare", "pop_total"), ("beds", "need_beds", "pop_60_plus")):
         out[f"access_share_{kind}"] = frac(bc(p.area_d, ar[f"served_in_reach_{kind}"]), bc(p.area_d, ar[col]))
-        out[f"areas_without_reach_{kind}"] = bc(p.area_d, (ar[f"sites_in_reach_{kind}"] == 0) & (ar[col] > 0))
+        nothing = (ar[f"sites_in_reach_{kind}"] == 0) & (ar[col] > 0)
+        out[f"areas_without_reach_{kind}"] = bc(p.area_d, nothing)
+        out[f"people_without_reach_{kind}"] = bc(p.area_d, ar[people] * nothing)
+        for when in ("before", "after"):  # demand-weighted mean score of the district
+            score = f"score_e2sfca_{kind}_{when}"
+            out[score] = frac(bc(p.area_d, ar[score] * ar[people]), bc(p.area_d, ar[people]))
     sf_cols = ["shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
                "shortfall_access_childcare", "shortfall_access_beds"]
     out["met_targets"] = (out[sf_cols[:4]] <= TOL).all(axis=1)  # the per-1,000 and share targets

@@ -78,9 +78,14 @@ class Options:
     new_beds_care : bool
         New beds are built care-oriented (counts towards the care share).
     circuity : float
-        Road distance ÷ straight-line distance (default 1.3).
+        Walking: road distance ÷ straight-line distance (default 1.3).
     speed_kmh : float
-        Travel speed for the catchment (default 4.5 km/h walking).
+        Walking speed, km/h (default 4.5).
+    drive_speed_kmh, drive_circuity : float
+        The same for driving (rural reach rules): 30 km/h, 1.4.
+    score_decay : str
+        Distance decay of the enhanced 2SFCA score: ``"step"`` (E2SFCA zones
+        1/0.68/0.22) or ``"gaussian"``. The classic 2SFCA is always reported too.
     """
 
     integer: bool = False
@@ -90,17 +95,24 @@ class Options:
     new_beds_care: bool = True
     circuity: float = 1.3
     speed_kmh: float = 4.5
+    drive_speed_kmh: float = 30.0
+    drive_circuity: float = 1.4
+    score_decay: str = "step"
 
     def validate(self, where: str = "options") -> None:
         if self.solver not in ("highs", "cbc"):
             raise PlannerError(f"solver must be 'highs' or 'cbc', got {self.solver!r}", where, None, "solver")
-        for name in ("time_limit_s", "circuity", "speed_kmh"):
+        if self.score_decay not in ("step", "gaussian"):
+            raise PlannerError(f"score_decay must be 'step' or 'gaussian', got {self.score_decay!r}",
+                               where, None, "score_decay")
+        for name in ("time_limit_s", "circuity", "speed_kmh", "drive_speed_kmh", "drive_circuity"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise PlannerError(f"{name} must be a positive number, got {v!r}", where, None, name)
-        if self.circuity < 1:
-            raise PlannerError(f"circuity is road ÷ straight-line distance, ≥ 1; got {self.circuity!r}",
-                               where, None, "circuity")
+        for name in ("circuity", "drive_circuity"):
+            if getattr(self, name) < 1:
+                raise PlannerError(f"{name} is road ÷ straight-line distance, ≥ 1; got {getattr(self, name)!r}",
+                                   where, None, name)
 
 
 @dataclass
@@ -127,6 +139,14 @@ class Scenario:
         Table name → file it was read from (for messages and to protect inputs).
     attribution : str
         Data sources (and which parts are synthetic), shown on maps.
+    reach : None, str or dict
+        Catchment rules per service and setting (urban/rural areas): ``None``
+        walks ``targets.access_minutes`` everywhere; ``"life_circle"`` is the
+        GB 50180 preset (childcare 5-minute walk, elderly care 15-minute walk,
+        rural areas by car); see :func:`planner.access.reach_rules`.
+    travel : None or a travel-time source
+        ``planner.access.StraightLine()`` (default), ``ODMatrix`` or
+        ``RoadNetwork``.
     extra_functionality : callable, optional
         ``f(problem, variables, scenario)`` adds PuLP constraints to the model
         before it is solved (``variables`` maps block names to lists of
@@ -142,6 +162,8 @@ class Scenario:
     name: str = "scenario"
     sources: dict = field(default_factory=dict)
     attribution: str = ""
+    reach: object = None
+    travel: object = None
     extra_functionality: Callable | None = None
 
     @classmethod
@@ -168,8 +190,13 @@ class Scenario:
 
     def validate(self) -> None:
         """Check the settings (the tables were checked when read)."""
+        from .access import reach_rules
+
         self.targets.validate()
         self.options.validate()
+        reach_rules(self.reach)
+        if hasattr(self.travel, "check"):
+            self.travel.check(self.areas, self.facilities)
         if self.budget is not None:
             b = self.budget
             if isinstance(b, bool) or not isinstance(b, (int, float, np.number)) or not math.isfinite(b) or b < 0:

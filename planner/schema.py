@@ -41,6 +41,7 @@ AREAS = (
     Column("pop_total", "number", True, None, "people", "residents"),
     Column("pop_0_2", "number", False, NAN, "people", "children under 3 (reported, not used in the targets)"),
     Column("pop_60_plus", "number", True, None, "people", "residents aged 60 and over"),
+    Column("setting", "text", False, "urban", "", "urban or rural (城镇/农村): picks the reach rule"),
 )
 
 FACILITIES = (
@@ -79,18 +80,27 @@ TARGET_COLUMNS = (
     Column("access_share", "number", False, NAN, "share 0–1", "share of need served within reach"),
 )
 
+OD = (
+    Column("origin_id", "id", True, None, "", "area_id of the origin"),
+    Column("destination_id", "id", True, None, "", "facility_id of the destination"),
+    Column("minutes", "number", True, None, "minutes", "travel time"),
+    Column("mode", "text", False, "", "", "walk or drive; blank: every mode"),
+)
+
 SHARE_COLUMNS = ("affordable_share", "care_bed_share", "access_share")
 
 TABLES = {
     "areas": AREAS,
     "facilities": FACILITIES,
     "districts": DISTRICTS + TARGET_COLUMNS,
+    "od_matrix": OD,
 }
 
 ID_COLUMN = {"areas": "area_id", "facilities": "facility_id", "districts": "district_id"}
+SETTING_ALIASES = {"城镇": "urban", "城市": "urban", "城区": "urban", "农村": "rural", "乡村": "rural"}
 
 # Tables whose rows must have a location; districts may be plain CSV.
-GEOMETRY_REQUIRED = {"areas": True, "facilities": True, "districts": False}
+GEOMETRY_REQUIRED = {"areas": True, "facilities": True, "districts": False, "od_matrix": False}
 
 # Output columns added by planner.result, documented here so there is one list.
 RESULT_DISTRICT_COLUMNS = {

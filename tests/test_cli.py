@@ -91,3 +91,15 @@ def test_console_script_help_and_demo(tmp_path):
     assert run.returncode == 0, run.stderr
     d = pd.read_csv(tmp_path / "districts.csv", dtype={"district_id": str})
     assert len(d) == 5 and set(d["parent_id"].astype(str)) == {"140300"}
+
+
+def test_solve_writes_offline_map_beside_the_tables(county):
+    out = county / "out"
+    assert main(["solve", str(county / "county.yaml"), "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["areas.csv", "districts.csv", "facilities.csv", "map.html",
+                                                     "summary.json"]
+    text = (out / "map.html").read_text(encoding="utf-8")
+    # districts.csv has no polygons: no shapes, but facilities are drawn, libraries inlined
+    assert "planner/static/leaflet/leaflet.js" in text and '"城区"' in text and "planner-facility" in text
+    assert '"planner-district"' not in text
+    assert "<script src=" not in text and "<link href=" not in text and "L.tileLayer" not in text

@@ -290,3 +290,20 @@ def test_default_marker_icon_is_inlined(tmp_path):
         assert len(srcs) == 2
         assert all(s.startswith("data:image/png;base64,") for s in srcs)
         assert run.blocked == [] and run.errors == []
+
+
+def test_escape_text_defuses_jinja_and_js_templates():
+    """folium re-renders scripts as Jinja: a name like {{ 7*7 }} must stay text, never become 49."""
+    import folium
+    from planner._html import add_attribution, escape_text
+
+    text = escape_text("{{ 7*7 }} {% if 1 %}x{% endif %} ${alert(1)} `x` \\")
+    assert "{" not in text and "}" not in text and "$" not in text and "`" not in text and "\\" not in text
+    m = folium.Map(tiles=None, location=[37.8, 112.5], zoom_start=8)
+    add_attribution(m, "来源 {{ 7*7 }}")
+    folium.CircleMarker([37.8, 112.5], tooltip=escape_text("站点 {{ 6*7 }}")).add_to(m)
+    out = m.get_root().render()
+    assert "49" not in out and "42" not in out
+    # tojson writes "&" as \u0026; the browser turns the entities back into braces, as text
+    assert r"\u0026#123;\u0026#123; 7*7 \u0026#125;\u0026#125;" in out
+    assert "&#123;&#123; 6*7 &#125;&#125;" in out

@@ -1,0 +1,318 @@
+"""Exports of a plan for GIS and spreadsheets: GeoPackage and Excel.
+
+- :func:`write_geopackage`: layers ``districts`` (polygons, or an attribute
+  table when the districts have none), ``facilities`` and ``areas``, in
+  EPSG:4326, readable by QGIS and geopandas.
+- :func:`write_excel`: one sheet per table. Row 1 holds headers a planner
+  reads (Chinese or English, from :mod:`planner.i18n`), row 2 the machine
+  column names, data from row 3 as real numbers, booleans and text. A notes
+  sheet says what is what. :func:`read_excel` reads such a file back into
+  DataFrames keyed by table name.
+
+Every write goes through :func:`planner.io.write_atomic` (temporary file,
+then rename) and refuses to overwrite the scenario's input files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import math
+import os
+import unicodedata
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import i18n
+from .io import write_atomic
+
+__all__ = ["write_geopackage", "write_excel", "read_excel", "TABLES"]
+
+TABLES = ("districts", "facilities", "areas")
+ID_COLUMNS = {"districts": "district_id", "facilities": "facility_id", "areas": "area_id"}
+
+
+def _protect(result) -> list:
+    sources = getattr(result.scenario, "sources", {}) or {}
+    return [p for p in sources.values() if p]
+
+
+def _tidy(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns with one clear type: object columns of numbers become float,
+    of booleans bool, anything else text (blanks stay missing)."""
+    out = df.copy()
+    for c in out.columns:
+        if c == getattr(out, "_geometry_column_name", None) or str(out[c].dtype) == "geometry":
+            continue
+        s = out[c]
+        if s.dtype != object and not pd.api.types.is_string_dtype(s.dtype):
+            continue
+        values = [v for v in s.to_numpy(object) if not _missing(v)]
+        if values and all(isinstance(v, (bool, np.bool_)) for v in values) and len(values) == len(s):
+            out[c] = s.astype(bool)
+        elif values and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                            for v in values):
+            out[c] = pd.to_numeric(s, errors="coerce").astype(float)
+        else:
+            out[c] = pd.Series([None if _missing(v) else str(v) for v in s.to_numpy(object)],
+                               index=s.index, dtype=object)
+    return out
+
+
+def _missing(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+
+
+# ------------------------------------------------------------------ GeoPackage
+
+def write_geopackage(result, path) -> Path:
+    """Write the plan's tables as GeoPackage layers (atomically).
+
+    Parameters
+    ----------
+    result : planner.Result
+    path : str or Path
+        The ``.gpkg`` file; replaced if it exists (never an input file).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import pyogrio
+
+    tables = {}
+    for name in TABLES:
+        df = getattr(result, name)
+        if df is None:
+            continue
+        tidy = _tidy(df)
+        if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns:
+            tidy = gpd.GeoDataFrame(tidy, geometry=df.geometry.name, crs=df.crs or "EPSG:4326")
+        tables[name] = tidy
+
+    def write(tmp):
+        os.unlink(tmp)  # GDAL creates the file itself
+        for name, df in tables.items():
+            if isinstance(df, gpd.GeoDataFrame):
+                df.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            else:  # districts without polygons: an attribute table
+                pyogrio.write_dataframe(pd.DataFrame(df), tmp, layer=name, driver="GPKG")
+
+    return write_atomic(Path(path), write, _protect(result))
+
+
+# ------------------------------------------------------------------ Excel
+
+PERCENT_COLUMNS = {"affordable_share", "care_bed_share", "access_share", "target_affordable_share",
+                   "target_care_bed_share", "target_access_share", "affordable_share_before",
+                   "affordable_share_after", "care_share_before", "care_share_after", "access_share_childcare",
+                   "access_share_beds", "open_fraction"}
+MONEY_COLUMNS = {"cost", "cost_per_unit", "cost_per_conversion", "fixed_cost"}
+PEOPLE_COLUMNS = {"pop_total", "pop_0_2", "pop_60_plus", "pop_65_plus"}
+
+
+def _number_format(column: str) -> str:
+    if column in PERCENT_COLUMNS:
+        return "0.0%"
+    if column in MONEY_COLUMNS or column in PEOPLE_COLUMNS:
+        return "#,##0"
+    if column in ("lon", "lat"):
+        return "0.00000"
+    if "per_1000" in column or column.startswith("score_"):
+        return "0.00"
+    if column.startswith("people_"):
+        return "#,##0"
+    return "#,##0.0"
+
+
+def _sheet_frame(result, name: str, lang: str) -> pd.DataFrame:
+    """The table as written: geometry dropped (lon/lat kept), code columns explained in words."""
+    df = getattr(result, name)
+    geom = df.geometry if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns else None
+    out = pd.DataFrame(df.drop(columns=[geom.name] if geom is not None else []))
+    if geom is not None and name != "districts" and not {"lon", "lat"} <= set(out.columns):
+        pts = geom.where(geom.geom_type == "Point", geom.representative_point())
+        out["lon"], out["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
+    out = _tidy(out)
+
+    def insert_after(col, new, values):
+        if col in out.columns:
+            out.insert(out.columns.get_loc(col) + 1, new, values)
+
+    if name == "districts" and "shortfall_reason" in out.columns:
+        insert_after("shortfall_reason", "shortfall_reason_text",
+                     ["；".join(i18n.reason_lines(c, lang)) if lang == "zh" else "; ".join(i18n.reason_lines(c, lang))
+                      for c in out["shortfall_reason"].fillna("")])
+    if name == "facilities":
+        if "state" in out.columns:
+            insert_after("state", "state_text", [i18n.state_label(s, lang) for s in out["state"].fillna("")])
+        if "kind" in out.columns:
+            insert_after("kind", "kind_text", [i18n.kind_label(k, lang) for k in out["kind"].fillna("")])
+    return out
+
+
+def _kind(dtype) -> str:
+    """'bool', 'number' or 'text': how a column is stored (listed on the notes sheet)."""
+    if dtype == bool:
+        return "bool"
+    return "number" if pd.api.types.is_numeric_dtype(dtype) else "text"
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+
+
+def write_excel(result, path, lang: str = "zh") -> Path:
+    """Write the plan as an Excel workbook (atomically).
+
+    One sheet per table (区县 / 机构 / 需求单元, or Districts / Facilities /
+    Areas) and a notes sheet. Row 1: headers in ``lang``; row 2: machine
+    column names (read back with :func:`read_excel`); data from row 3 with
+    numbers stored as numbers (shares formatted as %), the header rows
+    frozen and column widths set. Geometry is dropped; points keep lon/lat.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    i18n.check_lang(lang)
+    frames = {name: _sheet_frame(result, name, lang) for name in TABLES}
+    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    code_font = Font(italic=True, color="808080", size=9)
+    wrap = Alignment(wrap_text=True, vertical="top")
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, df in frames.items():
+        ws = wb.create_sheet(i18n.table_label(name, lang))
+        cols = list(df.columns)
+        ws.append([i18n.column_label(c, lang) for c in cols])
+        ws.append(cols)
+        kinds = [_kind(df[c].dtype) for c in cols]
+        arrays = [df[c].to_numpy(object) for c in cols]
+        for r in range(len(df)):
+            row = []
+            for kind, arr in zip(kinds, arrays):
+                v = arr[r]
+                if _missing(v):
+                    row.append(None)
+                elif kind == "number":
+                    v = float(v)
+                    row.append(v if math.isfinite(v) else None)
+                elif kind == "bool":
+                    row.append(bool(v))
+                else:
+                    row.append(str(v))
+            ws.append(row)
+        for j, c in enumerate(cols, start=1):
+            letter = get_column_letter(j)
+            head, code = ws.cell(1, j), ws.cell(2, j)
+            head.font, head.fill, head.alignment = head_font, head_fill, wrap
+            code.font = code_font
+            if kinds[j - 1] == "number":
+                fmt = _number_format(c)
+                for (cell,) in ws.iter_rows(min_row=3, max_row=len(df) + 2, min_col=j, max_col=j):
+                    cell.number_format = fmt
+            sample = [_display_width(x) for x in df[c].head(200).astype(str)] if len(df) else [0]
+            width = max(_display_width(i18n.column_label(c, lang)) * 0.6, _display_width(c) * 0.8,
+                        max(sample) if kinds[j - 1] == "text" else 10)
+            ws.column_dimensions[letter].width = min(max(width + 2, 9), 45)
+        ws.row_dimensions[1].height = 32
+        ws.freeze_panes = "B3"
+        if cols:
+            ws.auto_filter.ref = f"A2:{get_column_letter(len(cols))}{len(df) + 2}"
+
+    _notes_sheet(wb.create_sheet(i18n.t("sheet_notes", lang)), result, frames, lang, head_font)
+
+    def write(tmp):
+        wb.save(tmp)
+
+    return write_atomic(Path(path), write, _protect(result))
+
+
+def _notes_sheet(ws, result, frames, lang, bold) -> None:
+    t = lambda k: i18n.t(k, lang)  # noqa: E731
+    sc = result.scenario
+    status = t("status_optimal") if result.status == "optimal" else t("status_shortfall")
+    rows = [
+        (t("notes_scenario"), getattr(sc, "name", "")),
+        (t("notes_status"), f"{status} ({result.status})"),
+        (t("notes_cost"), float(result.cost)),
+        (t("notes_attribution"), getattr(sc, "attribution", "") or t("attr_user_data")),
+    ]
+    targets = getattr(sc, "targets", None)
+    if targets is not None:
+        for k, v in vars(targets).items():
+            rows.append((f"{t('notes_targets')}: {i18n.column_label(k, lang)}", float(v)))
+    rows += [("", ""), (t("notes_machine_row"), ""), (t("notes_geometry"), ""), ("", "")]
+    for r in rows:
+        ws.append(list(r))
+    ws.cell(3, 2).number_format = "#,##0"
+    for i in (1, 2, 3, 4):
+        ws.cell(i, 1).font = bold
+    header = ws.max_row + 1
+    ws.append([t("notes_sheet"), t("notes_column"), t("notes_label"), t("notes_type")])
+    for c in range(1, 5):
+        ws.cell(header, c).font = bold
+    for name, df in frames.items():
+        for c in df.columns:
+            ws.append([i18n.table_label(name, lang), c, i18n.column_label(c, lang), _kind(df[c].dtype)])
+    ws.column_dimensions["A"].width = 40
+    ws.column_dimensions["B"].width = 36
+    ws.column_dimensions["C"].width = 36
+
+
+def read_excel(path) -> dict[str, pd.DataFrame]:
+    """Read a workbook written by :func:`write_excel` back into tables.
+
+    Returns ``{"districts": …, "facilities": …, "areas": …}`` with the
+    machine column names of row 2; sheets are recognised by their first
+    column (``district_id`` …), whatever the language. Cell types are kept
+    as stored: numeric columns come back as float, TRUE/FALSE columns as
+    bool, text as text (empty cells as ``""``; in numeric columns NaN).
+    """
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    out = {}
+    try:
+        tables, kinds = [], {}  # kinds: (sheet, column) -> stored type, from the notes sheet
+        for ws in wb.worksheets:
+            first = next(ws.iter_rows(min_row=2, max_row=2, max_col=1, values_only=True), (None,))
+            if first and first[0] in ID_COLUMNS.values():
+                tables.append(ws)
+                continue
+            for r in ws.iter_rows(values_only=True):
+                if len(r) >= 4 and r[3] in ("bool", "number", "text") and r[0] and r[1]:
+                    kinds[(r[0], r[1])] = r[3]
+        for ws in tables:
+            rows = ws.iter_rows(min_row=2, values_only=True)
+            columns = next(rows)
+            name = next(k for k, v in ID_COLUMNS.items() if v == columns[0])
+            data = [r for r in rows if any(v is not None for v in r)]
+            cols = {}
+            for j, c in enumerate(columns):
+                if c is None:
+                    continue
+                values = [r[j] if j < len(r) else None for r in data]
+                present = [v for v in values if v is not None]
+                kind = kinds.get((ws.title, c))
+                if kind is None:  # not listed: infer from the cells
+                    kind = ("bool" if present and all(isinstance(v, bool) for v in present) else
+                            "number" if present and all(isinstance(v, (int, float)) for v in present) else "text")
+                if kind == "bool":
+                    cols[c] = np.array([bool(v) for v in values], dtype=bool) if len(present) == len(values) \
+                        else pd.array(values, dtype="boolean")
+                elif kind == "number":
+                    cols[c] = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+                else:
+                    cols[c] = np.array(["" if v is None else str(v) for v in values], dtype=object)
+            out[name] = pd.DataFrame(cols)
+    finally:
+        wb.close()
+    return out

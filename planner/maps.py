@@ -1,0 +1,989 @@
+"""Maps of a plan: an interactive folium map, its self-contained HTML file, a static PNG.
+
+The interactive map (:func:`build_map`, ``Result.map()``) has
+
+- district shapes shaded by target attainment (actual ÷ target), with a
+  radio choice of measure and before/after (托位/千人, 养老床位/千名老人,
+  护理型床位占比), and a legend;
+- facilities as circles coloured by state (unchanged, expanded, converted,
+  newly opened) and sized by capacity after the plan, one layer per service;
+  candidate sites not opened in a layer of their own, off by default;
+- demand areas coloured by the share of their need served within reach, one
+  layer per service, off by default;
+- tooltips (hover) and popups (click) with before, after, target, cost,
+  shortfall and why, in Chinese or English (``lang``).
+
+Each layer is a ``folium.GeoJson`` whose features carry compact numbers
+and styles computed here in Python (attainment colours, marker radii); a
+small formatter script turns them into tooltip/popup text in the browser, so
+the province (117 districts, 3,448 areas, 3,149 facilities) is about 2.5 MB
+of HTML and ``build_map`` takes about half a second. Every string from user
+data is escaped with :func:`planner._html.escape_text` (HTML, JavaScript
+template and Jinja metacharacters alike). No
+tile layer unless asked for: boundaries come from our own data, so the file
+works offline.
+
+:func:`write_html` writes one self-contained file (Leaflet and plugins
+inlined by :mod:`planner._html`); :func:`write_png` draws the attainment map
+with geopandas and matplotlib for reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+import os
+import re
+import warnings
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.colormap import StepColormap
+from branca.element import Element, MacroElement
+from folium.template import Template
+from folium.utilities import JsCode, camelize
+
+from . import i18n
+from ._html import add_attribution, escape_text, standalone_html, write_html_atomic
+
+__all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "access_index",
+           "attribution_text", "MEASURES", "ATTAINMENT_BINS", "ACCESS_BINS", "STATE_COLORS"]
+
+# ------------------------------------------------------------------ styling
+
+#: Attainment (actual ÷ target, %) bins and colours; "met" is ≥ 100 %.
+ATTAINMENT_BINS = (0.0, 50.0, 80.0, 100.0, 150.0)
+ATTAINMENT_COLORS = ("#d7191c", "#fdae61", "#fee08b", "#1a9641")
+#: Need served within reach (%) bins and colours.
+ACCESS_BINS = (0.0, 50.0, 80.0, 100.0)
+ACCESS_COLORS = ("#d7191c", "#fdae61", "#a6d96a", "#1a9641")  # last: all need served
+NO_DATA_COLOR = "#bdbdbd"
+STATE_COLORS = {"unchanged": "#9e9e9e", "expanded": "#2b83ba", "converted": "#7b3294",
+                "opened": "#e66101", "not_opened": "#ffffff"}
+DRAWN_STATES = ("unchanged", "expanded", "converted", "opened")
+KIND_STROKE = {"childcare": "#08306b", "eldercare": "#3f2a14"}
+
+CONTROL_PX = {"zh": 300, "en": 420}  # width the expanded layer control takes, px
+AREA_RADIUS = 4.0         # px at zoom ≥ 11 (markers shrink when zoomed out)
+COORD_DIGITS = 5          # ≈ 1 m; GeoJSON coordinates are rounded to this
+SIMPLIFY_DEGREES = 0.0005  # ≈ 50 m; district outlines are simplified to this
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A district measure shaded by attainment: ``value_{when} ÷ target``."""
+
+    key: str
+    value: str     # column stem; ``_before``/``_after`` is appended
+    target: str    # district target column
+    share: bool    # value is a share 0–1 (formatted as %)
+
+
+MEASURES = (
+    Measure("slots", "slots_per_1000", "target_childcare_per_1000", False),
+    Measure("beds", "beds_per_1000_elderly", "target_beds_per_1000_elderly", False),
+    Measure("care", "care_share", "target_care_bed_share", True),
+)
+WHENS = ("before", "after")
+
+
+def attainment(districts: pd.DataFrame, measure: str = "slots", when: str = "after") -> np.ndarray:
+    """Attainment of one measure per district, in % of its target.
+
+    Parameters
+    ----------
+    districts : DataFrame
+        ``Result.districts``.
+    measure : {"slots", "beds", "care"}
+        Childcare slots per 1,000 residents, beds per 1,000 aged 60+, or the
+        care-oriented share of beds.
+    when : {"before", "after"}
+
+    Returns
+    -------
+    ndarray of float
+        ``100 × value ÷ target``, rounded to 0.1 %; a zero target counts as
+        met (100 %); NaN where the value is undefined (no residents, or no
+        beds for the care share).
+    """
+    m = _measure(measure)
+    if when not in WHENS:
+        raise ValueError(f"when must be 'before' or 'after', got {when!r}")
+    value = districts[f"{m.value}_{when}"].to_numpy(float)
+    target = districts[m.target].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(target > 0, 100 * value / np.where(target > 0, target, 1), 100.0)
+    a = np.where(np.isnan(value) & (target > 0), np.nan, a)
+    return np.round(a, 1)
+
+
+def _measure(key: str) -> Measure:
+    for m in MEASURES:
+        if m.key == key:
+            return m
+    raise ValueError(f"measure must be one of {', '.join(m.key for m in MEASURES)}, got {key!r}")
+
+
+def _bin_colors(values, bins, colors) -> list[str]:
+    """Colour per value: bins[i] ≤ v < bins[i+1]; v ≥ the last inner edge → last colour."""
+    v = np.asarray(values, float)
+    idx = np.searchsorted(np.asarray(bins[1:len(colors)], float), v, side="right")
+    idx = np.clip(idx, 0, len(colors) - 1)
+    return [NO_DATA_COLOR if math.isnan(x) else colors[i] for x, i in zip(v, idx)]
+
+
+def attainment_colors(values) -> list[str]:
+    """Fill colour per attainment value (%): red < 50 ≤ orange < 80 ≤ yellow < 100 ≤ green."""
+    return _bin_colors(values, ATTAINMENT_BINS, ATTAINMENT_COLORS)
+
+
+def access_index(shares) -> np.ndarray:
+    """Colour index per access share (0–1) into ``ACCESS_COLORS`` (< 50 %, < 80 %, < 100 %, all
+    need served); ``len(ACCESS_COLORS)`` for NaN (no data)."""
+    share = np.asarray(shares, float)
+    pct = np.round(100 * share, 1)
+    idx = np.clip(np.searchsorted(np.asarray(ACCESS_BINS[1:], float), pct, side="right"), 0, len(ACCESS_COLORS) - 1)
+    return np.where(np.isnan(share), len(ACCESS_COLORS), idx)
+
+
+# ------------------------------------------------------------------ escaping and data
+
+def _clean(v):
+    """Numbers for JSON: NaN/inf → None, floats rounded to 2 decimals."""
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        return round(v, 2) if math.isfinite(v) else None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    return v
+
+
+def _js_json(obj) -> str:
+    """Compact JSON for a <script>: UTF-8 kept, ``<`` and line separators escaped."""
+    import json
+
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _has_polygons(df) -> bool:
+    if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
+        return False
+    g = df.geometry
+    return bool(len(g)) and bool(g.notna().all()) and bool(g.geom_type.isin(["Polygon", "MultiPolygon"]).all())
+
+
+def _is_true(v) -> bool:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    return str(v).strip().lower() in {"true", "t", "yes", "y", "1", "是", "1.0"}
+
+
+def _synthetic_mask(df) -> np.ndarray:
+    if df is None or "synthetic" not in df.columns:
+        return np.zeros(0 if df is None else len(df), bool)
+    return np.array([_is_true(v) for v in df["synthetic"].to_numpy(object)], bool)
+
+
+def _xy(gdf) -> np.ndarray:
+    """n×2 lon/lat per row: the point, or a point inside a polygon; rounded."""
+    geom = gdf.geometry.to_numpy()
+    is_point = shapely.get_type_id(geom) == 0
+    pts = np.where(is_point, geom, shapely.point_on_surface(geom))
+    return np.round(shapely.get_coordinates(pts), COORD_DIGITS)
+
+
+def _points(xy: np.ndarray, props: list[dict]) -> dict:
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": p}
+        for (x, y), p in zip(xy.tolist(), props)]}
+
+
+def _round_geometry(geom: np.ndarray) -> np.ndarray:
+    geom = shapely.simplify(geom, SIMPLIFY_DEGREES, preserve_topology=True)
+    return shapely.transform(geom, lambda c: np.round(c, COORD_DIGITS))
+
+
+def _num(df, col) -> np.ndarray:
+    if col in df.columns:
+        return pd.to_numeric(df[col], errors="coerce").to_numpy(float)
+    return np.full(len(df), np.nan)
+
+
+# ------------------------------------------------------------------ custom elements
+
+class _Data(MacroElement):
+    """``var <name> = <GeoJSON>;`` once, for layers that share it (compact UTF-8 JSON)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.json }};
+        {% endmacro %}
+    """)
+
+    def __init__(self, data: dict):
+        super().__init__()
+        self._name = "PlannerData"
+        self.json = _js_json(data)
+        self.n_features = len(data["features"])
+
+
+class _Fill(MacroElement):
+    """Add shared data to a GeoJson layer (then apply ``properties.style`` if asked)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this.layer.get_name() }}.addData({{ this.data.get_name() }});
+        {%- if this.restyle %}
+        {{ this.layer.get_name() }}.setStyle(function (f) { return f.properties.style; });
+        {%- endif %}
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer, data: _Data, restyle: bool):
+        super().__init__()
+        self._name = "PlannerFill"
+        self.layer, self.data, self.restyle = layer, data, restyle
+
+
+# Tooltips and popups are formatted in the browser from compact numbers, so
+# the province map carries numbers, not thousands of HTML strings. User text
+# arrives pre-escaped (_esc) and labels come from planner.i18n (escaped).
+# Keep this free of "{{", "{%" and "{#": folium re-parses it as a template.
+_FORMAT_JS = r"""
+(function (T, DN, PAL) {
+  function nan(x) { return x === null || x === undefined || (typeof x === 'number' && isNaN(x)); }
+  function fixed(x, d) { return x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }); }
+  function num(x) {
+    if (nan(x)) return '–';
+    var r = Math.round(x);
+    return Math.abs(x - r) < 0.05 || Math.abs(x) >= 100 ? fixed(r, 0) : fixed(x, 1);
+  }
+  function rate(x) { return nan(x) ? '–' : x.toFixed(2); }
+  function pct(x) { return nan(x) ? '–' : (100 * x).toFixed(1) + '%'; }
+  function yuan(x) {
+    if (nan(x)) return '–';
+    if (T.lang === 'zh') {
+      return Math.abs(x) >= 1e8 ? fixed(x / 1e8, 2) + ' ' + T.unit_yi_yuan : fixed(x / 1e4, 1) + ' ' + T.unit_wan_yuan;
+    }
+    return Math.abs(x) >= 1e6 ? fixed(x / 1e6, 1) + ' ' + T.unit_million_yuan : fixed(x, 0) + ' ' + T.unit_yuan;
+  }
+  function share(served, need) { return need > 0 ? served / need : 1; }
+  function note(s) { return '<span class="planner-note">' + s + '</span>'; }
+  function synth(p) { return p.syn ? '<div class="planner-note">' + T.synthetic_row + '</div>' : ''; }
+  function table(rows) {
+    return '<table class="planner-table">' + rows.map(function (r) {
+      return '<tr><th>' + r[0] + '</th>' + r.slice(1).map(function (c) { return '<td>' + c + '</td>'; }).join('') + '</tr>';
+    }).join('') + '</table>';
+  }
+  function bind(l, tip, pop) {
+    l.bindTooltip(tip, { sticky: true, className: 'planner-tip' });
+    // keep popups clear of the (expanded) layer control on the right
+    if (pop) { l.bindPopup(pop, { maxWidth: 440, autoPanPaddingTopRight: [280, 10] }); }
+  }
+  var MEASURES = [['measure_slots', 'slots_per_1000', 'target_childcare_per_1000', rate],
+                  ['measure_beds', 'beds_per_1000_elderly', 'target_beds_per_1000_elderly', rate],
+                  ['measure_care', 'care_share', 'target_care_bed_share', pct]];
+  function district(f, l) {
+    var p = f.properties, v = p.v;
+    bind(l, function () {
+      return '<b>' + p.n + '</b><br>' + MEASURES.map(function (m) {
+        return T[m[0]] + ': ' + m[3](v[m[1] + '_before']) + ' → ' + m[3](v[m[1] + '_after']) +
+          ' (' + T.target + ' ' + m[3](v[m[2]]) + ')';
+      }).join('<br>') + '<br>' + (p.met ? T.met : '<span class="planner-miss">' + T.not_met + '</span>');
+    }, function () {
+      var rows = [
+        ['', note(T.before), note(T.after), note(T.target), note(T.shortfall)],
+        [T.measure_slots, rate(v.slots_per_1000_before), rate(v.slots_per_1000_after), rate(v.target_childcare_per_1000), ''],
+        [T.slots, num(v.slots_before), num(v.slots_after), num(v.target_slots), num(v.shortfall_slots)],
+        [T.affordable_share, pct(v.affordable_share_before), pct(v.affordable_share_after),
+         pct(v.target_affordable_share), num(v.shortfall_affordable)],
+        [T.measure_beds, rate(v.beds_per_1000_elderly_before), rate(v.beds_per_1000_elderly_after),
+         rate(v.target_beds_per_1000_elderly), ''],
+        [T.beds, num(v.beds_before), num(v.beds_after), num(v.target_beds), num(v.shortfall_beds)],
+        [T.measure_care, pct(v.care_share_before), pct(v.care_share_after), pct(v.target_care_bed_share),
+         num(v.shortfall_care_beds)],
+        [T.access_share_childcare, '', pct(v.access_share_childcare), pct(v.target_access_share),
+         num(v.shortfall_access_childcare)],
+        [T.access_share_beds, '', pct(v.access_share_beds), pct(v.target_access_share), num(v.shortfall_access_beds)],
+        [T.population, '', num(v.pop_total), '', ''],
+        [T.pop_60_plus, '', num(v.pop_60_plus), '', ''],
+        [T.cost, '', yuan(v.cost), '', '']];
+      var why = p.why.length
+        ? '<b>' + T.reasons + '</b><ul class="planner-reasons">' +
+          p.why.map(function (w) { return '<li>' + w + '</li>'; }).join('') + '</ul>'
+        : '<div>' + T.met + '</div>';
+      return '<div class="planner-pop"><b>' + p.n + '</b> ' + note(p.id) + table(rows) + why + synth(p) + '</div>';
+    });
+  }
+  function facility(kind, state) {
+    return function (f, l) {
+      var p = f.properties, v = p.v, what = T['kind_' + kind] + ' · ' + T['state_' + state];
+      bind(l, function () { return '<b>' + p.n + '</b><br>' + what; }, function () {
+        var rows;
+        if (state === 'not_opened') {
+          rows = [[T.size_range, num(v[0]) + '–' + num(v[1])], [T.cost, yuan(v[2])]];
+        } else if (kind === 'childcare') {
+          rows = [[T.slots, num(v[0]) + ' → ' + num(v[1]) + (v[2] > 0 ? ' (+' + num(v[2]) + ')' : '')]];
+          if (v[3] > 0) { rows.push([T.added_affordable, num(v[3])]); }
+          rows.push([T.cost, yuan(v[4])]);
+        } else {
+          rows = [[T.beds, num(v[0]) + ' → ' + num(v[1]) + (v[2] > 0 ? ' (+' + num(v[2]) + ')' : '')],
+                  [T.care_beds, num(v[3]) + ' → ' + num(v[4])]];
+          if (v[5] > 0) { rows.push([T.converted, num(v[5])]); }
+          rows.push([T.cost, yuan(v[6])]);
+        }
+        rows.push([T.district, DN[p.d]]);
+        return '<div class="planner-pop"><b>' + p.n + '</b> ' + note(p.id) + '<br>' + what + table(rows) + synth(p) + '</div>';
+      });
+    };
+  }
+  function area(service, k) {
+    return function (f, l) {
+      var p = f.properties, v = p.v.slice(4 * k, 4 * k + 4);
+      var unit = service === 'childcare' ? T.unit_slots : T.unit_beds;
+      l.setStyle({ fillColor: PAL[p.c[k]] });
+      bind(l, function () {
+        var s = '<b>' + p.n + '</b> ' + note(DN[p.d]) + '<br>' + T['access_share_' + service] + ': <b>' +
+          pct(share(v[1], v[0])) + '</b><br>' + T.need + ' ' + num(v[0]) + ' ' + unit + ' · ' + T.served + ' ' +
+          num(v[1]) + ' ' + unit;
+        if (v[3] > 0) { s += '<br>' + T.shortfall + ' ' + num(v[3]) + ' ' + unit; }
+        return s + '<br>' + T.sites_in_reach + ': ' + num(v[2]) + synth(p);
+      }, null);
+    };
+  }
+  return { district: district, facility: facility, area: area };
+})
+"""
+
+
+class _Formatters(MacroElement):
+    """Defines the tooltip/popup formatters used by every layer's onEachFeature."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.js }}({{ this.labels }}, {{ this.names }}, {{ this.palette }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, lang: str, district_names: list[str]):
+        super().__init__()
+        self._name = "PlannerFormat"
+        labels = {k: escape_text(i18n.t(k, lang)) for k in i18n.LABELS}
+        labels.update({f"kind_{k}": escape_text(i18n.kind_label(k, lang)) for k in i18n.KIND_LABELS})
+        labels.update({f"state_{k}": escape_text(i18n.state_label(k, lang)) for k in i18n.STATES})
+        labels["lang"] = lang
+        self.js = _FORMAT_JS.strip()
+        self.labels = _js_json(labels)
+        self.names = _js_json([escape_text(n) for n in district_names])
+        self.palette = _js_json(list(ACCESS_COLORS) + [NO_DATA_COLOR])
+
+    def on_each(self, call: str) -> JsCode:
+        """onEachFeature calling one of the formatters, e.g. ``facility('childcare', 'opened')``."""
+        return JsCode(f"function (f, l) {{ {self.get_name()}.{call}(f, l); }}")
+
+
+class _ZoomScale(MacroElement):
+    """Scale circle markers with the zoom level, so a province view is not a carpet of circles.
+
+    A marker's radius is ``base × k`` with ``k = 2^((zoom − 11) / 2)`` kept in
+    [``lo``, ``hi``]; ``base`` is ``properties.style.radius`` or ``radius``.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, layers) {
+            function scale() {
+                var k = Math.min({{ this.hi }}, Math.max({{ this.lo }}, Math.pow(2, (map.getZoom() - 11) / 2)));
+                layers.forEach(function (g) {
+                    g.eachLayer(function (l) {
+                        if (l.setRadius && l.feature) {
+                            var s = l.feature.properties.style;
+                            l.setRadius((s && s.radius ? s.radius : {{ this.radius }}) * k);
+                        }
+                    });
+                });
+            }
+            map.on('zoomend', scale);
+            map.whenReady(scale);
+        })({{ this._parent.get_name() }}, [{% for l in this.layers %}{{ l.get_name() }}{{ "," if not loop.last }}{% endfor %}]);
+        {% endmacro %}
+    """)
+
+    def __init__(self, layers, radius: float, lo: float, hi: float):
+        super().__init__()
+        self._name = "ZoomScale"
+        self.layers, self.radius, self.lo, self.hi = list(layers), radius, lo, hi
+
+
+class _HtmlControl(MacroElement):
+    """A fixed Leaflet control showing HTML built (and escaped) in Python.
+
+    ``toggles``: (css selector inside the control, [layers]) — the element is
+    shown only while one of the layers is on the map.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
+            div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- for selector, layers in this.toggles %}
+        (function (map, control) {
+            var layers = [{% for l in layers %}{{ l.get_name() }}{{ "," if not loop.last }}{% endfor %}];
+            function update() {
+                var on = layers.some(function (l) { return map.hasLayer(l); });
+                var el = control.getContainer().querySelector({{ selector|tojson }});
+                if (el) { el.style.display = on ? '' : 'none'; }
+            }
+            map.on('overlayadd overlayremove', update);
+            update();
+        })({{ this._parent.get_name() }}, {{ this.get_name() }});
+        {%- endfor %}
+        {% endmacro %}
+    """)
+
+    def __init__(self, html: str, position: str = "bottomleft", css_class: str = "planner-box", toggles=()):
+        super().__init__()
+        self._name = "PlannerControl"
+        self.html, self.position, self.css_class = html, position, css_class
+        self.toggles = list(toggles)
+
+
+class _MeasureSwitch(MacroElement):
+    """Radio base layers that re-shade one district layer (one copy of the shapes).
+
+    Choosing base layer *i* sets every district's fill to
+    ``feature.properties.fills[i]``.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (target) {
+            var choices = [{% for g in this.groups %}{{ g.get_name() }}{{ "," if not loop.last }}{% endfor %}];
+            choices.forEach(function (g, i) {
+                g.on('add', function () {
+                    target.setStyle(function (f) { return {fillColor: f.properties.fills[i]}; });
+                });
+            });
+        })({{ this.target.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, target, groups):
+        super().__init__()
+        self._name = "MeasureSwitch"
+        self.target, self.groups = target, list(groups)
+
+
+_CSS = """
+<style>
+.leaflet-container { background: #f4f3ef; font: 12px/1.4 "Helvetica Neue", Arial, "PingFang SC",
+  "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
+.planner-box, .planner-legend { background: rgba(255,255,255,0.92); padding: 6px 8px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 320px; }
+.planner-legend .sw { display: inline-block; width: 12px; height: 12px; margin-right: 4px;
+  vertical-align: -2px; border: 1px solid #555; }
+.planner-legend .dot { border-radius: 50%; }
+.planner-legend div.sec { margin-top: 2px; }
+.planner-legend .item { display: inline-block; margin-right: 8px; white-space: nowrap; }
+.planner-table { border-collapse: collapse; margin-top: 2px; }
+.planner-table th { text-align: left; font-weight: normal; color: #444; padding: 1px 6px 1px 0; white-space: nowrap; }
+.planner-table td { text-align: right; padding: 1px 0 1px 8px; white-space: nowrap; }
+.planner-reasons { margin: 4px 0 0 0; padding-left: 16px; max-width: 320px; white-space: normal; }
+.planner-note { color: #777; font-size: 11px; }
+.planner-miss { color: #b2182b; }
+.legend { background: rgba(255,255,255,0.92); border-radius: 4px; }
+</style>
+"""
+
+
+# ------------------------------------------------------------------ the map
+
+def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: str = "slots",
+              when: str = "after", show_areas: bool = False) -> folium.Map:
+    """The interactive map of a plan.
+
+    Parameters
+    ----------
+    result : planner.Result
+    lang : {"zh", "en"}
+        Language of every label, tooltip and popup.
+    tiles : str, optional
+        A folium tile name or URL template for a background map. Default
+        ``None``: no tile server; boundaries are drawn from the data.
+        Tiles need the internet when the map is opened.
+    measure : {"slots", "beds", "care"}
+        The district shading shown first.
+    when : {"before", "after"}
+        Before or after the plan, shown first.
+    show_areas : bool
+        Show the demand-area layers on opening (they are in the layer
+        control either way).
+
+    Returns
+    -------
+    folium.Map
+        Also carries ``planner_layers`` (key → folium layer: ``districts``,
+        ``shade_<measure>_<when>``, ``access_childcare``, ``access_beds``,
+        ``childcare``, ``eldercare``, ``not_opened``; absent when empty) and
+        ``planner_control`` (the LayerControl).
+    """
+    i18n.check_lang(lang)
+    _measure(measure)
+    if when not in WHENS:
+        raise ValueError(f"when must be 'before' or 'after', got {when!r}")
+    d, f, a = result.districts, result.facilities, result.areas
+    has_shapes = _has_polygons(d)
+
+    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap.planner_markers = []
+    fmap.get_root().header.add_child(Element(_CSS), name="planner_css")
+    layers: dict[str, object] = {}
+    if tiles is not None:
+        tl = folium.TileLayer(tiles, name=i18n.t("layer_tiles", lang), overlay=True, control=True, show=True)
+        tl.add_to(fmap)
+        layers["tiles"] = tl
+
+    ids = d["district_id"].astype(str).tolist()
+    index = {k: i for i, k in enumerate(ids)}
+    fmt = _Formatters(lang, d["name"].astype(str).tolist())
+    fmt.add_to(fmap)
+
+    if has_shapes:
+        choices = [(m, w) for m in MEASURES for w in WHENS]
+        start = choices.index((_measure(measure), when))
+        groups = []
+        for i, (m, w) in enumerate(choices):
+            g = folium.FeatureGroup(name=i18n.measure_label(m.key, w, lang), overlay=False, show=(i == start))
+            g.add_to(fmap)
+            groups.append(g)
+            layers[f"shade_{m.key}_{w}"] = g
+        layer = folium.GeoJson(_district_data(d, choices, start, lang), name=i18n.t("layer_districts", lang),
+                               overlay=True, control=True, show=True, color="#4d4d4d", weight=1, fillOpacity=0.7,
+                               className="planner-district", on_each_feature=fmt.on_each("district"))
+        layer.add_to(fmap)
+        _MeasureSwitch(layer, groups).add_to(fmap)
+        layers["districts"] = layer
+
+    area_layers = []
+    if a is not None and len(a):
+        data = _Data(_area_data(a, index))
+        data.add_to(fmap)
+        for k, service in enumerate(("childcare", "beds")):
+            lyr = folium.GeoJson(_EMPTY, name=i18n.t(f"layer_access_{service}", lang), overlay=True, control=True,
+                                 show=show_areas,
+                                 marker=folium.CircleMarker(radius=AREA_RADIUS, weight=0.5, color="#555555", fill=True,
+                                                            fill_opacity=0.85,
+                                                            class_name=f"planner-area planner-area-{service}"),
+                                 on_each_feature=fmt.on_each(f"area('{service}', {k})"))
+            lyr.add_to(fmap)
+            _Fill(lyr, data, restyle=False).add_to(fmap)
+            layers[f"access_{service}"] = lyr
+            area_layers.append(lyr)
+
+    for kind in ("childcare", "eldercare"):
+        grp = _facility_group(fmap, fmt, f, kind, DRAWN_STATES, index, i18n.t(f"layer_{kind}", lang), True)
+        if grp is not None:
+            layers[kind] = grp
+    grp = _facility_group(fmap, fmt, f, None, ("not_opened",), index, i18n.t("layer_not_opened", lang), False)
+    if grp is not None:
+        layers["not_opened"] = grp
+
+    if fmap.planner_markers:
+        _ZoomScale(fmap.planner_markers, radius=5, lo=0.3, hi=1.2).add_to(fmap)
+    if area_layers:
+        _ZoomScale(area_layers, radius=AREA_RADIUS, lo=0.5, hi=1.2).add_to(fmap)
+    if has_shapes:
+        cm = StepColormap(list(ATTAINMENT_COLORS), index=list(ATTAINMENT_BINS), vmin=ATTAINMENT_BINS[0],
+                          vmax=ATTAINMENT_BINS[-1], caption=i18n.t("legend_attainment", lang))
+        cm.width = 320
+        cm.tick_labels = list(ATTAINMENT_BINS)
+        cm.add_to(fmap)
+    _HtmlControl(_title_html(result, lang), position="bottomleft").add_to(fmap)
+    legend = _legend_html(f, bool(area_layers), lang)
+    if legend:  # bottom left, above the title box; the layer control has the right side
+        _HtmlControl(legend, position="bottomleft", css_class="planner-legend",
+                     toggles=[(".planner-legend-access", area_layers)] if area_layers else ()).add_to(fmap)
+    add_attribution(fmap, attribution_text(result, lang))
+    folium.plugins.Fullscreen(position="topleft").add_to(fmap)
+    control = folium.LayerControl(collapsed=False, position="topright")
+    control.add_to(fmap)
+
+    bounds = _bounds(d if has_shapes else None, f, a)
+    if bounds is not None:  # keep the data clear of the expanded layer control on the right
+        fmap.fit_bounds(bounds, padding_top_left=(50, 60), padding_bottom_right=(CONTROL_PX[lang], 20))
+    fmap.planner_layers = layers
+    fmap.planner_control = control
+    return fmap
+
+
+_EMPTY = {"type": "FeatureCollection", "features": []}
+
+
+def _bounds(d, f, a):
+    boxes = [d.total_bounds] if d is not None else []
+    for t in (f, a):
+        if isinstance(t, gpd.GeoDataFrame) and len(t):
+            boxes.append(t.total_bounds)
+    boxes = [b for b in boxes if np.all(np.isfinite(b))]
+    if not boxes:
+        return None
+    b = np.array(boxes)
+    return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
+
+
+NUMERIC_DISTRICT_COLUMNS = (
+    "pop_total", "pop_60_plus", "cost", "target_slots", "target_beds", "target_childcare_per_1000",
+    "target_affordable_share", "target_beds_per_1000_elderly", "target_care_bed_share", "target_access_share",
+    "slots_before", "slots_after", "slots_per_1000_before", "slots_per_1000_after",
+    "affordable_share_before", "affordable_share_after", "beds_before", "beds_after",
+    "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "care_share_before", "care_share_after",
+    "shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
+    "shortfall_access_childcare", "shortfall_access_beds", "access_share_childcare", "access_share_beds")
+
+
+def _district_data(d: gpd.GeoDataFrame, choices, start: int, lang: str) -> dict:
+    fills = [attainment_colors(attainment(d, m.key, w)) for m, w in choices]
+    cols = {c: _num(d, c) for c in NUMERIC_DISTRICT_COLUMNS}
+    reasons = d["shortfall_reason"].to_numpy(object) if "shortfall_reason" in d.columns else [""] * len(d)
+    met = d["met"].to_numpy(bool) if "met" in d.columns else np.zeros(len(d), bool)
+    synth = _synthetic_mask(d)
+    names, dids = d["name"].to_numpy(object), d["district_id"].to_numpy(object)
+    geoms = _round_geometry(d.geometry.to_numpy())
+    features = []
+    for i, g in enumerate(geoms):
+        f_i = [fill[i] for fill in fills]
+        props = {"style": {"fillColor": f_i[start]}, "fills": f_i, "n": escape_text(names[i]), "id": escape_text(dids[i]),
+                 "met": int(met[i]), "why": [escape_text(w) for w in i18n.reason_lines(reasons[i], lang)],
+                 "v": {c: _clean(cols[c][i]) for c in NUMERIC_DISTRICT_COLUMNS}}
+        if synth[i]:
+            props["syn"] = 1
+        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _area_data(a: gpd.GeoDataFrame, index: dict) -> dict:
+    cols = []
+    colors = []
+    for service in ("childcare", "beds"):
+        colors.append(access_index(_num(a, f"access_share_{service}")))
+        cols += [_num(a, f"need_{service}"), _num(a, f"served_in_reach_{service}"),
+                 _num(a, f"sites_in_reach_{service}"), _num(a, f"shortfall_access_{service}")]
+    v = np.round(np.column_stack(cols), 2)
+    v = np.where(np.isfinite(v), v, np.nan)
+    synth = _synthetic_mask(a)
+    names = [escape_text(x) for x in a["name"].to_numpy(object)]
+    dix = [index.get(str(x), -1) for x in a["district_id"].to_numpy(object)]
+    props = []
+    for i in range(len(a)):
+        p = {"n": names[i], "d": dix[i], "c": [int(colors[0][i]), int(colors[1][i])],
+             "v": [None if math.isnan(x) else x for x in v[i].tolist()]}
+        if synth[i]:
+            p["syn"] = 1
+        props.append(p)
+    return _points(_xy(a), props)
+
+
+def _facility_group(fmap, fmt, f, kind, states, index: dict, label: str, show: bool):
+    """A FeatureGroup with one GeoJson per (kind, state); None if nothing to draw."""
+    if f is None or not len(f):
+        return None
+    sel = f["state"].isin(states).to_numpy().copy()
+    if kind is not None:
+        sel &= (f["kind"] == kind).to_numpy()
+    if not sel.any():
+        return None
+    sub = f.loc[sel]
+    group = folium.FeatureGroup(name=label, overlay=True, show=show)
+    group.add_to(fmap)
+    xy = _xy(sub)
+    values, radius = _facility_values(sub)
+    names = [escape_text(x) for x in sub["name"].to_numpy(object)]
+    fids = [escape_text(x) for x in sub["facility_id"].to_numpy(object)]
+    dix = [index.get(str(x), -1) for x in sub["district_id"].to_numpy(object)]
+    synth = _synthetic_mask(sub)
+    kinds, st = sub["kind"].to_numpy(object), sub["state"].to_numpy(object)
+    for k in ("childcare", "eldercare"):
+        for s in states:
+            idx = np.flatnonzero((kinds == k) & (st == s))
+            if not len(idx):
+                continue
+            props = []
+            for j in idx:
+                p = {"style": {"radius": radius[j]}, "n": names[j], "id": fids[j], "d": dix[j], "v": values[j]}
+                if synth[j]:
+                    p["syn"] = 1
+                props.append(p)
+            dashed = s == "not_opened"
+            lyr = folium.GeoJson(
+                _EMPTY, control=False,
+                marker=folium.CircleMarker(radius=5, weight=1.5 if dashed else 1, color=KIND_STROKE[k], fill=True,
+                                           fill_color=STATE_COLORS[s], fill_opacity=0.5 if dashed else 0.85,
+                                           dash_array="3 2" if dashed else None,
+                                           class_name=f"planner-facility planner-{k} planner-state-{s}"),
+                on_each_feature=fmt.on_each(f"facility('{k}', '{s}')"))
+            lyr.add_to(group)
+            fmap.planner_markers.append(lyr)
+            data = _Data(_points(xy[idx], props))
+            data.add_to(fmap)
+            _Fill(lyr, data, restyle=True).add_to(fmap)
+    return group
+
+
+def _facility_values(f: pd.DataFrame):
+    """Per facility: the numbers its popup shows, and the circle radius (px)."""
+    num = lambda c: np.nan_to_num(_num(f, c))  # noqa: E731
+    kind, state = f["kind"].to_numpy(object), f["state"].to_numpy(object)
+    child = kind == "childcare"
+    cap = np.where(child, num("slots_after"), num("beds_after"))
+    cap = np.where(state == "not_opened", num("max_size"), cap)
+    radius = np.round(np.clip(2.5 + np.sqrt(np.maximum(cap, 0)) / 2.2, 3.0, 14.0), 1).tolist()
+    c = {k: np.round(num(k), 2) for k in ("slots", "slots_after", "added_slots", "added_affordable", "beds",
+                                          "beds_after", "added_beds", "beds_care", "beds_care_after",
+                                          "converted_care_beds", "min_size", "max_size")}
+    cost = np.round(num("cost"), 0)
+    out = []
+    for i in range(len(f)):
+        if state[i] == "not_opened":
+            v = [c["min_size"][i], c["max_size"][i], cost[i]]
+        elif child[i]:
+            v = [c["slots"][i], c["slots_after"][i], c["added_slots"][i], c["added_affordable"][i], cost[i]]
+        else:
+            v = [c["beds"][i], c["beds_after"][i], c["added_beds"][i], c["beds_care"][i], c["beds_care_after"][i],
+                 c["converted_care_beds"][i], cost[i]]
+        out.append([float(x) for x in v])
+    return out, radius
+
+
+def _legend_html(f, has_areas: bool, lang: str) -> str:
+    t = lambda k: escape_text(i18n.t(k, lang))  # noqa: E731
+    parts = []
+    if f is not None and len(f):
+        present = set(f["state"].astype(str))
+        items = []
+        for s in DRAWN_STATES + ("not_opened",):
+            if s in present:
+                style = f"background:{STATE_COLORS[s]}" + (";border-style:dashed" if s == "not_opened" else "")
+                items.append(f'<span class="item"><span class="sw dot" style="{style}"></span>'
+                             f"{escape_text(i18n.state_label(s, lang))}</span>")
+        parts.append(f'<div class="sec planner-legend-states"><b>{t("legend_states")}</b><br>{"".join(items)}</div>')
+    if has_areas:
+        labels = ["&lt; 50%", "50–80%", "80–100%", "100%"]
+        items = "".join(f'<span class="item"><span class="sw dot" style="background:{c}"></span>{lab}</span>'
+                        for c, lab in zip(ACCESS_COLORS, labels))
+        parts.append(f'<div class="sec planner-legend-access"><b>{t("legend_access")}</b><br>{items}</div>')
+    return "".join(parts)
+
+
+def _title_html(result, lang: str) -> str:
+    t = lambda k: escape_text(i18n.t(k, lang))  # noqa: E731
+    d = result.districts
+    status = t("status_optimal") if result.status == "optimal" else t("status_shortfall")
+    met = int(d["met"].sum()) if "met" in d.columns else 0
+    name = getattr(result.scenario, "name", "") or ""
+    return (f'<div class="planner-title"><b>{escape_text(name)}</b><br>{status} · {t("total_cost")} '
+            f'{escape_text(i18n.fmt_yuan(result.cost, lang))}<br>{t("districts_met")}: {met}/{len(d)}</div>')
+
+
+def attribution_text(result, lang: str = "zh") -> str:
+    """Plain-text source note: the scenario's data sources and which tables are synthetic."""
+    t = lambda k: i18n.t(k, lang)  # noqa: E731
+    sc = result.scenario
+    sources = (getattr(sc, "attribution", "") or "").strip() or t("attr_user_data")
+    synthetic = [i18n.table_label(name, lang) for name in ("districts", "facilities", "areas")
+                 if _synthetic_mask(getattr(result, name)).any()]
+    sep = "：" if lang == "zh" else ": "
+    text = f"{t('attr_data')}{sep}{sources}"
+    if synthetic:
+        joiner = "、" if lang == "zh" else ", "
+        text += f" · {t('attr_synthetic')}{sep}{joiner.join(synthetic)}"
+    return f"{text} · {t('attr_plan')}"
+
+
+# ------------------------------------------------------------------ HTML file
+
+def map_html(result, lang: str = "zh", tiles: str | None = None, **kwargs) -> str:
+    """The map as one self-contained HTML document (see :func:`build_map`).
+
+    With ``tiles`` the tile layer is added after the offline check: the file
+    then fetches tiles when opened online and still works, without them,
+    offline. Everything else is inlined either way.
+    """
+    fmap = build_map(result, lang=lang, tiles=None, **kwargs)
+    document = standalone_html(fmap)
+    if tiles is not None:
+        document = _with_tiles(document, fmap, tiles, lang)
+    return document
+
+
+def _with_tiles(document: str, fmap, tiles: str, lang: str) -> str:
+    import json
+
+    layer = folium.TileLayer(tiles)
+    options = {camelize(k): v for k, v in layer.options.items()}
+    js = lambda v: json.dumps(v).replace("</", "<\\/")  # noqa: E731
+    script = (
+        "<script>/* planner: tile layer requested by the user (needs internet) */\n(function () {\n"
+        f"  var t = L.tileLayer({js(layer.tiles)}, {js(options)});\n"
+        f"  t.addTo({fmap.get_name()}); t.bringToBack();\n"
+        f"  {fmap.planner_control.get_name()}.addOverlay(t, {js(i18n.t('layer_tiles', lang))});\n"
+        "})();\n</script>\n")
+    cut = document.rfind("</html>")
+    return document[:cut] + script + document[cut:]
+
+
+def write_html(result, path, lang: str = "zh", tiles: str | None = None, **kwargs):
+    """Write the map as one self-contained HTML file, atomically.
+
+    Refuses to overwrite the scenario's input files. Returns the Path.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    document = map_html(result, lang=lang, tiles=tiles, **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_html_atomic(document, path, protect=_protect(result))
+
+
+def _protect(result) -> list:
+    sources = getattr(result.scenario, "sources", {}) or {}
+    return [p for p in sources.values() if p and os.path.exists(str(p))]
+
+
+# ------------------------------------------------------------------ static PNG
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
+             "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Noto Sans CJK JP")
+
+
+def cjk_font() -> str | None:
+    """The first installed font family that renders Chinese, or None.
+
+    Looks in matplotlib's font list, then registers CJK font files it may
+    have skipped (matplotlib's cache leaves out ``.ttc`` collections such as
+    Debian's ``fonts-wqy-microhei`` and ``fonts-noto-cjk``).
+    """
+    from matplotlib import font_manager
+
+    def first():
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in installed), None)
+
+    found = first()
+    if found is None:
+        for file in font_manager.findSystemFonts():
+            if _CJK_FILE.search(os.path.basename(file)):
+                try:
+                    font_manager.fontManager.addfont(file)
+                except Exception:  # an unreadable font file: try the next one
+                    continue
+        found = first()
+    return found
+
+
+_CJK_FILE = re.compile(r"wqy|noto.*cjk|sourcehan|droidsansfallback|simhei|msyh|pingfang", re.I)
+
+
+def write_png(result, path, lang: str = "zh", measure: str = "slots", when: str = "after",
+              dpi: int = 150, width_in: float = 8.0):
+    """Draw the attainment map as a PNG for reports, atomically.
+
+    Districts shaded by ``measure`` ÷ target (default: slots per 1,000 after
+    the plan), with legend, title and attribution. Without district
+    polygons, the demand areas are drawn as points in their district's
+    colour. If no CJK font is installed, labels fall back to English with a
+    warning (install Debian ``fonts-noto-cjk`` or ``fonts-wqy-microhei``).
+
+    Returns the Path written.
+    """
+    from pathlib import Path
+
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    from .io import write_atomic
+
+    i18n.check_lang(lang)
+    m = _measure(measure)
+    font = cjk_font()
+    if font is None and lang == "zh":
+        warnings.warn("no Chinese font found (install fonts-noto-cjk or fonts-wqy-microhei); "
+                      "the PNG uses English labels", RuntimeWarning, stacklevel=2)
+        lang = "en"
+    t = lambda k: i18n.t(k, lang)  # noqa: E731
+    d = result.districts
+    att = attainment(d, m.key, when)
+    colors = attainment_colors(att)
+    has_shapes = _has_polygons(d)
+
+    if has_shapes:
+        minx, miny, maxx, maxy = d.total_bounds
+    else:
+        xy = _xy(result.areas)
+        (minx, miny), (maxx, maxy) = xy.min(axis=0), xy.max(axis=0)
+    stretch = 1 / math.cos(math.radians((miny + maxy) / 2))  # lon/lat → roughly equal-area look
+    ratio = (maxy - miny) * stretch / max(maxx - minx, 1e-9)
+    map_h = float(np.clip(width_in * 0.9 * ratio, width_in * 0.45, width_in * 1.35))
+    top, bottom = 0.9, 0.55  # inches for the titles and the attribution
+    fig_h = map_h + top + bottom
+
+    rc = {"font.family": ([font] if font else []) + ["DejaVu Sans"], "axes.unicode_minus": False}
+    with rc_context(rc):
+        fig = Figure(figsize=(width_in, fig_h), dpi=dpi)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes([0.03, bottom / fig_h, 0.94, map_h / fig_h])
+        if has_shapes:
+            gd = gpd.GeoDataFrame({"c": colors}, geometry=d.geometry.to_numpy(), crs=d.crs)
+            gd.plot(ax=ax, color=gd["c"], edgecolor="#4d4d4d", linewidth=0.4)
+            if len(d) <= 40:
+                pts = d.geometry.representative_point()
+                show_names = font is not None or all(str(x).isascii() for x in d["name"])
+                for x, y, label in zip(pts.x, pts.y, d["name" if show_names else "district_id"].astype(str)):
+                    ax.annotate(label, (x, y), ha="center", va="center", fontsize=7, color="#222222")
+        else:
+            ids = dict(zip(d["district_id"].astype(str), colors))
+            ax.scatter(xy[:, 0], xy[:, 1], s=6, c=[ids.get(str(x), NO_DATA_COLOR) for x in result.areas["district_id"]],
+                       linewidths=0)
+        ax.set_aspect(stretch)
+        ax.set_axis_off()
+        labels = ["< 50%", "50–80%", "80–100%", "≥ 100%"]
+        handles = [Patch(facecolor=c, edgecolor="#4d4d4d", label=lab) for c, lab in zip(ATTAINMENT_COLORS, labels)]
+        if np.isnan(att).any():
+            handles.append(Patch(facecolor=NO_DATA_COLOR, edgecolor="#4d4d4d", label=t("no_data")))
+        ax.legend(handles=handles, title=t("legend_attainment"), loc="lower right", fontsize=8, title_fontsize=8,
+                  frameon=True, framealpha=0.9)
+        title = t("png_title").format(measure=t("measure_" + m.key), when=t(when))
+        name = getattr(result.scenario, "name", "") or ""
+        fig.text(0.5, 1 - 0.2 / fig_h, title, ha="center", va="top", fontsize=14)
+        fig.text(0.5, 1 - 0.55 / fig_h, name, ha="center", va="top", fontsize=9, color="#444444")
+        fig.text(0.03, 0.08 / fig_h, _wrap(attribution_text(result, lang), 140 if lang == "en" else 110),
+                 ha="left", va="bottom", fontsize=6, color="#555555")
+
+        def save(tmp):
+            with warnings.catch_warnings():
+                if font is None:  # already warned once; names in CJK show as boxes
+                    warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
+                fig.savefig(tmp, format="png", dpi=dpi, facecolor="white")
+
+        return write_atomic(Path(path), save, _protect(result))
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))

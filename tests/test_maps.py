@@ -1,0 +1,409 @@
+"""planner.maps and planner.i18n: the interactive map, its offline HTML file, the PNG.
+
+Browser tests (marked ``browser``) open the written file in Debian Chromium
+with every network request blocked and recorded (tests/browser_util.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import warnings
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from browser_util import offline_page, require_chromium
+
+import planner
+from planner import i18n, maps
+from planner._errors import PlannerError
+from conftest import BASE_LAT as B, BASE_LON as L, area, childcare, eldercare
+
+XSS = "<img src=x onerror=alert(1)>"
+BREAKOUT = "`${alert(2)}` \\u"
+JINJA = "{{ 7*7 }}{% if 1 %}x{% endif %}{# c #}"
+
+
+# ------------------------------------------------------------------ tiny scenario
+
+def tiny_scenario(district_names=("城区", "新区"), facility_name=None, area_name=None, polygons=True,
+                  name="测试县") -> planner.Scenario:
+    """Two districts (squares), five facilities, four areas.
+
+    After solving: c1 expanded, c2 opened, c3 not opened (candidate), e1
+    converted, e2 unchanged; D2 misses its bed target (expansion limit).
+    """
+    areas = [area("a1", "D1", pop=10000, pop60=0, lon=L - 0.003),
+             area("a2", "D1", pop=10000, pop60=0, lon=L - 0.002, lat=B + 0.002),
+             area("a3", "D2", pop=10000, pop60=1100, lon=L + 0.002),
+             area("a4", "D2", pop=10000, pop60=1100, lon=L + 0.003, lat=B + 0.002)]
+    facs = [childcare("c1", "D1", slots=50, affordable=50, max_add=100, cost=1000, lon=L - 0.0025),
+            childcare("c2", "D2", candidate=True, fixed=10000, cost=1000, max_size=200, lon=L + 0.0025),
+            childcare("c3", "D2", candidate=True, fixed=900000, cost=5000, max_size=200, lon=L + 0.004),
+            eldercare("e1", "D2", beds=80, care=20, conv=100, lon=L + 0.0022, lat=B + 0.001),
+            eldercare("e2", "D1", beds=10, care=10, lon=L - 0.0022, lat=B + 0.001)]
+    if facility_name is not None:
+        facs[0]["name"] = facility_name
+    if area_name is not None:
+        areas[0]["name"] = area_name
+    table = {"district_id": ["D1", "D2"], "name": list(district_names)}
+    if polygons:
+        districts = gpd.GeoDataFrame(table, geometry=[shapely.box(L - 0.01, B - 0.005, L, B + 0.005),
+                                                      shapely.box(L, B - 0.005, L + 0.01, B + 0.005)], crs=4326)
+    else:
+        districts = pd.DataFrame(table)
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), districts, name=name)
+    sc.attribution = "Test data (synthetic)"
+    return sc
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return planner.solve(tiny_scenario())
+
+
+@pytest.fixture(scope="module")
+def taiyuan():
+    return planner.solve(planner.load_demo("shanxi", prefecture="太原市"))
+
+
+def test_tiny_scenario_has_every_state(tiny):
+    states = dict(zip(tiny.facilities["facility_id"], tiny.facilities["state"]))
+    assert states == {"c1": "expanded", "c2": "opened", "c3": "not_opened", "e1": "converted", "e2": "unchanged"}
+    assert tiny.districts.set_index("district_id").loc["D2", "shortfall_reason"] == "beds:expansion_limit"
+
+
+# ------------------------------------------------------------------ i18n
+
+def test_every_reason_and_target_code_is_translated():
+    from planner.result import REASONS, TARGET_WORDS
+
+    assert set(i18n.REASONS) == set(REASONS) and set(i18n.TARGET_WORDS) == set(TARGET_WORDS)
+    for target in TARGET_WORDS:
+        for reason in REASONS:
+            zh, = i18n.reason_lines(f"{target}:{reason}", "zh")
+            en, = i18n.reason_lines(f"{target}:{reason}", "en")
+            assert re.search(r"[\u4e00-\u9fff]", zh) and en == f"{TARGET_WORDS[target]}: {REASONS[reason]}"
+    assert i18n.reason_lines("", "zh") == []
+    assert i18n.reason_lines("beds:budget;odd", "zh") == ["养老床位：预算先用完", "odd"]
+
+
+def test_labels_exist_in_both_languages_and_lang_is_checked():
+    for table in (i18n.LABELS, i18n.STATES, i18n.KIND_LABELS, i18n.COLUMNS, i18n.TABLE_LABELS):
+        for key, pair in table.items():
+            assert len(pair) == 2, key
+    assert i18n.measure_label("slots", "after") == "托位/千人 (规划后)"
+    assert i18n.measure_label("beds", "before", "en") == "Elderly-care beds per 1,000 aged 60+ (before)"
+    assert i18n.column_label("unknown_col", "zh") == "unknown_col"
+    with pytest.raises(PlannerError, match="lang"):
+        i18n.t("before", "fr")
+
+
+def test_every_result_column_has_a_header(tiny):
+    for name in ("districts", "facilities", "areas"):
+        missing = [c for c in getattr(tiny, name).columns if c != "geometry" and c not in i18n.COLUMNS]
+        assert missing == [], name
+
+
+def test_number_formats():
+    assert i18n.fmt_number(1234.0) == "1,234" and i18n.fmt_number(12.34) == "12.3"
+    assert i18n.fmt_number(float("nan")) == "–" and i18n.fmt_share(0.555) == "55.5%"
+    assert i18n.fmt_yuan(123_456_789, "zh") == "1.23 亿元" and i18n.fmt_yuan(960_000, "zh") == "96.0 万元"
+    assert i18n.fmt_yuan(960_000, "en") == "960,000 yuan" and i18n.fmt_yuan(2.5e6, "en") == "2.5 million yuan"
+
+
+# ------------------------------------------------------------------ attainment and the folium map
+
+def test_attainment_ratio_zero_target_and_missing_value():
+    d = pd.DataFrame({"slots_per_1000_after": [2.25, 4.5, 9.0, np.nan, 1.0],
+                      "target_childcare_per_1000": [4.5, 4.5, 4.5, 4.5, 0.0]})
+    np.testing.assert_array_equal(maps.attainment(d, "slots", "after"), [50.0, 100.0, 200.0, np.nan, 100.0])
+    colors = maps.attainment_colors([10, 49.9, 50, 80, 99.9, 100, 250, np.nan])
+    assert colors == [maps.ATTAINMENT_COLORS[0]] * 2 + [maps.ATTAINMENT_COLORS[1], maps.ATTAINMENT_COLORS[2],
+                                                         maps.ATTAINMENT_COLORS[2]] + [maps.ATTAINMENT_COLORS[3]] * 2 \
+        + [maps.NO_DATA_COLOR]
+    assert maps.access_index([0.2, 0.5, 0.8, 0.999, 1.0, np.nan]).tolist() == [0, 1, 2, 2, 3, 4]
+    with pytest.raises(ValueError, match="measure"):
+        maps.attainment(d, "cars")
+
+
+def test_map_layers_and_no_tiles(tiny):
+    fmap = tiny.map()
+    assert isinstance(fmap, folium.Map)
+    assert not any(isinstance(c, folium.TileLayer) for c in fmap._children.values())
+    keys = set(fmap.planner_layers)
+    assert {"districts", "childcare", "eldercare", "not_opened", "access_childcare", "access_beds"} <= keys
+    assert {f"shade_{m}_{w}" for m in ("slots", "beds", "care") for w in ("before", "after")} <= keys
+    # one base layer shown at first (slots after), the others wait in the radio list
+    shown = [k for k in keys if k.startswith("shade_") and fmap.planner_layers[k].show]
+    assert shown == ["shade_slots_after"]
+    assert not fmap.planner_layers["access_childcare"].show and not fmap.planner_layers["not_opened"].show
+
+
+def test_map_with_tiles_only_when_asked(tiny, tmp_path):
+    fmap = tiny.map(tiles="OpenStreetMap")
+    assert any(isinstance(c, folium.TileLayer) for c in fmap._children.values())
+    text = tiny.to_html(tmp_path / "tiles.html", tiles="OpenStreetMap").read_text(encoding="utf-8")
+    assert text.count("L.tileLayer(") == 1 and "tile.openstreetmap.org" in text
+    assert "planner/static/leaflet/leaflet.js" in text  # the rest is still inlined
+
+
+def test_map_without_district_polygons(tmp_path):
+    res = planner.solve(tiny_scenario(polygons=False))
+    assert not isinstance(res.districts, gpd.GeoDataFrame)
+    fmap = res.map()
+    assert "districts" not in fmap.planner_layers and "childcare" in fmap.planner_layers
+    text = res.to_html(tmp_path / "map.html").read_text(encoding="utf-8")
+    assert '"planner-district"' not in text
+    assert "d3/d3.min.js" not in text  # no attainment legend without shapes
+
+
+def test_map_with_no_facilities_to_draw(tiny, tmp_path):
+    empty = dataclasses.replace(tiny, facilities=tiny.facilities.iloc[:0])
+    fmap = empty.map()
+    assert not {"childcare", "eldercare", "not_opened"} & set(fmap.planner_layers)
+    assert empty.to_html(tmp_path / "map.html").exists()
+    only_candidates = dataclasses.replace(tiny, facilities=tiny.facilities[tiny.facilities["state"] == "not_opened"])
+    assert set(only_candidates.map().planner_layers) & {"childcare", "eldercare", "not_opened"} == {"not_opened"}
+
+
+def test_html_is_self_contained_and_escaped(tmp_path):
+    sc = tiny_scenario(district_names=(XSS, JINJA), facility_name=XSS + BREAKOUT, area_name=JINJA, name=XSS)
+    sc.attribution = f"源 {JINJA} {XSS}"
+    res = planner.solve(sc)
+    path = res.to_html(tmp_path / "map.html")
+    assert path == tmp_path / "map.html"
+    text = path.read_text(encoding="utf-8")
+    body = re.sub(r"<script>/\* planner/static/.*?</script>", "", text, flags=re.S)  # drop vendored libraries
+    assert "<img" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
+    assert "${alert(2)}" not in body and "&#96;&#36;&#123;alert(2)&#125;&#96;" in body
+    assert "{{ 7*7 }}" not in body and "{%" not in body  # never evaluated, never left raw
+    assert not re.search(r"""<(?:script|link)\b[^>]*\b(?:src|href)=""", body)
+    assert os.listdir(tmp_path) == ["map.html"]
+
+
+def test_template_injection_is_not_evaluated(tmp_path):
+    res = planner.solve(tiny_scenario(facility_name="{{ 6*7 }}", district_names=("{{ 6*8 }}", "新区")))
+    res.scenario.attribution = "{{ 6*9 }}"
+    text = res.to_html(tmp_path / "map.html").read_text(encoding="utf-8")
+    for product in ("42", "48", "54"):
+        assert f'"{product}"' not in text and f" {product} " not in text
+    assert "&#123;&#123; 6*7 &#125;&#125;" in text and "&#123;&#123; 6*8 &#125;&#125;" in text
+    assert r"\u0026#123;\u0026#123; 6*9 \u0026#125;\u0026#125;" in text  # attribution, via tojson
+
+
+def test_html_size_stays_small(taiyuan, tmp_path):
+    path = taiyuan.to_html(tmp_path / "map.html")
+    size = path.stat().st_size
+    assert size < 1.2e6, size  # ≈ 0.45 MB of vendored libraries + the Taiyuan data
+
+
+@pytest.mark.slow
+def test_province_html_size():
+    res = planner.solve(planner.load_demo("shanxi"))
+    text = maps.map_html(res)
+    assert len(text.encode("utf-8")) < 4e6
+
+
+def test_outputs_never_overwrite_inputs(tmp_path):
+    sc = tiny_scenario()
+    res = planner.solve(sc)
+    src = tmp_path / "areas.csv"
+    src.write_text("area_id\n1\n", encoding="utf-8")
+    res.scenario.sources = {"areas": str(src)}
+    with pytest.raises(PlannerError, match="refusing to overwrite"):
+        res.to_html(src)
+    with pytest.raises(PlannerError, match="refusing to overwrite"):
+        res.to_png(src)
+    assert src.read_text(encoding="utf-8") == "area_id\n1\n"
+    assert os.listdir(tmp_path) == ["areas.csv"]
+
+
+# ------------------------------------------------------------------ PNG
+
+def test_png_attainment_map(tiny, tmp_path):
+    path = tiny.to_png(tmp_path / "attainment.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+
+    with Image.open(path) as img:
+        w, h = img.size
+        assert w == 1200 and 600 < h < 2400
+        colors = {c for _, c in img.convert("RGB").getcolors(maxcolors=1 << 20)}
+    green = tuple(int(maps.ATTAINMENT_COLORS[3][i:i + 2], 16) for i in (1, 3, 5))
+    assert green in colors  # both districts meet the slot target after the plan
+    assert os.listdir(tmp_path) == ["attainment.png"]
+
+
+def test_png_without_cjk_font_warns_and_falls_back(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(maps, "cjk_font", lambda: None)
+    with pytest.warns(RuntimeWarning, match="no Chinese font"):
+        path = tiny.to_png(tmp_path / "a.png", measure="beds", when="before")
+    assert path.stat().st_size > 10_000
+
+
+def test_png_without_polygons_draws_areas(tmp_path):
+    res = planner.solve(tiny_scenario(polygons=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a missing CJK font is not this test's business
+        assert res.to_png(tmp_path / "a.png", lang="en").stat().st_size > 10_000
+
+
+# ------------------------------------------------------------------ in Chromium, network blocked
+
+def _close_popups(page):
+    # a JS click: the close button may sit under the layer control
+    page.evaluate("document.querySelectorAll('.leaflet-popup-close-button').forEach(b => b.click())")
+    page.wait_for_function("!document.querySelector('.leaflet-popup')")
+
+
+def _overlay(page, label):
+    return page.locator(".leaflet-control-layers-overlays label", has_text=label).locator("input")
+
+
+@pytest.mark.browser
+def test_tiny_map_offline_counts_toggle_and_popups(tiny, tmp_path):
+    require_chromium()
+    path = tiny.to_html(tmp_path / "map.html")
+    with offline_page(path, width=1280, height=860) as run:
+        page = run.page
+        assert page.locator("path.planner-district").count() == 2
+        assert page.locator("path.planner-facility").count() == 4  # the unopened candidate is hidden
+        for state in ("unchanged", "expanded", "converted", "opened"):
+            assert page.locator(f"path.planner-state-{state}").count() == 1
+        assert page.locator("path.planner-area").count() == 0
+        assert page.locator(".legend svg rect").count() > 3  # attainment legend (branca + vendored d3)
+        assert "达标率" in page.locator(".legend").inner_text()
+        legend = page.locator(".planner-legend")
+        assert "扩建" in legend.inner_text() and not legend.locator(".planner-legend-access").is_visible()
+        assert "Test data (synthetic)" in page.locator(".leaflet-control-attribution").inner_text()
+        assert "合成数据" not in page.locator(".leaflet-control-attribution").inner_text()
+
+        # overlays toggle
+        _overlay(page, "托育可达覆盖率").check()
+        assert page.locator("path.planner-area-childcare").count() == 4
+        assert legend.locator(".planner-legend-access").is_visible()
+        _overlay(page, "托育机构").uncheck()
+        assert page.locator("path.planner-childcare").count() == 0
+        assert page.locator("path.planner-eldercare").count() == 2
+        _overlay(page, "未选用的候选点").check()
+        assert page.locator("path.planner-state-not_opened").count() == 1
+
+        # before/after radio re-shades the same two shapes
+        d2 = page.locator("path.planner-district").nth(1)
+        after = d2.get_attribute("fill")
+        page.locator(".leaflet-control-layers-base label", has_text="托位/千人 (规划前)").locator("input").check()
+        assert page.locator("path.planner-district").count() == 2
+        assert d2.get_attribute("fill") != after
+
+        # district popup: before, after, target, shortfall and why (translated)
+        box = d2.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        text = popup.inner_text()
+        assert "新区" in text and "规划前" in text and "目标" in text and "缺口" in text
+        assert "养老床位：扩建能力不足" in text
+
+        # facility popup with numbers
+        _close_popups(page)
+        page.locator("path.planner-state-converted").click(force=True)
+        text = page.locator(".leaflet-popup-content").inner_text()
+        assert "e1" in text and "转换为护理型" in text and "80 → 80" in text and "20 → 44" in text
+        assert run.blocked == [] and run.errors == [] and run.dialogs == []
+
+
+@pytest.mark.browser
+def test_hostile_names_show_as_text_and_run_nothing(tmp_path):
+    require_chromium()
+    sc = tiny_scenario(district_names=(XSS, "新区"), facility_name=XSS + BREAKOUT, area_name=XSS + JINJA, name=XSS)
+    sc.attribution = XSS
+    path = planner.solve(sc).to_html(tmp_path / "map.html")
+    with offline_page(path, width=1280, height=860) as run:
+        page = run.page
+        assert XSS in page.locator(".planner-box").inner_text()          # scenario name in the title box
+        assert XSS in page.locator(".leaflet-control-attribution").inner_text()
+        page.locator("path.planner-district").first.hover(force=True)
+        page.wait_for_function("Array.from(document.querySelectorAll('.leaflet-tooltip'))"
+                               f".some(t => t.textContent.includes({XSS!r}))")
+        page.mouse.move(0, 0)
+        page.locator("path.planner-state-expanded").click(force=True)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        assert XSS + BREAKOUT in popup.inner_text()
+        _close_popups(page)
+        _overlay(page, "托育可达覆盖率").check()
+        page.locator("path.planner-area-childcare").first.hover(force=True)
+        page.wait_for_function("Array.from(document.querySelectorAll('.leaflet-tooltip'))"
+                               ".some(t => t.textContent.includes('{{ 7*7 }}'))")
+        assert XSS + JINJA in page.locator(".leaflet-tooltip", has_text="7*7").inner_text()
+        page.wait_for_timeout(200)  # time for a stray onerror to fire
+        assert page.locator('img[src="x"]').count() == 0
+        assert run.dialogs == [] and run.blocked == [] and run.errors == []
+
+
+@pytest.mark.browser
+def test_english_labels(tiny, tmp_path):
+    require_chromium()
+    path = tiny.to_html(tmp_path / "map.html", lang="en", measure="beds", when="before")
+    with offline_page(path, width=1280, height=860) as run:
+        page = run.page
+        control = page.locator(".leaflet-control-layers").inner_text()
+        for label in ("Childcare slots per 1,000 (after)", "Elderly-care beds per 1,000 aged 60+ (before)",
+                      "Care-oriented bed share (after)", "Childcare facilities", "Elderly-care facilities",
+                      "Childcare need served within reach (areas)", "Districts"):
+            assert label in control
+        assert page.locator(".leaflet-control-layers-base input:checked + span").inner_text().strip() == \
+            "Elderly-care beds per 1,000 aged 60+ (before)"
+        assert "Target attainment" in page.locator(".legend").inner_text()
+        assert "newly opened" in page.locator(".planner-legend").inner_text()
+        assert "some targets cannot be met" in page.locator(".planner-box").inner_text()
+        page.locator("path.planner-state-opened").click(force=True)
+        text = page.locator(".leaflet-popup-content").inner_text()
+        assert "childcare · newly opened" in text and "Childcare slots" in text and "Cost" in text
+        assert not re.search(r"[\u4e00-\u9fff]", text.replace("新区", ""))
+        assert run.blocked == [] and run.errors == []
+
+
+@pytest.mark.browser
+def test_map_without_polygons_still_draws_facilities_and_areas(tmp_path):
+    require_chromium()
+    path = planner.solve(tiny_scenario(polygons=False)).to_html(tmp_path / "map.html", show_areas=True)
+    with offline_page(path, width=1280, height=860) as run:
+        page = run.page
+        assert page.locator("path.planner-district").count() == 0
+        assert page.locator("path.planner-facility").count() == 4
+        assert page.locator("path.planner-area").count() == 8  # 4 areas × 2 services
+        assert page.locator(".leaflet-control-layers-base label").count() == 0
+        assert page.locator(".legend svg").count() == 0
+        assert run.blocked == [] and run.errors == []
+
+
+@pytest.mark.browser
+def test_taiyuan_demo_offline(taiyuan, tmp_path):
+    require_chromium()
+    path = taiyuan.to_html(tmp_path / "map.html")
+    drawn = taiyuan.facilities["state"].ne("not_opened")
+    with offline_page(path, width=1200, height=900) as run:
+        page = run.page
+        assert page.locator("path.planner-district").count() == len(taiyuan.districts) == 10
+        assert page.locator("path.planner-facility").count() == int(drawn.sum())
+        for kind in ("childcare", "eldercare"):
+            assert page.locator(f"path.planner-{kind}").count() == int((drawn & taiyuan.facilities["kind"].eq(kind)).sum())
+        _overlay(page, "养老可达覆盖率").check()
+        assert page.locator("path.planner-area-beds").count() == len(taiyuan.areas)
+        _overlay(page, "区县边界").uncheck()
+        assert page.locator("path.planner-district").count() == 0
+        assert "SYNTHETIC" in page.locator(".leaflet-control-attribution").inner_text()
+        page.screenshot(path=str(tmp_path / "taiyuan.png"))
+        assert run.blocked == [] and run.errors == [] and run.dialogs == []
+
+
+def test_formatter_script_has_no_template_openers():
+    # folium re-parses rendered scripts as Jinja templates
+    assert not re.search(r"\{[{%#]", maps._FORMAT_JS)
