@@ -16,6 +16,7 @@ from .model import Model, build
 from .result import Result
 from .scenario import Options, Scenario, Targets
 from .solve import solve
+from .sweep import sweep
 
 try:
     __version__ = version("care-planner")
@@ -23,4 +24,4 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = ["PlannerError", "Scenario", "Targets", "Options", "Result", "Model", "build",
-           "load_demo", "load_scenario", "solve", "__version__"]
+           "load_demo", "load_scenario", "solve", "sweep", "__version__"]

@@ -10,13 +10,17 @@ The interactive map (:func:`build_map`, ``Result.map()``) has
   candidate sites not opened in a layer of their own, off by default;
 - demand areas coloured by the share of their need served within reach, one
   layer per service, off by default;
+- demand areas coloured by their accessibility score (E2SFCA: capacity per
+  1,000 people within reach, with distance decay) ÷ their district's
+  per-1,000 target, one layer per service, off by default; they follow the
+  before/after of the district shading;
 - tooltips (hover) and popups (click) with before, after, target, cost,
   shortfall and why, in Chinese or English (``lang``).
 
 Each layer is a ``folium.GeoJson`` whose features carry compact numbers
 and styles computed here in Python (attainment colours, marker radii); a
 small formatter script turns them into tooltip/popup text in the browser, so
-the province (117 districts, 3,448 areas, 3,149 facilities) is about 2.5 MB
+the province (117 districts, 3,448 areas, 3,149 facilities) is about 2.6 MB
 of HTML and ``build_map`` takes about half a second. Every string from user
 data is escaped with :func:`planner._html.escape_text` (HTML, JavaScript
 template and Jinja metacharacters alike). No
@@ -50,8 +54,9 @@ from folium.utilities import JsCode, camelize
 from . import i18n
 from ._html import add_attribution, escape_text, standalone_html, write_html_atomic
 
-__all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "access_index",
-           "attribution_text", "MEASURES", "ATTAINMENT_BINS", "ACCESS_BINS", "STATE_COLORS"]
+__all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "attainment_index",
+           "access_index", "score_attainment", "attribution_text", "MEASURES", "ATTAINMENT_BINS", "ACCESS_BINS",
+           "STATE_COLORS", "SCORE_TARGETS"]
 
 # ------------------------------------------------------------------ styling
 
@@ -89,6 +94,8 @@ MEASURES = (
     Measure("care", "care_share", "target_care_bed_share", True),
 )
 WHENS = ("before", "after")
+#: Accessibility score services and the district target each is compared with.
+SCORE_TARGETS = {"childcare": "target_childcare_per_1000", "beds": "target_beds_per_1000_elderly"}
 
 
 def attainment(districts: pd.DataFrame, measure: str = "slots", when: str = "after") -> np.ndarray:
@@ -139,6 +146,52 @@ def _bin_colors(values, bins, colors) -> list[str]:
 def attainment_colors(values) -> list[str]:
     """Fill colour per attainment value (%): red < 50 ≤ orange < 80 ≤ yellow < 100 ≤ green."""
     return _bin_colors(values, ATTAINMENT_BINS, ATTAINMENT_COLORS)
+
+
+def attainment_index(values) -> np.ndarray:
+    """Colour index per attainment value (%) into ``ATTAINMENT_COLORS``; ``len(ATTAINMENT_COLORS)`` for NaN.
+
+    The same bins as :func:`attainment_colors`.
+    """
+    v = np.asarray(values, float)
+    inner = np.asarray(ATTAINMENT_BINS[1:len(ATTAINMENT_COLORS)], float)
+    idx = np.clip(np.searchsorted(inner, v, side="right"), 0, len(ATTAINMENT_COLORS) - 1)
+    return np.where(np.isnan(v), len(ATTAINMENT_COLORS), idx)
+
+
+def score_attainment(areas: pd.DataFrame, districts: pd.DataFrame, service: str = "childcare",
+                     when: str = "after") -> np.ndarray:
+    """Each area's E2SFCA accessibility score in % of its district's per-1,000 target.
+
+    Parameters
+    ----------
+    areas, districts : DataFrame
+        ``Result.areas`` (``score_e2sfca_<service>_<when>``) and
+        ``Result.districts`` (the target columns in :data:`SCORE_TARGETS`);
+        an area finds its district by ``district_id``.
+    service : {"childcare", "beds"}
+        Slots per 1,000 residents ÷ ``target_childcare_per_1000``, or beds
+        per 1,000 aged 60+ ÷ ``target_beds_per_1000_elderly``.
+    when : {"before", "after"}
+
+    Returns
+    -------
+    ndarray of float
+        ``100 × score ÷ target``, rounded to 0.1 %; a zero target counts as
+        met (100 %); NaN without a score or a district.
+    """
+    if service not in SCORE_TARGETS:
+        raise ValueError(f"service must be one of {', '.join(SCORE_TARGETS)}, got {service!r}")
+    if when not in WHENS:
+        raise ValueError(f"when must be 'before' or 'after', got {when!r}")
+    score = _num(areas, f"score_e2sfca_{service}_{when}")
+    targets = _num(districts, SCORE_TARGETS[service])
+    pos = pd.Index(districts["district_id"].astype(str)).get_indexer(areas["district_id"].astype(str))
+    target = np.where(pos >= 0, targets[pos], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(target > 0, 100 * score / np.where(target > 0, target, 1), 100.0)
+    a = np.where(np.isnan(score) | np.isnan(target), np.nan, a)
+    return np.round(a, 1)
 
 
 def access_index(shares) -> np.ndarray:
@@ -257,7 +310,7 @@ class _Fill(MacroElement):
 # arrives pre-escaped (_esc) and labels come from planner.i18n (escaped).
 # Keep this free of "{{", "{%" and "{#": folium re-parses it as a template.
 _FORMAT_JS = r"""
-(function (T, DN, PAL) {
+(function (T, DN, PAL, X) {
   function nan(x) { return x === null || x === undefined || (typeof x === 'number' && isNaN(x)); }
   function fixed(x, d) { return x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }); }
   function num(x) {
@@ -275,6 +328,11 @@ _FORMAT_JS = r"""
     return Math.abs(x) >= 1e6 ? fixed(x / 1e6, 1) + ' ' + T.unit_million_yuan : fixed(x, 0) + ' ' + T.unit_yuan;
   }
   function share(served, need) { return need > 0 ? served / need : 1; }
+  function nobody(people, areas) {
+    if (nan(people)) return '–';
+    var where = areas > 0 ? ' ' + note('(' + num(areas) + ' ' + (areas === 1 ? T.unit_area : T.unit_areas) + ')') : '';
+    return num(people) + ' ' + T.unit_people + where;
+  }
   function note(s) { return '<span class="planner-note">' + s + '</span>'; }
   function synth(p) { return p.syn ? '<div class="planner-note">' + T.synthetic_row + '</div>' : ''; }
   function table(rows) {
@@ -312,6 +370,12 @@ _FORMAT_JS = r"""
         [T.access_share_childcare, '', pct(v.access_share_childcare), pct(v.target_access_share),
          num(v.shortfall_access_childcare)],
         [T.access_share_beds, '', pct(v.access_share_beds), pct(v.target_access_share), num(v.shortfall_access_beds)],
+        [T.score_e2sfca_childcare + ' ' + note(T.unit_score_childcare), rate(v.score_e2sfca_childcare_before),
+         rate(v.score_e2sfca_childcare_after), rate(v.target_childcare_per_1000), ''],
+        [T.score_e2sfca_beds + ' ' + note(T.unit_score_beds), rate(v.score_e2sfca_beds_before),
+         rate(v.score_e2sfca_beds_after), rate(v.target_beds_per_1000_elderly), ''],
+        [T.no_reach_childcare, '', nobody(v.people_without_reach_childcare, v.areas_without_reach_childcare), '', ''],
+        [T.no_reach_beds, '', nobody(v.people_without_reach_beds, v.areas_without_reach_beds), '', ''],
         [T.population, '', num(v.pop_total), '', ''],
         [T.pop_60_plus, '', num(v.pop_60_plus), '', ''],
         [T.cost, '', yuan(v.cost), '', '']];
@@ -358,9 +422,47 @@ _FORMAT_JS = r"""
       }, null);
     };
   }
-  return { district: district, facility: facility, area: area };
+  // accessibility scores: p.v[8 + 4k ..] = 2SFCA before, after, E2SFCA before, after;
+  // p.c[2 + 2k + W] = colour of E2SFCA ÷ target, W = 0 before, 1 after (follows the district radio)
+  var W = X.when, SCORED = [];
+  function scoreStyle(p, k) { return { fillColor: X.attain[p.c[2 + 2 * k + W]] }; }
+  function score(service, k) {
+    return function (f, l) {
+      var p = f.properties, s = p.v.slice(8 + 4 * k, 12 + 4 * k), unit = T['unit_score_' + service];
+      var tgt = p.d >= 0 ? X.targets[p.d][k] : null, dn = p.d >= 0 ? DN[p.d] : '';
+      function of(x) { return nan(x) || nan(tgt) || !(tgt > 0) ? '–' : (100 * x / tgt).toFixed(1) + '%'; }
+      function ba(i) { return rate(s[i]) + ' → ' + rate(s[i + 1]); }
+      SCORED.push([l, p, k]);
+      l.setStyle(scoreStyle(p, k));
+      bind(l, function () {
+        return '<b>' + p.n + '</b> ' + note(dn) + '<br>' + T['score_' + service] + '<br>' + T.score_e2sfca + ': <b>' +
+          ba(2) + '</b> ' + unit + '<br>' + T.score_2sfca + ': ' + ba(0) + ' ' + unit + '<br>' + T.target + ' ' +
+          rate(tgt) + ' · ' + T.of_target + ' ' + of(s[2]) + ' → ' + of(s[3]) + synth(p);
+      }, function () {
+        var rows = [['', note(T.before), note(T.after), note(T.target)],
+                    [T.score_e2sfca, rate(s[2]), rate(s[3]), rate(tgt)],
+                    [T.score_2sfca, rate(s[0]), rate(s[1]), ''],
+                    [T.of_target + ' (E2SFCA)', of(s[2]), of(s[3]), ''],
+                    [T.sites_in_reach, '', num(p.v[4 * k + 2]), '']];
+        return '<div class="planner-pop"><b>' + p.n + '</b> ' + note(dn) + '<br>' + T['score_' + service] + ' ' +
+          note('(' + unit + ')') + table(rows) + '<div class="planner-note planner-wrap">' + T['score_note_' + service] +
+          '</div>' + synth(p) + '</div>';
+      });
+    };
+  }
+  function setWhen(w) {
+    W = w;
+    SCORED.forEach(function (e) { e[0].setStyle(scoreStyle(e[1], e[2])); });
+    document.querySelectorAll('.planner-score-when').forEach(function (el) { el.innerHTML = w ? T.after : T.before; });
+  }
+  return { district: district, facility: facility, area: area, score: score, when: setWhen };
 })
 """
+
+
+def _map_label(key: str) -> bool:
+    """Whether the map's formatters may need ``i18n.LABELS[key]`` (not the app's, Excel's or the PNG's)."""
+    return key not in getattr(i18n, "WIDGET_LABELS", ()) and not key.startswith(("w_", "notes_", "sheet_", "png_"))
 
 
 class _Formatters(MacroElement):
@@ -368,14 +470,15 @@ class _Formatters(MacroElement):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = {{ this.js }}({{ this.labels }}, {{ this.names }}, {{ this.palette }});
+        var {{ this.get_name() }} = {{ this.js }}({{ this.labels }}, {{ this.names }}, {{ this.palette }},
+            {{ this.extra }});
         {% endmacro %}
     """)
 
-    def __init__(self, lang: str, district_names: list[str]):
+    def __init__(self, lang: str, district_names: list[str], targets=None, when: str = "after"):
         super().__init__()
         self._name = "PlannerFormat"
-        labels = {k: escape_text(i18n.t(k, lang)) for k in i18n.LABELS}
+        labels = {k: escape_text(i18n.t(k, lang)) for k in i18n.LABELS if _map_label(k)}
         labels.update({f"kind_{k}": escape_text(i18n.kind_label(k, lang)) for k in i18n.KIND_LABELS})
         labels.update({f"state_{k}": escape_text(i18n.state_label(k, lang)) for k in i18n.STATES})
         labels["lang"] = lang
@@ -383,6 +486,8 @@ class _Formatters(MacroElement):
         self.labels = _js_json(labels)
         self.names = _js_json([escape_text(n) for n in district_names])
         self.palette = _js_json(list(ACCESS_COLORS) + [NO_DATA_COLOR])
+        self.extra = _js_json({"attain": list(ATTAINMENT_COLORS) + [NO_DATA_COLOR], "when": WHENS.index(when),
+                               "targets": [] if targets is None else _clean(np.asarray(targets, float).tolist())})
 
     def on_each(self, call: str) -> JsCode:
         """onEachFeature calling one of the formatters, e.g. ``facility('childcare', 'opened')``."""
@@ -466,26 +571,29 @@ class _MeasureSwitch(MacroElement):
     """Radio base layers that re-shade one district layer (one copy of the shapes).
 
     Choosing base layer *i* sets every district's fill to
-    ``feature.properties.fills[i]``.
+    ``feature.properties.fills[i]`` and tells the formatters ``fmt`` its
+    before/after (``whens[i]``: 0 or 1), which re-shades the score layers.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        (function (target) {
+        (function (target, whens) {
             var choices = [{% for g in this.groups %}{{ g.get_name() }}{{ "," if not loop.last }}{% endfor %}];
             choices.forEach(function (g, i) {
                 g.on('add', function () {
                     target.setStyle(function (f) { return {fillColor: f.properties.fills[i]}; });
+                    {{ this.fmt.get_name() }}.when(whens[i]);
                 });
             });
-        })({{ this.target.get_name() }});
+        })({{ this.target.get_name() }}, {{ this.whens }});
         {% endmacro %}
     """)
 
-    def __init__(self, target, groups):
+    def __init__(self, target, groups, fmt, whens):
         super().__init__()
         self._name = "MeasureSwitch"
-        self.target, self.groups = target, list(groups)
+        self.target, self.groups, self.fmt = target, list(groups), fmt
+        self.whens = _js_json([WHENS.index(w) for w in whens])
 
 
 _CSS = """
@@ -504,6 +612,7 @@ _CSS = """
 .planner-table td { text-align: right; padding: 1px 0 1px 8px; white-space: nowrap; }
 .planner-reasons { margin: 4px 0 0 0; padding-left: 16px; max-width: 320px; white-space: normal; }
 .planner-note { color: #777; font-size: 11px; }
+.planner-wrap { max-width: 300px; white-space: normal; margin-top: 3px; }
 .planner-miss { color: #b2182b; }
 .legend { background: rgba(255,255,255,0.92); border-radius: 4px; }
 </style>
@@ -530,16 +639,20 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     when : {"before", "after"}
         Before or after the plan, shown first.
     show_areas : bool
-        Show the demand-area layers on opening (they are in the layer
-        control either way).
+        Show the need-served-within-reach area layers on opening (they are
+        in the layer control either way; the accessibility score layers
+        always start hidden).
 
     Returns
     -------
     folium.Map
         Also carries ``planner_layers`` (key → folium layer: ``districts``,
         ``shade_<measure>_<when>``, ``access_childcare``, ``access_beds``,
-        ``childcare``, ``eldercare``, ``not_opened``; absent when empty) and
-        ``planner_control`` (the LayerControl).
+        ``score_childcare``, ``score_beds``, ``childcare``, ``eldercare``,
+        ``not_opened``; absent when empty) and ``planner_control`` (the
+        LayerControl). The score layers (E2SFCA ÷ district target) start
+        with ``when`` and then follow the before/after of the district
+        shading chosen.
     """
     i18n.check_lang(lang)
     _measure(measure)
@@ -559,7 +672,8 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
 
     ids = d["district_id"].astype(str).tolist()
     index = {k: i for i, k in enumerate(ids)}
-    fmt = _Formatters(lang, d["name"].astype(str).tolist())
+    targets = np.column_stack([_num(d, c) for c in SCORE_TARGETS.values()])
+    fmt = _Formatters(lang, d["name"].astype(str).tolist(), targets, when)
     fmt.add_to(fmap)
 
     if has_shapes:
@@ -575,12 +689,13 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
                                overlay=True, control=True, show=True, color="#4d4d4d", weight=1, fillOpacity=0.7,
                                className="planner-district", on_each_feature=fmt.on_each("district"))
         layer.add_to(fmap)
-        _MeasureSwitch(layer, groups).add_to(fmap)
+        _MeasureSwitch(layer, groups, fmt, [w for _, w in choices]).add_to(fmap)
         layers["districts"] = layer
 
-    area_layers = []
+    area_layers, score_layers = [], []
     if a is not None and len(a):
-        data = _Data(_area_data(a, index))
+        scored = _has_scores(a)
+        data = _Data(_area_data(a, index, d if scored else None))
         data.add_to(fmap)
         for k, service in enumerate(("childcare", "beds")):
             lyr = folium.GeoJson(_EMPTY, name=i18n.t(f"layer_access_{service}", lang), overlay=True, control=True,
@@ -593,6 +708,18 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
             _Fill(lyr, data, restyle=False).add_to(fmap)
             layers[f"access_{service}"] = lyr
             area_layers.append(lyr)
+        for k, service in enumerate(SCORE_TARGETS if scored else ()):
+            # the same points again, coloured by E2SFCA ÷ target (before/after as the district radio)
+            lyr = folium.GeoJson(_EMPTY, name=i18n.t(f"layer_score_{service}", lang), overlay=True, control=True,
+                                 show=False,  # a dark ring: the fills share the district shading's colours
+                                 marker=folium.CircleMarker(radius=AREA_RADIUS, weight=1, color="#1a1a1a", fill=True,
+                                                            fill_opacity=1,
+                                                            class_name=f"planner-score planner-score-{service}"),
+                                 on_each_feature=fmt.on_each(f"score('{service}', {k})"))
+            lyr.add_to(fmap)
+            _Fill(lyr, data, restyle=False).add_to(fmap)
+            layers[f"score_{service}"] = lyr
+            score_layers.append(lyr)
 
     for kind in ("childcare", "eldercare"):
         grp = _facility_group(fmap, fmt, f, kind, DRAWN_STATES, index, i18n.t(f"layer_{kind}", lang), True)
@@ -605,7 +732,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     if fmap.planner_markers:
         _ZoomScale(fmap.planner_markers, radius=5, lo=0.3, hi=1.2).add_to(fmap)
     if area_layers:
-        _ZoomScale(area_layers, radius=AREA_RADIUS, lo=0.5, hi=1.2).add_to(fmap)
+        _ZoomScale(area_layers + score_layers, radius=AREA_RADIUS, lo=0.5, hi=1.2).add_to(fmap)
     if has_shapes:
         cm = StepColormap(list(ATTAINMENT_COLORS), index=list(ATTAINMENT_BINS), vmin=ATTAINMENT_BINS[0],
                           vmax=ATTAINMENT_BINS[-1], caption=i18n.t("legend_attainment", lang))
@@ -613,10 +740,11 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
         cm.tick_labels = list(ATTAINMENT_BINS)
         cm.add_to(fmap)
     _HtmlControl(_title_html(result, lang), position="bottomleft").add_to(fmap)
-    legend = _legend_html(f, bool(area_layers), lang)
+    legend = _legend_html(f, bool(area_layers), lang, bool(score_layers), when)
     if legend:  # bottom left, above the title box; the layer control has the right side
-        _HtmlControl(legend, position="bottomleft", css_class="planner-legend",
-                     toggles=[(".planner-legend-access", area_layers)] if area_layers else ()).add_to(fmap)
+        toggles = [(sel, lyrs) for sel, lyrs in ((".planner-legend-access", area_layers),
+                                                 (".planner-legend-score", score_layers)) if lyrs]
+        _HtmlControl(legend, position="bottomleft", css_class="planner-legend", toggles=toggles).add_to(fmap)
     add_attribution(fmap, attribution_text(result, lang))
     folium.plugins.Fullscreen(position="topleft").add_to(fmap)
     control = folium.LayerControl(collapsed=False, position="topright")
@@ -652,7 +780,10 @@ NUMERIC_DISTRICT_COLUMNS = (
     "affordable_share_before", "affordable_share_after", "beds_before", "beds_after",
     "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "care_share_before", "care_share_after",
     "shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
-    "shortfall_access_childcare", "shortfall_access_beds", "access_share_childcare", "access_share_beds")
+    "shortfall_access_childcare", "shortfall_access_beds", "access_share_childcare", "access_share_beds",
+    "score_e2sfca_childcare_before", "score_e2sfca_childcare_after", "score_e2sfca_beds_before",
+    "score_e2sfca_beds_after", "people_without_reach_childcare", "people_without_reach_beds",
+    "areas_without_reach_childcare", "areas_without_reach_beds")
 
 
 def _district_data(d: gpd.GeoDataFrame, choices, start: int, lang: str) -> dict:
@@ -675,22 +806,40 @@ def _district_data(d: gpd.GeoDataFrame, choices, start: int, lang: str) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _area_data(a: gpd.GeoDataFrame, index: dict) -> dict:
+def _has_scores(a) -> bool:
+    return a is not None and all(f"score_{m}_{s}_{w}" in a.columns
+                                 for m in ("2sfca", "e2sfca") for s in SCORE_TARGETS for w in WHENS)
+
+
+def _area_data(a: gpd.GeoDataFrame, index: dict, d: pd.DataFrame | None = None) -> dict:
+    """Area points shared by the access and score layers.
+
+    ``properties.v``: need, served in reach, sites in reach, shortfall for
+    childcare then beds; with ``d`` (districts) and score columns, then the
+    2SFCA before, after and E2SFCA before, after for childcare then beds.
+    ``properties.c``: access colour index per service; then score
+    attainment colour index childcare before, after, beds before, after.
+    """
     cols = []
     colors = []
     for service in ("childcare", "beds"):
         colors.append(access_index(_num(a, f"access_share_{service}")))
         cols += [_num(a, f"need_{service}"), _num(a, f"served_in_reach_{service}"),
                  _num(a, f"sites_in_reach_{service}"), _num(a, f"shortfall_access_{service}")]
+    if d is not None and _has_scores(a):
+        for service in SCORE_TARGETS:
+            cols += [_num(a, f"score_{m}_{service}_{w}") for m in ("2sfca", "e2sfca") for w in WHENS]
+            colors += [attainment_index(score_attainment(a, d, service, w)) for w in WHENS]
     v = np.round(np.column_stack(cols), 2)
     v = np.where(np.isfinite(v), v, np.nan)
+    c = np.column_stack(colors).astype(int).tolist()
     synth = _synthetic_mask(a)
     names = [escape_text(x) for x in a["name"].to_numpy(object)]
     dix = [index.get(str(x), -1) for x in a["district_id"].to_numpy(object)]
     props = []
     for i in range(len(a)):
-        p = {"n": names[i], "d": dix[i], "c": [int(colors[0][i]), int(colors[1][i])],
-             "v": [None if math.isnan(x) else x for x in v[i].tolist()]}
+        p = {"n": names[i], "d": dix[i], "c": c[i],
+             "v": [None if math.isnan(x) else int(x) if x.is_integer() else x for x in v[i].tolist()]}
         if synth[i]:
             p["syn"] = 1
         props.append(p)
@@ -768,7 +917,7 @@ def _facility_values(f: pd.DataFrame):
     return out, radius
 
 
-def _legend_html(f, has_areas: bool, lang: str) -> str:
+def _legend_html(f, has_areas: bool, lang: str, has_scores: bool = False, when: str = "after") -> str:
     t = lambda k: escape_text(i18n.t(k, lang))  # noqa: E731
     parts = []
     if f is not None and len(f):
@@ -785,6 +934,12 @@ def _legend_html(f, has_areas: bool, lang: str) -> str:
         items = "".join(f'<span class="item"><span class="sw dot" style="background:{c}"></span>{lab}</span>'
                         for c, lab in zip(ACCESS_COLORS, labels))
         parts.append(f'<div class="sec planner-legend-access"><b>{t("legend_access")}</b><br>{items}</div>')
+    if has_scores:
+        labels = ["&lt; 50%", "50–80%", "80–100%", "≥ 100%"]
+        items = "".join(f'<span class="item"><span class="sw dot" style="background:{c}"></span>{lab}</span>'
+                        for c, lab in zip(ATTAINMENT_COLORS, labels))
+        parts.append(f'<div class="sec planner-legend-score"><b>{t("legend_score")}</b> '
+                     f'(<span class="planner-score-when">{t(when)}</span>)<br>{items}</div>')
     return "".join(parts)
 
 

@@ -62,9 +62,33 @@ def tiny_scenario(district_names=("城区", "新区"), facility_name=None, area_
     return sc
 
 
+def score_scenario(area_name="a1", name="可达性") -> planner.Scenario:
+    """Scores you can work out by hand (every site within reach of a1, none of a2).
+
+    D1: area a1 (10,000 residents, 1,000 aged 60+) next to a 30-slot site that
+    expands to 45 (target 4.5 per 1,000) and a 20-bed home that expands to 40
+    (target 40 per 1,000 aged 60+): E2SFCA = 2SFCA = 3.00 → 4.50 slots per
+    1,000 residents and 20.00 → 40.00 beds per 1,000 aged 60+.
+    D2: area a2 (5,000 residents) about 44 km away with nothing in reach.
+    """
+    areas = [area("a1", "D1", pop=10000, pop60=1000), area("a2", "D2", pop=5000, pop60=0, lon=L + 0.5)]
+    areas[0]["name"] = area_name
+    facs = [childcare("c1", "D1", slots=30, affordable=30, max_add=100, cost=1000),
+            eldercare("e1", "D1", beds=20, care=20, max_add=100, cost=1000, conv=0)]
+    districts = gpd.GeoDataFrame({"district_id": ["D1", "D2"], "name": ["近区", "远区"]},
+                                 geometry=[shapely.box(L - 0.01, B - 0.01, L + 0.01, B + 0.01),
+                                           shapely.box(L + 0.49, B - 0.01, L + 0.51, B + 0.01)], crs=4326)
+    return planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), districts, name=name)
+
+
 @pytest.fixture(scope="module")
 def tiny():
     return planner.solve(tiny_scenario())
+
+
+@pytest.fixture(scope="module")
+def scored():
+    return planner.solve(score_scenario())
 
 
 @pytest.fixture(scope="module")
@@ -137,12 +161,54 @@ def test_map_layers_and_no_tiles(tiny):
     assert isinstance(fmap, folium.Map)
     assert not any(isinstance(c, folium.TileLayer) for c in fmap._children.values())
     keys = set(fmap.planner_layers)
-    assert {"districts", "childcare", "eldercare", "not_opened", "access_childcare", "access_beds"} <= keys
+    assert {"districts", "childcare", "eldercare", "not_opened", "access_childcare", "access_beds",
+            "score_childcare", "score_beds"} <= keys
     assert {f"shade_{m}_{w}" for m in ("slots", "beds", "care") for w in ("before", "after")} <= keys
     # one base layer shown at first (slots after), the others wait in the radio list
     shown = [k for k in keys if k.startswith("shade_") and fmap.planner_layers[k].show]
     assert shown == ["shade_slots_after"]
     assert not fmap.planner_layers["access_childcare"].show and not fmap.planner_layers["not_opened"].show
+    assert not fmap.planner_layers["score_childcare"].show and not fmap.planner_layers["score_beds"].show
+    assert not tiny.map(show_areas=True).planner_layers["score_beds"].show  # score layers always start hidden
+
+
+def test_score_scenario_by_hand(scored):
+    a = scored.areas.set_index("area_id")
+    for method in ("2sfca", "e2sfca"):
+        assert a.loc["a1", [f"score_{method}_childcare_before", f"score_{method}_childcare_after"]].tolist() == \
+            pytest.approx([3.0, 4.5])
+        assert a.loc["a1", [f"score_{method}_beds_before", f"score_{method}_beds_after"]].tolist() == \
+            pytest.approx([20.0, 40.0])
+        assert a.loc["a2", f"score_{method}_childcare_after"] == 0
+    d = scored.districts.set_index("district_id")
+    assert d.loc["D2", "people_without_reach_childcare"] == 5000 and d.loc["D2", "areas_without_reach_childcare"] == 1
+
+
+def test_score_attainment_against_district_targets(scored):
+    a, d = scored.areas, scored.districts
+    np.testing.assert_array_equal(maps.score_attainment(a, d, "childcare", "before"), [66.7, 0.0])
+    np.testing.assert_array_equal(maps.score_attainment(a, d, "childcare", "after"), [100.0, 0.0])
+    np.testing.assert_array_equal(maps.score_attainment(a, d, "beds", "before"), [50.0, 0.0])
+    # a zero target counts as met; an area without a district (or score) has no data
+    d0 = d.assign(target_childcare_per_1000=[0.0, 4.5])
+    a0 = a.assign(district_id=["D1", "D9"])
+    np.testing.assert_array_equal(maps.score_attainment(a0, d0, "childcare", "after"), [100.0, np.nan])
+    with pytest.raises(ValueError, match="service"):
+        maps.score_attainment(a, d, "cars")
+    with pytest.raises(ValueError, match="when"):
+        maps.score_attainment(a, d, "beds", "later")
+    values = [10, 49.9, 50, 80, 99.9, 100, 250, np.nan]
+    idx = maps.attainment_index(values)
+    assert [(maps.ATTAINMENT_COLORS + (maps.NO_DATA_COLOR,))[i] for i in idx] == maps.attainment_colors(values)
+
+
+def test_score_values_ride_on_the_area_points(scored, tmp_path):
+    text = scored.to_html(tmp_path / "map.html").read_text(encoding="utf-8")
+    # a1: access numbers, then 2SFCA/E2SFCA before, after for childcare, then beds; colour indices
+    assert '"v":[45,45,1,0,40,40,1,0,3,4.5,3,4.5,20,40,20,40]' in text
+    assert '"c":[3,3,1,3,1,3]' in text  # childcare 66.7 % → 100 %, beds 50 % → 100 %
+    assert text.count('"v":[45,45,1,0') == 1  # one point set shared by the access and score layers
+    assert '"people_without_reach_childcare": 5000.0' in text  # district data
 
 
 def test_map_with_tiles_only_when_asked(tiny, tmp_path):
@@ -342,6 +408,17 @@ def test_hostile_names_show_as_text_and_run_nothing(tmp_path):
         page.wait_for_function("Array.from(document.querySelectorAll('.leaflet-tooltip'))"
                                ".some(t => t.textContent.includes('{{ 7*7 }}'))")
         assert XSS + JINJA in page.locator(".leaflet-tooltip", has_text="7*7").inner_text()
+        page.mouse.move(0, 0)
+        _overlay(page, "托育可达覆盖率").uncheck()
+        _overlay(page, "可达性 (E2SFCA) 托位").check()
+        page.locator("path.planner-score-childcare").first.click(force=True)
+        popup.wait_for()
+        assert XSS + JINJA in popup.inner_text() and "托位/千人" in popup.inner_text()
+        _close_popups(page)
+        _overlay(page, "区县边界").uncheck()  # the district shape under the marker has a tooltip of its own
+        page.locator("path.planner-score-childcare").first.hover(force=True)
+        page.wait_for_function("Array.from(document.querySelectorAll('.leaflet-tooltip'))"
+                               ".some(t => t.textContent.includes('E2SFCA') && t.textContent.includes('{{ 7*7 }}'))")
         page.wait_for_timeout(200)  # time for a stray onerror to fire
         assert page.locator('img[src="x"]').count() == 0
         assert run.dialogs == [] and run.blocked == [] and run.errors == []
@@ -367,6 +444,125 @@ def test_english_labels(tiny, tmp_path):
         text = page.locator(".leaflet-popup-content").inner_text()
         assert "childcare · newly opened" in text and "Childcare slots" in text and "Cost" in text
         assert not re.search(r"[\u4e00-\u9fff]", text.replace("新区", ""))
+        assert run.blocked == [] and run.errors == []
+
+
+def _fill(locator):
+    return locator.get_attribute("fill").lower()
+
+
+@pytest.mark.browser
+def test_score_layers_offline(scored, tmp_path):
+    require_chromium()
+    green, orange, red = maps.ATTAINMENT_COLORS[3], maps.ATTAINMENT_COLORS[1], maps.ATTAINMENT_COLORS[0]
+    path = scored.to_html(tmp_path / "map.html")
+    with offline_page(path, width=1280, height=860) as run:
+        page = run.page
+        for label in ("可达性 (E2SFCA) 托位", "可达性 (E2SFCA) 养老床位"):  # in the control, off
+            assert _overlay(page, label).count() == 1 and not _overlay(page, label).is_checked()
+        assert page.locator("path.planner-score").count() == 0
+        legend = page.locator(".planner-legend-score")
+        assert legend.count() == 1 and not legend.is_visible()
+
+        _overlay(page, "可达性 (E2SFCA) 托位").check()
+        markers = page.locator("path.planner-score-childcare")
+        assert markers.count() == 2 and page.locator("path.planner-score-beds").count() == 0
+        assert page.locator("path.planner-area").count() == 0  # the need-served layers stay off
+        assert legend.is_visible() and "可达性 E2SFCA" in legend.inner_text() and "规划后" in legend.inner_text()
+        a1, a2 = markers.nth(0), markers.nth(1)
+        assert _fill(a1) == green and _fill(a2) == red  # 4.5 of 4.5 → 100 %; nothing in reach → 0
+
+        # a1: 30 slots for 10,000 residents → 45 slots: 3.00 → 4.50 per 1,000 (target 4.50)
+        a1.hover(force=True)
+        tip = page.locator(".leaflet-tooltip", has_text="E2SFCA")
+        tip.wait_for()
+        text = tip.inner_text()
+        assert "E2SFCA（距离衰减）: 3.00 → 4.50 托位/千人" in text
+        assert "2SFCA（不衰减）: 3.00 → 4.50 托位/千人" in text and "66.7% → 100.0%" in text
+        page.mouse.move(0, 0)
+        a1.click(force=True)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        text = popup.inner_text()
+        assert "托育可达性" in text and "(托位/千人)" in text and "近区" in text
+        assert re.search(r"E2SFCA（距离衰减）\s+3\.00\s+4\.50\s+4\.50", text)
+        assert re.search(r"2SFCA（不衰减）\s+3\.00\s+4\.50", text)
+        assert re.search(r"达标率 \(E2SFCA\)\s+66\.7%\s+100\.0%", text)
+        _close_popups(page)
+
+        # the district radio's before/after re-colours the score layers and the legend
+        page.locator(".leaflet-control-layers-base label", has_text="托位/千人 (规划前)").locator("input").check()
+        assert _fill(a1) == orange and "规划前" in legend.inner_text()  # 66.7 % of target
+        page.locator(".leaflet-control-layers-base label", has_text="养老床位/千名老人 (规划后)").locator("input").check()
+        assert _fill(a1) == green and "规划后" in legend.inner_text()
+
+        # elderly beds: 20 beds for 1,000 aged 60+ → 40: 20.00 → 40.00 per 1,000 aged 60+
+        _overlay(page, "可达性 (E2SFCA) 托位").uncheck()
+        _overlay(page, "可达性 (E2SFCA) 养老床位").check()
+        assert page.locator("path.planner-score-beds").count() == 2 and markers.count() == 0
+        page.locator("path.planner-score-beds").first.click(force=True)
+        popup.wait_for()
+        text = popup.inner_text()
+        assert "养老床位可达性" in text and "(床位/千名老人)" in text
+        assert re.search(r"E2SFCA（距离衰减）\s+20\.00\s+40\.00\s+40\.00", text)
+        assert re.search(r"达标率 \(E2SFCA\)\s+50\.0%\s+100\.0%", text)
+        _close_popups(page)
+        _overlay(page, "可达性 (E2SFCA) 养老床位").uncheck()
+        assert not legend.is_visible()
+
+        # district popups: mean E2SFCA before → after and the people with nothing in reach
+        districts = page.locator("path.planner-district")
+        box = districts.nth(0).bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9)
+        popup.wait_for()
+        text = popup.inner_text()
+        assert re.search(r"托育可达性 E2SFCA 托位/千人\s+3\.00\s+4\.50\s+4\.50", text)
+        assert re.search(r"养老可达性 E2SFCA 床位/千名老人\s+20\.00\s+40\.00\s+40\.00", text)
+        assert re.search(r"出行时间内无任何托育点的人口\s+0 人", text)
+        _close_popups(page)
+        box = districts.nth(1).bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9)
+        popup.wait_for()
+        text = popup.inner_text()
+        assert "远区" in text and re.search(r"托育可达性 E2SFCA 托位/千人\s+0\.00\s+0\.00", text)
+        assert re.search(r"出行时间内无任何托育点的人口\s+5,000 人 \(1 个单元\)", text)
+        assert run.blocked == [] and run.errors == [] and run.dialogs == []
+
+
+@pytest.mark.browser
+def test_score_layers_in_english(scored, tmp_path):
+    require_chromium()
+    path = scored.to_html(tmp_path / "map.html", lang="en", when="before")
+    with offline_page(path, width=1280, height=860) as run:
+        page = run.page
+        control = page.locator(".leaflet-control-layers").inner_text()
+        assert "Accessibility (E2SFCA) childcare" in control and "Accessibility (E2SFCA) elderly-care beds" in control
+        _overlay(page, "Accessibility (E2SFCA) elderly-care beds").check()
+        legend = page.locator(".planner-legend-score").inner_text()
+        assert "Accessibility (E2SFCA), % of target" in legend and "(before)" in legend
+        a1 = page.locator("path.planner-score-beds").first
+        assert _fill(a1) == maps.ATTAINMENT_COLORS[1]  # before: 20 of 40 → 50 %
+        a1.hover(force=True)
+        tip = page.locator(".leaflet-tooltip", has_text="E2SFCA")
+        tip.wait_for()
+        assert "E2SFCA (distance decay): 20.00 → 40.00 beds per 1,000 aged 60+" in tip.inner_text()
+        page.mouse.move(0, 0)
+        a1.click(force=True)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        text = popup.inner_text()
+        assert "Elderly-care bed accessibility" in text and "% of target (E2SFCA)" in text
+        assert "Beds within reach per 1,000 people aged 60+" in text and "Sites within reach" in text
+        assert not re.search(r"[\u4e00-\u9fff]", text.replace("近区", ""))
+        _close_popups(page)
+        _overlay(page, "Accessibility (E2SFCA) elderly-care beds").uncheck()
+        box = page.locator("path.planner-district").nth(1).bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9)
+        popup.wait_for()
+        text = popup.inner_text()
+        assert "Childcare E2SFCA score" in text and "Elderly-care E2SFCA score" in text
+        assert re.search(r"People with no childcare site in reach\s+5,000 people \(1 area\)", text)
+        assert not re.search(r"[\u4e00-\u9fff]", text.replace("远区", ""))
         assert run.blocked == [] and run.errors == []
 
 
@@ -397,6 +593,9 @@ def test_taiyuan_demo_offline(taiyuan, tmp_path):
             assert page.locator(f"path.planner-{kind}").count() == int((drawn & taiyuan.facilities["kind"].eq(kind)).sum())
         _overlay(page, "养老可达覆盖率").check()
         assert page.locator("path.planner-area-beds").count() == len(taiyuan.areas)
+        _overlay(page, "可达性 (E2SFCA) 托位").check()
+        assert page.locator("path.planner-score-childcare").count() == len(taiyuan.areas)
+        assert page.locator("path.planner-score-beds").count() == 0
         _overlay(page, "区县边界").uncheck()
         assert page.locator("path.planner-district").count() == 0
         assert "SYNTHETIC" in page.locator(".leaflet-control-attribution").inner_text()

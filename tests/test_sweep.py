@@ -1,0 +1,75 @@
+"""planner.sweep on a real Dask LocalCluster with 2 worker processes."""
+
+import pandas as pd
+import pytest
+
+import planner
+from planner.sweep import apply, cost_curve, grid, sweep
+from conftest import area, childcare, eldercare, scenario
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def county():
+    facs = [childcare("c1", slots=30, affordable=30, max_add=100, cost=2000),
+            eldercare("e1", beds=30, care=10, max_add=100, cost=5000, conv=300)]
+    return scenario([area("a1", pop60=1000)], facs, access_share=0)
+
+
+def test_grid_is_every_combination():
+    g = grid(childcare_per_1000=[4.0, 4.5], budget=[None, 1e6])
+    assert g == [{"childcare_per_1000": 4.0, "budget": None}, {"childcare_per_1000": 4.0, "budget": 1e6},
+                 {"childcare_per_1000": 4.5, "budget": None}, {"childcare_per_1000": 4.5, "budget": 1e6}]
+
+
+def test_sweep_matches_serial_solves(client):
+    """45 + 5 slots per extra 0.5 per 1,000 at 2,000 yuan: 30,000 / 40,000 / 50,000 plus 50,600 for beds."""
+    base = county()
+    runs = grid(childcare_per_1000=[4.5, 5.0, 5.5], budget=[None, 40_000])
+    table = sweep(base, runs, client=client, progress=False)
+    assert list(table.columns[:2]) == ["childcare_per_1000", "budget"] and len(table) == 6
+    for row, run in zip(table.itertuples(), runs):
+        assert row.cost_yuan == pytest.approx(planner.solve(apply(base, run)).cost, abs=0.01)
+    free = table[table["budget"].isna()]
+    assert free["cost_yuan"].tolist() == pytest.approx([80_600, 90_600, 100_600])
+    assert (free["status"] == "optimal").all()
+    capped = table[table["budget"] == 40_000]
+    assert (capped["cost_yuan"] <= 40_000 + 1e-6).all() and (capped["status"] == "shortfall").all()
+    assert base.targets.childcare_per_1000 == 4.5 and base.budget is None  # the base is not modified
+
+
+def test_sweep_list_of_scenarios_and_errors(client):
+    good, bad = county(), county()
+    good.name, bad.name = "甲县", "乙县"
+    bad.targets.affordable_share = 1.5
+    table = sweep([good, bad], client=client, progress=False)
+    assert table["label"].tolist() == ["甲县", "乙县"]
+    assert table["status"].tolist() == ["optimal", "error"]
+    assert "affordable_share is a share between 0 and 1" in table.loc[1, "error"]
+
+
+def test_unknown_override_is_reported():
+    with pytest.raises(planner.PlannerError, match="cannot vary 'colour'"):
+        apply(county(), {"colour": "red"})
+
+
+def test_cost_curve_draws_each_budget():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    table = pd.DataFrame({"childcare_per_1000": [4.0, 4.5, 4.0, 4.5], "budget": [None, None, 1e8, 1e8],
+                          "cost_yuan": [1e8, 1.3e8, 1e8, 1e8], "status": ["optimal"] * 4})
+    ax = cost_curve(table)
+    assert len(ax.lines) == 2
+    # +0.5 per 1,000 costs 30 million → 6 million yuan per +0.1
+    bars = [p.get_height() for p in ax.figure.axes[1].patches]
+    assert bars[0] == pytest.approx(6.0)
