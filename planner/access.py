@@ -80,18 +80,12 @@ def straight_line_pairs(areas, facilities, limit_minutes, *, speed_kmh=4.5, circ
     # chord on the unit sphere for an arc of max_km (+ a hair for rounding)
     chord = 2 * np.sin(min(max_km / EARTH_RADIUS_KM, np.pi) / 2) * (1 + 1e-9) + 1e-12
     ta, tf = cKDTree(_unit_xyz(a_lon, a_lat)), cKDTree(_unit_xyz(f_lon, f_lat))
-    m = ta.sparse_distance_matrix(tf, chord, output_type="coo_matrix")
-    a, f = m.row.astype(np.int64), m.col.astype(np.int64)
-    # pairs at distance 0 are not stored by the sparse matrix; find them separately
-    same = ta.query_ball_tree(tf, 1e-12)
-    za = np.repeat(np.arange(len(same)), [len(s) for s in same])
-    zf = np.fromiter((j for s in same for j in s), np.int64, count=len(za))
-    a, f = np.concatenate([a, za]), np.concatenate([f, zf])
-    key = np.unique(a * len(f_lon) + f)
-    a, f = key // len(f_lon), key % len(f_lon)
+    # ndarray output keeps pairs at distance 0 (a coo matrix would drop them)
+    m = ta.sparse_distance_matrix(tf, chord, output_type="ndarray")
+    a, f = m["i"].astype(np.int64), m["j"].astype(np.int64)
     minutes = km_between(a_lon[a], a_lat[a], f_lon[f], f_lat[f]) * circuity / speed_kmh * 60
     keep = minutes <= limit[a] + 1e-9
-    return Pairs(a[keep], f[keep], minutes[keep])
+    return _sorted(a[keep], f[keep], minutes[keep])
 
 
 # ---------------------------------------------------------------- reach rules
@@ -424,13 +418,16 @@ def _merge(parts) -> Pairs:
     if not parts:
         empty = np.zeros(0, np.int64)
         return Pairs(empty, empty, np.zeros(0))
+    if len(parts) == 1:  # already sorted
+        return parts[0]
     return _sorted(np.concatenate([p.area for p in parts]), np.concatenate([p.facility for p in parts]),
                    np.concatenate([p.minutes for p in parts]))
 
 
 def _sorted(a, f, m) -> Pairs:
-    order = np.lexsort((f, a))
-    return Pairs(np.asarray(a, np.int64)[order], np.asarray(f, np.int64)[order], np.asarray(m, float)[order])
+    a, f = np.asarray(a, np.int64), np.asarray(f, np.int64)
+    order = np.argsort(a * (f.max(initial=0) + 1) + f, kind="stable")  # one key sorts faster than lexsort
+    return Pairs(a[order], f[order], np.asarray(m, float)[order])
 
 
 def travel_source(scenario):
@@ -534,6 +531,11 @@ def max_served(pairs: Pairs, need, capacity, flow) -> np.ndarray:
     need, capacity = np.asarray(need, float), np.asarray(capacity, float)
     n_a, n_f = len(need), len(capacity)
     flow = np.clip(np.asarray(flow, float), 0, None)
+    served = np.bincount(pairs.area, flow, n_a)
+    # Flows are free in the LP, so an area may hold more than its need: trim it
+    # first, or that capacity would be stuck where it serves nobody.
+    over = np.divide(need, served, out=np.ones(n_a), where=served > need)
+    flow = flow * over[pairs.area]
     served = np.bincount(pairs.area, flow, n_a)
     if len(pairs) == 0:
         return served

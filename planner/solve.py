@@ -8,7 +8,8 @@ Solver statuses are mapped to outcomes in one place, :func:`_check_status`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+import os
 import time
 import warnings
 
@@ -31,9 +32,11 @@ class SolveInfo:
     n_constraints: int
     n_nonzeros: int
     mip_gap: float | None = None
+    warm: bool = False    # re-solved from the previous plan's solvers
+    state: object = field(default=None, repr=False)  # solvers kept for the next warm start
 
 
-def solve(scenario, *, model: Model | None = None):
+def solve(scenario, *, model: Model | None = None, warm_start=None):
     """Solve a scenario: the least-cost plan meeting its targets, or the best within budget.
 
     Parameters
@@ -41,6 +44,13 @@ def solve(scenario, *, model: Model | None = None):
     scenario : planner.Scenario
     model : Model, optional
         A model already built from this scenario (skips the build).
+    warm_start : Result or True, optional
+        For interactive re-solves (a slider moved): a previous Result solved
+        with ``warm_start`` keeps its HiGHS solvers; when only targets,
+        budget or costs changed (same reach pairs, same problem shape), those
+        solvers are updated in place and restart from the previous optimal
+        basis. ``True`` starts fresh but keeps the solvers for next time.
+        Ignored on the PuLP/CBC path. The answer is the same either way.
 
     Returns
     -------
@@ -59,12 +69,14 @@ def solve(scenario, *, model: Model | None = None):
     t0 = time.perf_counter()
     model = model or build(scenario)
     build_s = time.perf_counter() - t0
-    x, info = run(model)
+    keep = warm_start is not None and warm_start is not False
+    previous = getattr(getattr(warm_start, "info", None), "state", None)
+    x, info = run(model, warm=previous, keep=keep)
     info.build_seconds = build_s
     return Result.from_solution(model, x, info)
 
 
-def run(model: Model):
+def run(model: Model, warm=None, keep=False):
     """Solve ``model``; returns (column values, SolveInfo)."""
     sc = model.scenario
     opts = sc.options
@@ -76,11 +88,16 @@ def run(model: Model):
             warnings.warn("highspy is not importable; falling back to CBC", RuntimeWarning, stacklevel=3)
             use_pulp = True
     t0 = time.perf_counter()
-    x, status, objective, gap, solver = (_run_pulp if use_pulp else _run_highs)(model)
+    state = None
+    if use_pulp:
+        x, status, objective, gap, solver = _run_pulp(model)
+    else:
+        x, status, objective, gap, solver, state = _run_highs(model, warm)
     lp = model.lp
     info = SolveInfo(solver=solver, status=status, objective=objective, build_seconds=0.0,
                      solve_seconds=time.perf_counter() - t0, n_variables=lp.shape[1],
-                     n_constraints=lp.shape[0], n_nonzeros=lp.A.nnz, mip_gap=gap)
+                     n_constraints=lp.shape[0], n_nonzeros=lp.A.nnz, mip_gap=gap,
+                     warm=state is not None and state is warm, state=state if keep else None)
     return x, info
 
 
@@ -101,35 +118,180 @@ def _check_status(status: str, has_solution: bool, solver: str) -> str:
     raise PlannerError(f"{solver} failed with status {status!r}", "scenario")
 
 
-def _run_highs(model: Model):
-    import highspy
+# Measured on the benchmark instances (benchmarks/RESULTS.md): HiGHS's presolve
+# costs more than it saves on these flow-heavy LPs (province 19.6 s → 10.7 s with
+# the split below); integer mode keeps it, branch-and-bound needs it.
+LP_OPTIONS = {"presolve": "off"}
+BLOCK_NONZEROS = 20_000  # independent pieces smaller than this are solved together
+
+
+def blocks(lp) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Independent pieces of the problem: (rows, columns) per block.
+
+    Two columns are in the same piece when a row links them (connected
+    components of the row–column graph of ``A``), so pieces share no
+    constraint and solving them apart gives the same optimum. Reach and
+    district rows keep most of a province apart; a budget row, or a user's
+    ``extra_functionality`` row, joins everything it touches. Small pieces
+    are packed together so per-solve overhead stays small.
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    m, n = lp.shape
+    coo = lp.A.tocoo()
+    graph = sparse.csr_matrix((np.ones(coo.nnz, np.int8), (coo.row, m + coo.col)), shape=(m + n, m + n))
+    k, label = connected_components(graph, directed=False)
+    if k == 1:
+        return [(np.arange(m), np.arange(n))]
+    row_label, col_label = label[:m], label[m:]
+    size = np.bincount(row_label[coo.row], minlength=k) + np.bincount(col_label, minlength=k)
+    # Largest first: a big piece is a block of its own; small ones fill a block up to the threshold.
+    block_of = np.empty(k, np.int64)
+    current, filled = 0, 0
+    for c in np.argsort(-size, kind="stable"):
+        if filled >= BLOCK_NONZEROS:
+            current, filled = current + 1, 0
+        block_of[c] = current
+        filled += size[c]
+    n_blocks = current + 1
+    rows_by = np.argsort(block_of[row_label], kind="stable")
+    cols_by = np.argsort(block_of[col_label], kind="stable")
+    row_cut = np.cumsum(np.bincount(block_of[row_label], minlength=n_blocks))[:-1]
+    col_cut = np.cumsum(np.bincount(block_of[col_label], minlength=n_blocks))[:-1]
+    return list(zip(np.split(rows_by, row_cut), np.split(cols_by, col_cut)))
+
+
+@dataclass
+class _HighsState:
+    """HiGHS solvers of a solved model, one per block, for warm starts."""
+
+    A: object          # the model's matrix (CSR)
+    integer: np.ndarray
+    parts: list
+    solvers: list
+
+
+def _run_highs(model: Model, warm: _HighsState | None = None):
+    """Solve each independent block with HiGHS, on as many threads as cores.
+
+    With ``warm`` from a model of the same shape, each block's solver gets
+    the new costs, bounds and coefficients and restarts from its last basis.
+    """
+    from concurrent.futures import ThreadPoolExecutor
 
     lp, opts = model.lp, model.scenario.options
-    A = lp.A.tocsc()
+    A = lp.A.tocsr()
+    reuse = warm is not None and _same_shape(warm, A, lp.integer)
+    parts = warm.parts if reuse else blocks(lp)
+    deadline = time.perf_counter() + float(opts.time_limit_s)
+    changed = _changed_coefficients(warm.A, A, parts) if reuse else None
+
+    def solve_block(k):
+        rows, cols = parts[k]
+        if reuse:
+            h = warm.solvers[k]
+            _update(h, lp, rows, cols, changed.get(k, ()))
+        else:
+            sub = A[rows][:, cols] if len(parts) > 1 else A
+            h = _new_highs(sub.tocsc(), lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
+                           lp.row_upper[rows], lp.integer[cols], opts)
+        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
+        h.run()
+        return h, _read(h, lp.integer[cols].any())
+
+    workers = min(len(parts), _cores())
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:  # highspy releases the GIL while it solves
+            answers = list(pool.map(solve_block, range(len(parts))))
+    else:
+        answers = [solve_block(k) for k in range(len(parts))]
+    x = np.zeros(lp.shape[1])
+    for (rows, cols), (_, (x_part, *_)) in zip(parts, answers):
+        x[cols] = x_part
+    results = [r for _, r in answers]
+    status = "time_limit" if any(r[1] == "time_limit" for r in results) else "optimal"
+    gaps = [r[3] for r in results if r[3] is not None]
+    objective = float(sum(r[2] for r in results))
+    state = warm if reuse else _HighsState(A, lp.integer.copy(), parts, [h for h, _ in answers])
+    if reuse:
+        state.A = A
+    return x, status, objective, (max(gaps) if gaps else None), "highs", state
+
+
+def _same_shape(warm: _HighsState, A, integer) -> bool:
+    """Same sparsity pattern and integrality: only values, bounds and costs may differ."""
+    old = warm.A
+    return (old.shape == A.shape and old.nnz == A.nnz and np.array_equal(old.indptr, A.indptr)
+            and np.array_equal(old.indices, A.indices) and np.array_equal(warm.integer, integer))
+
+
+def _changed_coefficients(old, new, parts) -> dict:
+    """Block → list of (local row, local column, value) for coefficients that changed."""
+    diff = np.flatnonzero(old.data != new.data)
+    if not len(diff):
+        return {}
+    row = np.repeat(np.arange(new.shape[0]), np.diff(new.indptr))[diff]
+    col = new.indices[diff]
+    where_row = np.empty(new.shape[0], np.int64)
+    local_row = np.empty(new.shape[0], np.int64)
+    local_col = np.empty(new.shape[1], np.int64)
+    for k, (rows, cols) in enumerate(parts):
+        where_row[rows], local_row[rows], local_col[cols] = k, np.arange(len(rows)), np.arange(len(cols))
+    out = {}
+    for r, c, v in zip(row, col, new.data[diff]):
+        out.setdefault(int(where_row[r]), []).append((int(local_row[r]), int(local_col[c]), float(v)))
+    return out
+
+
+def _update(h, lp, rows, cols, coefficients) -> None:
+    """Give a block's solver the new costs, bounds, row bounds and coefficients."""
+    n, m = len(cols), len(rows)
+    ci, ri = np.arange(n, dtype=np.int32), np.arange(m, dtype=np.int32)
+    h.changeColsCost(n, ci, lp.cost[cols])
+    h.changeColsBounds(n, ci, lp.lower[cols], lp.upper[cols])
+    h.changeRowsBounds(m, ri, lp.row_lower[rows], lp.row_upper[rows])
+    for r, c, v in coefficients:
+        h.changeCoeff(r, c, v)
+
+
+def _new_highs(A, cost, lower, upper, row_lower, row_upper, integer, opts):
+    """A HiGHS instance holding one block, ready to run."""
+    import highspy
+
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(opts.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
+    if not integer.any():
+        for key, value in LP_OPTIONS.items():
+            h.setOptionValue(key, value)
     m = highspy.HighsLp()
-    m.num_col_, m.num_row_ = lp.shape[1], lp.shape[0]
-    m.col_cost_, m.col_lower_, m.col_upper_ = lp.cost, lp.lower, lp.upper
-    m.row_lower_, m.row_upper_ = lp.row_lower, lp.row_upper
+    m.num_col_, m.num_row_ = A.shape[1], A.shape[0]
+    m.col_cost_, m.col_lower_, m.col_upper_ = cost, lower, upper
+    m.row_lower_, m.row_upper_ = row_lower, row_upper
     m.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     m.a_matrix_.start_ = A.indptr.astype(np.int32)
     m.a_matrix_.index_ = A.indices.astype(np.int32)
     m.a_matrix_.value_ = A.data.astype(float)
-    if lp.integer.any():
+    if integer.any():
         m.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                          for i in lp.integer]
+                          for i in integer]
     if h.passModel(m) != highspy.HighsStatus.kOk:
         raise PlannerError("HiGHS rejected the model (a bound or coefficient is not a finite number)", "scenario")
-    h.run()
+    return h
+
+
+def _read(h, integer: bool):
+    """(x, status, objective, mip gap) of a HiGHS run; raises PlannerError on failure."""
     info = h.getInfo()
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     status = _check_status(h.modelStatusToString(h.getModelStatus()), has_solution, "HiGHS")
-    x = np.asarray(h.getSolution().col_value, float)
-    gap = float(info.mip_gap) if lp.integer.any() else None
-    return x, status, float(info.objective_function_value), gap, "highs"
+    gap = float(info.mip_gap) if integer else None
+    return np.asarray(h.getSolution().col_value, float), status, float(info.objective_function_value), gap
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _cbc(pulp):
