@@ -697,29 +697,27 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
         scored = _has_scores(a)
         data = _Data(_area_data(a, index, d if scored else None))
         data.add_to(fmap)
+        def point_layer(kind, service, k, show, ring, opacity, formatter):
+            """One switchable view of the shared area points (no second copy of the data)."""
+            lyr = folium.GeoJson(_EMPTY, name=i18n.t(f"layer_{kind}_{service}", lang), overlay=True, control=True,
+                                 show=show,
+                                 marker=folium.CircleMarker(radius=AREA_RADIUS, color=ring, fill=True,
+                                                            fill_opacity=opacity, **ring_style[kind],
+                                                            class_name=f"{css[kind]} {css[kind]}-{service}"),
+                                 on_each_feature=fmt.on_each(f"{formatter}('{service}', {k})"))
+            lyr.add_to(fmap)
+            _Fill(lyr, data, restyle=False).add_to(fmap)
+            layers[f"{kind}_{service}"] = lyr
+            return lyr
+
+        css = {"access": "planner-area", "score": "planner-score"}
+        ring_style = {"access": {"weight": 0.5}, "score": {"weight": 1}}
         for k, service in enumerate(("childcare", "beds")):
-            lyr = folium.GeoJson(_EMPTY, name=i18n.t(f"layer_access_{service}", lang), overlay=True, control=True,
-                                 show=show_areas,
-                                 marker=folium.CircleMarker(radius=AREA_RADIUS, weight=0.5, color="#555555", fill=True,
-                                                            fill_opacity=0.85,
-                                                            class_name=f"planner-area planner-area-{service}"),
-                                 on_each_feature=fmt.on_each(f"area('{service}', {k})"))
-            lyr.add_to(fmap)
-            _Fill(lyr, data, restyle=False).add_to(fmap)
-            layers[f"access_{service}"] = lyr
-            area_layers.append(lyr)
+            area_layers.append(point_layer("access", service, k, show_areas, "#555555", 0.85, "area"))
+        # the same points coloured by E2SFCA ÷ target (before/after follows the district radio);
+        # a dark ring, because the fills share the district shading's colours
         for k, service in enumerate(SCORE_TARGETS if scored else ()):
-            # the same points again, coloured by E2SFCA ÷ target (before/after as the district radio)
-            lyr = folium.GeoJson(_EMPTY, name=i18n.t(f"layer_score_{service}", lang), overlay=True, control=True,
-                                 show=False,  # a dark ring: the fills share the district shading's colours
-                                 marker=folium.CircleMarker(radius=AREA_RADIUS, weight=1, color="#1a1a1a", fill=True,
-                                                            fill_opacity=1,
-                                                            class_name=f"planner-score planner-score-{service}"),
-                                 on_each_feature=fmt.on_each(f"score('{service}', {k})"))
-            lyr.add_to(fmap)
-            _Fill(lyr, data, restyle=False).add_to(fmap)
-            layers[f"score_{service}"] = lyr
-            score_layers.append(lyr)
+            score_layers.append(point_layer("score", service, k, False, "#1a1a1a", 1, "score"))
 
     for kind in ("childcare", "eldercare"):
         grp = _facility_group(fmap, fmt, f, kind, DRAWN_STATES, index, i18n.t(f"layer_{kind}", lang), True)
