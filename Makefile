@@ -3,19 +3,28 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
+DASH_PORT ?= 8866
+LAUNCHER := $(VENV)/share/jupyter/jupyter_app_launcher
 
-.PHONY: setup lab test bench demo-data clean
+.PHONY: setup lab dashboard test bench demo-data clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,bench]"
+	@# The launcher card: `pip install -e` skips [tool.setuptools.data-files], so link them as a wheel would place them.
+	mkdir -p $(LAUNCHER)/care_planner
+	ln -sf "$(CURDIR)/share/jupyter/jupyter_app_launcher/jp_app_launcher_care_planner.yaml" $(LAUNCHER)/
+	ln -sf "$(CURDIR)/notebooks/planner.ipynb" "$(CURDIR)/share/jupyter/jupyter_app_launcher/care_planner/icon.svg" $(LAUNCHER)/care_planner/
 	touch $@
 
 setup: $(VENV)/.installed
 
 lab: setup  ## open JupyterLab on the planner notebook (Shanxi demo)
 	$(VENV)/bin/jupyter lab --port=$(PORT) notebooks/planner.ipynb
+
+dashboard: setup  ## the planner as a Voila dashboard (no code shown) on http://localhost:$(DASH_PORT)
+	$(VENV)/bin/voila --port=$(DASH_PORT) --no-browser notebooks/planner.ipynb
 
 test: setup  ## the whole suite: unit, property, CLI, notebooks, browser
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -1,0 +1,223 @@
+"""PySAL spopt on the problems it can express, against the same problems built the engine's way.
+
+spopt (``spopt.locate``) states location problems as PuLP objects over a
+dense cost matrix (one variable per client × site for the p-median). The
+engine has no API for these problems, so this module writes each of them as
+a small sparse formulation with the engine's own machinery: arrays through
+``planner.model._Builder`` (one vectorised call per block of rows, no
+Python loop over pairs), solved by ``planner.solve.run`` (highspy from
+arrays, the engine's block split). Both sides solve to proven optimality
+(relative MIP gap 0), and their objective values must agree.
+
+Problems, on the benchmark instance's childcare side (sites = every
+childcare facility, existing or candidate; demand = each area's childcare
+need at the scenario's target, slots; reach = the engine's pairs within
+``access_minutes``):
+
+* **MCLP** (maximal coverage): open ``p`` = 20 % of the sites to cover as
+  much need as possible within reach. spopt's cost matrix: minutes on the
+  reach pairs, ``FAR`` elsewhere, ``service_radius = access_minutes``.
+  Ours: binary site variables, coverage variables in [0, 1] (for binary
+  sites the best coverage is 0 or 1 anyway, so the optimum is the same),
+  one coverage row per area over its reach pairs.
+* **Capacitated p-median**: open ``p`` = 20 % of the sites, assign each
+  area's whole need to one open site (binary assignment, spopt's
+  formulation), site load ≤ capacity (existing slots + allowed expansion,
+  or a candidate's maximum size), minimising need × minutes. Need that no
+  open site in reach can take goes to an "unserved" site (always open,
+  unlimited capacity, ``UNSERVED_MINUTES`` per slot); pairs out of reach
+  cost ``FAR`` > ``UNSERVED_MINUTES`` in spopt's dense matrix, so moving
+  such an assignment to "unserved" is always cheaper and frees capacity:
+  no optimum uses them, and ours, which has only the reach pairs, has the
+  same optimum.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import time
+from types import SimpleNamespace
+
+import numpy as np
+
+import planner
+from planner.model import _Builder
+
+ENGINE = importlib.import_module("planner.solve")
+FAR = 1_000.0              # minutes on out-of-reach pairs in spopt's dense matrix
+UNSERVED_MINUTES = 60.0    # p-median: cost per slot of need left unserved
+P_SHARE = 0.2              # sites opened, as a share of all childcare sites
+REL_TOL = 1e-6
+
+
+def rel_diff(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(a), abs(b), 1.0)
+
+
+def instance(sc) -> dict:
+    """The childcare side of a scenario as arrays: need, sites, capacities, reach pairs."""
+    from planner.model import prepare
+
+    p = prepare(sc)
+    f = sc.facilities
+    C = np.flatnonzero(p.child)
+    local = np.full(len(f), -1)
+    local[C] = np.arange(len(C))
+    pairs = p.pairs_c
+    cap = np.where(p.cand[C], p.add_upper[C], f["slots"].to_numpy(float)[C] + p.add_upper[C])
+    return {"need": p.need_c, "n_sites": len(C), "capacity": cap, "radius": float(np.max(p.limit_c)),
+            "pair_area": pairs.area, "pair_site": local[pairs.facility],
+            "pair_minutes": np.minimum(pairs.minutes, p.limit_c[pairs.area]),
+            "p": max(1, int(round(P_SHARE * len(C))))}
+
+
+def dense_costs(inst) -> np.ndarray:
+    """spopt's input: the dense area × site minutes (``FAR`` out of reach)."""
+    D = np.full((len(inst["need"]), inst["n_sites"]), FAR)
+    D[inst["pair_area"], inst["pair_site"]] = inst["pair_minutes"]
+    return D
+
+
+def _solve(lp, time_limit: float):
+    options = planner.Options(mip_gap=0.0, time_limit_s=float(time_limit))
+    model = SimpleNamespace(lp=lp, scenario=SimpleNamespace(options=options, extra_functionality=None))
+    x, info = ENGINE.run(model)
+    return x, info
+
+
+def ours_mclp(inst, time_limit: float = 600.0) -> dict:
+    """MCLP as sparse arrays (engine builder) + the engine's HiGHS path."""
+    t0 = time.perf_counter()
+    n_a, n_s = len(inst["need"]), inst["n_sites"]
+    b = _Builder()
+    y = b.var("open", n_s, upper=1.0, integer=True)
+    x = b.var("covered", n_a, upper=1.0, cost=-inst["need"])       # maximise covered need
+    r = b.rows_block("cover", np.zeros(n_a), np.inf)               # Σ_{sites in reach} open − covered ≥ 0
+    b.coef(r + inst["pair_area"], y[inst["pair_site"]], 1.0)
+    b.coef(r + np.arange(n_a), x, -1.0)
+    r = b.rows_block("p", np.array([float(inst["p"])]), float(inst["p"]))
+    b.coef(np.full(n_s, r), y, 1.0)
+    lp = b.build()
+    t1 = time.perf_counter()
+    sol, info = _solve(lp, time_limit)
+    t2 = time.perf_counter()
+    return {"build": t1 - t0, "solve": t2 - t1, "total": t2 - t0, "objective": -info.objective,
+            "status": info.status, "variables": lp.shape[1], "rows": lp.shape[0], "nonzeros": int(lp.A.nnz),
+            "opened": int(np.round(sol[y]).sum())}
+
+
+def ours_pmedian(inst, time_limit: float = 600.0) -> dict:
+    """Capacitated p-median (single assignment) on the reach pairs + an always-open 'unserved' site."""
+    t0 = time.perf_counter()
+    n_a, n_s, need = len(inst["need"]), inst["n_sites"], inst["need"]
+    lower = np.zeros(n_s + 1)
+    lower[-1] = 1.0                                                  # "unserved" is always open
+    pa = np.concatenate([inst["pair_area"], np.arange(n_a)])
+    ps = np.concatenate([inst["pair_site"], np.full(n_a, n_s)])
+    minutes = np.concatenate([inst["pair_minutes"], np.full(n_a, UNSERVED_MINUTES)])
+    cap = np.append(inst["capacity"], need.sum())
+    b = _Builder()
+    y = b.var("open", n_s + 1, lower=lower, upper=1.0, integer=True)
+    z = b.var("assign", len(pa), upper=1.0, cost=need[pa] * minutes, integer=True)
+    r = b.rows_block("assign", np.ones(n_a), 1.0)                   # each area to exactly one site
+    b.coef(r + pa, z, 1.0)
+    k = np.arange(len(pa))
+    r = b.rows_block("open", np.full(len(pa), -np.inf), 0.0)        # assign ≤ open
+    b.coef(r + k, z, 1.0)
+    b.coef(r + k, y[ps], -1.0)
+    r = b.rows_block("capacity", np.full(n_s + 1, -np.inf), 0.0)     # Σ need·assign ≤ capacity·open
+    b.coef(r + ps, z, need[pa])
+    b.coef(r + np.arange(n_s + 1), y, -cap)
+    r = b.rows_block("p", np.array([inst["p"] + 1.0]), inst["p"] + 1.0)
+    b.coef(np.full(n_s + 1, r), y, 1.0)
+    lp = b.build()
+    t1 = time.perf_counter()
+    sol, info = _solve(lp, time_limit)
+    t2 = time.perf_counter()
+    return {"build": t1 - t0, "solve": t2 - t1, "total": t2 - t0, "objective": info.objective,
+            "status": info.status, "variables": lp.shape[1], "rows": lp.shape[0], "nonzeros": int(lp.A.nnz),
+            "opened": int(np.round(sol[y[:-1]]).sum())}
+
+
+def spopt_solver(name: str, time_limit: float):
+    import pulp
+
+    if name == "highs":
+        return pulp.HiGHS(msg=False, gapRel=0.0, timeLimit=time_limit)
+    return pulp.PULP_CBC_CMD(msg=False, gapRel=0.0, timeLimit=time_limit)
+
+
+def spopt_run(problem: str, inst, D, solvers=("highs", "cbc"), limits=None, log=print) -> dict:
+    """spopt's ``from_cost_matrix`` + ``solve`` (``results=False``: no post-processing timed)."""
+    import pulp
+    from spopt.locate import MCLP, PMedian
+
+    limits = limits or {}
+    gc.collect()
+    t0 = time.perf_counter()
+    if problem == "mclp":
+        model = MCLP.from_cost_matrix(D, inst["need"], service_radius=inst["radius"], p_facilities=inst["p"])
+    else:
+        n_a = len(inst["need"])
+        Dp = np.column_stack([D, np.full(n_a, UNSERVED_MINUTES)])
+        cap = np.append(inst["capacity"], inst["need"].sum())
+        fixed = np.zeros(inst["n_sites"] + 1, int)
+        fixed[-1] = 1
+        model = PMedian.from_cost_matrix(Dp, inst["need"], p_facilities=inst["p"] + 1,
+                                         predefined_facilities_arr=fixed, facility_capacities=cap)
+    build = time.perf_counter() - t0
+    out = {"build": build, "variables": len(model.problem.variables()),
+           "rows": len(model.problem.constraints), "solvers": {}}
+    for name in solvers:
+        limit = float(limits.get(name, 600.0))
+        gc.collect()
+        t1 = time.perf_counter()
+        status = "optimal"
+        try:
+            model.solve(spopt_solver(name, limit), results=False)
+        except Exception as exc:  # spopt raises on a non-optimal status (e.g. the time limit)
+            status = f"stopped: {type(exc).__name__}: {str(exc)[:80]}"
+        solve = time.perf_counter() - t1
+        if getattr(model.problem, "sol_status", 1) == 2 or (status == "optimal" and solve >= limit * 0.98):
+            status = "time limit (a plan, not proven optimal)"
+        value = pulp.value(model.problem.objective)
+        out["solvers"][name] = {"solve": solve, "total": build + solve, "objective": None if value is None else
+                                float(value), "status": status, "time_limit": limit,
+                                "pulp_status": pulp.LpStatus[model.problem.status]}
+        log(f"    spopt {problem} [{name}] build {build:.3f}s solve {solve:.3f}s objective {value} ({status})")
+    return out
+
+
+def compare(sc, problems=("mclp", "pmedian"), *, solvers=("highs", "cbc"), limits=None,
+            ours_limit: float = 600.0, log=print) -> dict:
+    """Both sides on one scenario; ratios spopt ÷ ours (> 1: ours faster)."""
+    inst = instance(sc)
+    t0 = time.perf_counter()
+    D = dense_costs(inst)
+    dense_s = time.perf_counter() - t0
+    out = {"areas": len(inst["need"]), "sites": inst["n_sites"], "pairs": len(inst["pair_area"]), "p": inst["p"],
+           "dense_matrix_seconds": dense_s, "dense_cells": int(D.size), "problems": {}}
+    for problem in problems:
+        gc.collect()
+        ours = (ours_mclp if problem == "mclp" else ours_pmedian)(inst, ours_limit)
+        log(f"    ours  {problem} build {ours['build']:.4f}s solve {ours['solve']:.3f}s objective "
+            f"{ours['objective']:.10g} ({ours['status']})")
+        theirs = spopt_run(problem, inst, D, solvers, limits, log)
+        for s in theirs["solvers"].values():
+            s["ratio_total"] = s["total"] / ours["total"]
+            s["ratio_solve"] = s["solve"] / ours["solve"]
+            s["rel_diff"] = None if s["objective"] is None else rel_diff(s["objective"], ours["objective"])
+            s["objective_equal"] = s["rel_diff"] is not None and s["rel_diff"] <= REL_TOL
+        theirs["ratio_build"] = theirs["build"] / max(ours["build"], 1e-9)
+        out["problems"][problem] = {"ours": ours, "spopt": theirs}
+    return out
+
+
+def spopt_size(n_areas: int, n_sites: int, problem: str) -> dict:
+    """Variables and rows spopt would create (dense), for the sizes it is not run at."""
+    if problem == "mclp":
+        return {"variables": n_areas + n_sites, "rows": n_areas + 1, "terms": n_areas * n_sites}
+    n_s = n_sites + 1
+    return {"variables": n_areas * n_s + n_s, "rows": n_areas * n_s + n_areas + n_s + 1,
+            "terms": 3 * n_areas * n_s}

@@ -1,0 +1,331 @@
+"""The JupyterLab entry: the launcher card's YAML, its installation, and the app in a real JupyterLab.
+
+jupyter-app-launcher reads every ``jp_app_launcher*.yaml`` in
+``<jupyter data dir>/jupyter_app_launcher/`` and silently drops entries that
+fail its JSON schema, so the YAML is checked against that schema here, and the
+files are laid out exactly as pyproject's ``[tool.setuptools.data-files]``
+installs them before a browser clicks the card.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import yaml
+
+from browser_util import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCHER_DIR = "share/jupyter/jupyter_app_launcher"
+YAML_NAME = "jp_app_launcher_care_planner.yaml"
+CARD_TITLE = "Care capacity planner"
+
+
+def data_files() -> dict[str, list[str]]:
+    """pyproject's [tool.setuptools.data-files]: install folder → source files."""
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        return tomllib.load(fh)["tool"]["setuptools"]["data-files"]
+
+
+def install_data_files(prefix: Path) -> Path:
+    """Copy the data files under ``prefix`` as a wheel install would; returns the launcher folder."""
+    for folder, files in data_files().items():
+        dest = prefix / folder
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            shutil.copy2(ROOT / f, dest / Path(f).name)
+    return prefix / LAUNCHER_DIR
+
+
+def launcher_schema() -> dict:
+    return json.loads(resources.files("jupyter_app_launcher").joinpath("schema/config.schema.json").read_text())
+
+
+def test_launcher_yaml_matches_the_extension_schema():
+    import jsonschema
+
+    entries = yaml.safe_load((ROOT / LAUNCHER_DIR / YAML_NAME).read_text(encoding="utf-8"))
+    assert isinstance(entries, list) and len(entries) == 1
+    schema = launcher_schema()
+    for entry in entries:
+        # the extension adds a fresh "id" to each entry before validating
+        jsonschema.validate(dict(entry, id="x"), schema)
+        assert entry["type"] == "notebook"
+        assert CARD_TITLE in entry["title"] and "一老一小规划" in entry["title"]
+        assert "/" not in entry["title"], "the title is the copied notebook's file name"
+    with pytest.raises(jsonschema.ValidationError):  # the check has teeth
+        jsonschema.validate(dict(entries[0], id="x", typo="y"), schema)
+
+
+def test_installed_layout_is_what_the_extension_loads(tmp_path):
+    from jupyter_app_launcher.utils import parse_config
+
+    folder = install_data_files(tmp_path)
+    items = parse_config(str(folder), str(folder / YAML_NAME))  # drops invalid entries silently
+    assert len(items) == 1
+    item = items[0]
+    # "notebook" cards upload sourceCode as a fresh copy: it must be our planner notebook
+    assert item["sourceCode"] == (ROOT / "notebooks" / "planner.ipynb").read_text(encoding="utf-8")
+    assert item["icon"].lstrip().startswith("<svg")
+    nb = json.loads(item["sourceCode"])
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "PlannerApp" in code
+
+
+def test_makefile_links_the_same_files():
+    """`pip install -e` skips data files; the Makefile links the same files into the venv."""
+    text = (ROOT / "Makefile").read_text()
+    for files in data_files().values():
+        for f in files:
+            assert f in text, f"Makefile does not link {f}"
+
+
+# ------------------------------------------------------------------ the browser test
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyterlab(tmp_path: Path):
+    """Start JupyterLab on a free localhost port with every Jupyter folder in ``tmp_path``.
+
+    Yields (base URL, token, server log path). The server and its kernels are
+    stopped at the end, whatever happens.
+    """
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "notebooks", root)
+    prefix = tmp_path / "prefix"
+    install_data_files(prefix)
+    env = dict(os.environ)
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+                     ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython")):
+        (tmp_path / sub).mkdir()
+        env[var] = str(tmp_path / sub)
+    env["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")   # where the launcher card is
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    port, token = _free_port(), secrets.token_hex(16)
+    log = tmp_path / "jupyterlab.log"
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           "--ServerApp.allow_root=True", "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
+           "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"JupyterLab did not start in 90 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url, token, log, root
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def _srcdoc_digest(page) -> str:
+    doc = page.locator(".cp-map iframe.cp-map-frame").first.get_attribute("srcdoc") or ""
+    return hashlib.sha256(doc.encode()).hexdigest()
+
+
+def _wait_idle(page, timeout_ms: int) -> None:
+    """Until the app's status says it is not solving (and it has a headline)."""
+    page.wait_for_selector(".cp-headline-cost .cp-v", state="visible", timeout=timeout_ms)
+    page.wait_for_selector(".cp-status[data-busy='0']", timeout=timeout_ms)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_launcher_card_opens_the_planner_and_a_slider_resolves(tmp_path):
+    require_chromium()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with jupyterlab(tmp_path) as (url, token, log, root), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        outside: list[str] = []
+        page = None
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 1000}, service_workers="block")
+
+            def route(r):  # JupyterLab serves its own assets: nothing may leave localhost
+                u = r.request.url
+                if u.startswith((url, "data:", "blob:", "about:")) or u.startswith("ws://127.0.0.1"):
+                    r.continue_()
+                else:
+                    outside.append(u)
+                    r.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            page.goto(f"{url}/lab?token={token}", wait_until="domcontentloaded")
+            card = page.locator(".jp-LauncherCard", has_text=CARD_TITLE).first
+            card.wait_for(state="visible", timeout=120_000)
+            page.screenshot(path=str(shots / "1-launcher.png"))
+            card.click()
+
+            # a fresh copy of the planner notebook opens (named after the card)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+            deadline = time.monotonic() + 30
+            while not list(root.glob("*Care capacity planner*.ipynb")) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            copies = list(root.glob("*Care capacity planner*.ipynb"))
+            assert copies, f"no copy of the notebook in {sorted(p.name for p in root.iterdir())}"
+
+            # the card replaces the new notebook's content and then starts its kernel: wait for
+            # "Idle", then Run → Run All Cells (again if the first click came too early)
+            page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=120_000)
+            for attempt in range(3):
+                page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+                page.get_by_role("menuitem", name="Run All Cells", exact=True).first.click()
+                try:
+                    page.wait_for_selector(".cp-app", timeout=60_000)
+                    break
+                except PlaywrightTimeout:
+                    page.keyboard.press("Escape")
+            else:
+                raise AssertionError("Run All Cells did not start the app")
+            _wait_idle(page, 240_000)
+            page.wait_for_selector(".cp-map iframe.cp-map-frame", timeout=60_000)
+            cost_before = page.locator(".cp-headline-cost .cp-v").inner_text()
+            slots_before = page.locator(".cp-headline-slots .cp-v").inner_text()
+            map_before = _srcdoc_digest(page)
+            page.screenshot(path=str(shots / "2-solved.png"), full_page=True)
+
+            # move the childcare slider: type into its readout, as a planner can
+            readout = page.locator(".cp-slider-childcare_per_1000 .widget-readout").first
+            readout.scroll_into_view_if_needed()
+            old_value = readout.inner_text()
+            readout.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("6.5")
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                "([sel, old]) => { const e = document.querySelector(sel); return e && e.innerText !== old; }",
+                arg=[".cp-headline-cost .cp-v", cost_before], timeout=240_000)
+            _wait_idle(page, 240_000)
+            cost_after = page.locator(".cp-headline-cost .cp-v").inner_text()
+            slots_after = page.locator(".cp-headline-slots .cp-v").inner_text()
+            page.screenshot(path=str(shots / "3-after-slider.png"), full_page=True)
+
+            assert readout.inner_text() != old_value
+            assert cost_after != cost_before
+            assert slots_after != slots_before
+            assert _srcdoc_digest(page) != map_before, "the map did not change"
+            # the map inside the frame is drawn (Leaflet ran in the sandboxed frame)
+            frame = page.frame_locator(".cp-map iframe.cp-map-frame").first
+            frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=60_000)
+            assert page.locator(".cp-error").count() == 0, page.locator(".cp-error").first.inner_text()
+            assert outside == [], f"requests left localhost: {outside[:5]}"
+        except Exception:
+            if page is not None:
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            print(f"screenshots in {shots}; server log:\n{log.read_text()[-4000:]}")
+            raise
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
+    """`make dashboard`: Voila runs the planner notebook and shows the app without code."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "notebooks", root)
+    env = dict(os.environ)
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
+        (tmp_path / sub).mkdir()
+        env[var] = str(tmp_path / sub)
+    port = _free_port()
+    log = tmp_path / "voila.log"
+    cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
+           "--Voila.ip=127.0.0.1"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.5)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1300})
+                # Voila's page template asks a CDN for Font Awesome; offline that fails harmlessly
+                page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+                    (url[:-1], "data:", "blob:", "about:", "ws://127.0.0.1")) else r.abort())
+                page.goto(url, wait_until="domcontentloaded")
+                try:
+                    _wait_idle(page, 240_000)
+                    assert "PlannerApp(" not in page.locator("body").inner_text()   # no code shown
+                    assert "亿元" in page.locator(".cp-headline-cost .cp-v").inner_text()
+                    frame = page.frame_locator(".cp-map iframe.cp-map-frame").first
+                    frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=60_000)
+                    # the map is zoomed onto Shanxi, not left at zoom = Infinity by a fit into a hidden frame
+                    zoom = page.frames[-1].evaluate(
+                        "() => Object.keys(window).map(k => { try { return window[k]; } catch (e) { return null; } })"
+                        ".filter(m => window.L && m instanceof L.Map).map(m => m.getZoom())")
+                    assert zoom and all(4 <= z <= 12 for z in zoom), zoom
+                except Exception:
+                    page.screenshot(path=str(tmp_path / "voila-failure.png"), full_page=True)
+                    print(f"screenshot in {tmp_path}; voila log:\n{log.read_text()[-4000:]}")
+                    raise
+            finally:
+                browser.close()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

@@ -1,0 +1,499 @@
+"""planner.widgets without a browser: set controls, solve, and read what the app shows."""
+
+from __future__ import annotations
+
+import datetime
+import html
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import ipywidgets as w
+import pandas as pd
+import pytest
+import shapely
+
+import planner
+from planner import i18n
+from planner.widgets import Controls, PlannerApp
+from planner.widgets import views
+from conftest import BASE_LAT as B, BASE_LON as L, area, childcare, eldercare
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT = 120  # seconds: generous, solves here take well under a second
+
+
+def region_scenario(district_name="城区") -> planner.Scenario:
+    """Three districts in two prefectures; every target reachable by expansion, at a price.
+
+    D1 and D2 belong to prefecture P1 (甲市), D3 to P2 (乙市). Childcare slots
+    cost 1,000 yuan each, beds 2,000, conversions 100.
+    """
+    areas = [area("a1", "D1", pop=10000, pop60=1000, lon=L - 0.003),
+             area("a2", "D2", pop=20000, pop60=2000, lon=L + 0.003),
+             area("a3", "D3", pop=10000, pop60=1500, lon=L + 0.009)]
+    facs = [childcare("c1", "D1", slots=30, affordable=20, max_add=200, cost=1000, lon=L - 0.0028),
+            childcare("c2", "D2", slots=50, affordable=30, max_add=300, cost=1000, lon=L + 0.0028),
+            childcare("c3", "D3", candidate=True, fixed=50000, cost=1000, max_size=200, lon=L + 0.0088),
+            eldercare("e1", "D1", beds=20, care=5, max_add=100, cost=2000, conv=100, lon=L - 0.0032),
+            eldercare("e2", "D2", beds=40, care=10, max_add=200, cost=2000, conv=100, lon=L + 0.0032),
+            eldercare("e3", "D3", beds=30, care=30, max_add=100, cost=2000, conv=100, lon=L + 0.0092)]
+    districts = gpd.GeoDataFrame(
+        {"district_id": ["D1", "D2", "D3"], "name": [district_name, "新区", "北县"],
+         "parent_id": ["P1", "P1", "P2"], "parent_name": ["甲市", "甲市", "乙市"]},
+        geometry=[shapely.box(L - 0.006, B - 0.005, L, B + 0.005), shapely.box(L, B - 0.005, L + 0.006, B + 0.005),
+                  shapely.box(L + 0.006, B - 0.005, L + 0.012, B + 0.005)], crs=4326)
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), districts, name="测试市")
+    sc.attribution = "Test data (synthetic)"
+    return sc
+
+
+@pytest.fixture
+def app():
+    a = PlannerApp(region_scenario())
+    assert a.wait(WAIT) is not None, a.error
+    yield a
+    a.wait(WAIT)
+
+
+def set_slider(a: PlannerApp, name: str, value: float):
+    a.controls.sliders[name].value = value
+    return a.wait(WAIT)
+
+
+# ------------------------------------------------------------------ the controls
+
+def test_every_target_has_a_slider_that_starts_at_the_scenario_value():
+    sc = region_scenario()
+    sc.targets.childcare_per_1000 = 5.5
+    c = Controls(sc)
+    assert set(c.sliders) == {f for f in planner.Targets.__dataclass_fields__}
+    for name, s in c.sliders.items():
+        assert isinstance(s, w.FloatSlider)
+        assert s.continuous_update is False, f"{name} would re-solve on every pixel"
+        assert s.value == pytest.approx(getattr(sc.targets, name))
+    assert c.sliders["childcare_per_1000"].value == 5.5
+    # labels come from i18n, in both languages
+    text = " ".join(x.value for x in c._slider_labels.values())
+    assert i18n.t("w_childcare_per_1000", "zh") in text
+    c.relabel("en")
+    text = " ".join(x.value for x in c._slider_labels.values())
+    assert i18n.t("w_beds_per_1000_elderly", "en") in text
+    assert c.solve_button.description == "Solve"
+
+
+def test_controls_edit_a_copy_and_never_the_base_scenario():
+    sc = region_scenario()
+    c = Controls(sc)
+    c.sliders["beds_per_1000_elderly"].value = 55
+    c.budget_mode.value = "limit"
+    c.budget_yuan.value = 12345.0
+    c.integer.value = True
+    out = c.scenario()
+    assert out is not sc
+    assert (out.targets.beds_per_1000_elderly, out.budget, out.options.integer) == (55, 12345.0, True)
+    assert (sc.targets.beds_per_1000_elderly, sc.budget, sc.options.integer) == (40, None, False)
+    c.reset()
+    assert c.sliders["beds_per_1000_elderly"].value == 40 and c.budget_mode.value == "none"
+
+
+def test_region_filter_uses_prefectures_and_counties():
+    c = Controls(region_scenario())
+    assert [v for _, v in c.level.options] == ["all", "prefecture", "county"]
+    assert len(c.scenario().districts) == 3
+    c.level.value = "prefecture"
+    assert [label for label, _ in c.region.options] == ["甲市", "乙市"]
+    c.region.value = "P2"
+    sub = c.scenario()
+    assert list(sub.districts["district_id"]) == ["D3"] and set(sub.areas["district_id"]) == {"D3"}
+    assert "乙市" in sub.name
+    c.level.value = "county"
+    assert ("甲市 · 新区", "D2") in c.region.options
+    c.region.value = "D2"
+    assert list(c.scenario().districts["district_id"]) == ["D2"]
+
+
+def test_no_prefecture_level_without_parent_ids():
+    sc = region_scenario()
+    sc = planner.Scenario.from_frames(sc.areas.drop(columns="geometry"), sc.facilities.drop(columns="geometry"),
+                                      pd.DataFrame(sc.districts[["district_id", "name"]]))
+    c = Controls(sc)
+    assert [v for _, v in c.level.options] == ["all", "county"]
+
+
+def test_reach_toggle_offers_the_life_circle_preset():
+    sc = region_scenario()
+    c = Controls(sc)
+    assert c.reach_rules.value is False and c.scenario().reach is None
+    assert not c.sliders["access_minutes"].disabled
+    c.reach_rules.value = True
+    assert c.scenario().reach == "life_circle"
+    # the preset sets every travel time, so the minutes slider is only a default and is off
+    assert c.sliders["access_minutes"].disabled
+    assert i18n.t("w_access_minutes_unused", "zh") in c._reach_note.value
+    assert i18n.t("w_access_minutes_rules", "zh") in c._slider_labels["access_minutes"].value
+
+    sc.reach = {"childcare": {"urban": "walk", "rural": ["drive", 20]}}   # rules without minutes for urban
+    c = Controls(sc)
+    assert c.reach_rules.value is True and c.scenario().reach == sc.reach
+    assert not c.sliders["access_minutes"].disabled   # the slider still sets the urban walk
+
+
+# ------------------------------------------------------------------ solving
+
+def test_moving_a_slider_resolves_and_the_tables_and_map_follow(app):
+    r1 = app.result
+    table1, map1, head1 = app._parts.districts.value, app._parts.map.value, app._parts.headline.value
+    assert r1.scenario.targets.childcare_per_1000 == 4.5
+    assert "<iframe" in map1 and app.map_document[:-10] in html.unescape(map1)
+
+    r2 = set_slider(app, "childcare_per_1000", 9.0)
+    assert r2 is not r1 and app.error is None
+    assert r2.scenario.targets.childcare_per_1000 == 9.0
+    assert r2.cost > r1.cost
+    assert r2.districts["slots_after"].sum() > r1.districts["slots_after"].sum()
+    assert app._parts.districts.value != table1
+    assert app._parts.map.value != map1
+    assert app._parts.headline.value != head1
+    assert i18n.fmt_yuan(r2.cost, "zh") in app._parts.headline.value
+    assert set(app.timings) == {"solve", "map", "render", "total"}
+    assert not app.busy and not app.controls.solve_button.disabled
+
+
+def test_a_change_during_a_solve_queues_exactly_one_more_with_the_latest_values(monkeypatch):
+    real = planner.solve
+    running, seen, peak = [0], [], [0]
+    gate = threading.Event()
+    lock = threading.Lock()
+
+    def slow_solve(sc):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        gate.wait(WAIT)
+        try:
+            seen.append(sc.targets.childcare_per_1000)
+            return real(sc)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(planner, "solve", slow_solve)
+    a = PlannerApp(region_scenario(), solve="background")
+    deadline = time.monotonic() + 10
+    while not running[0] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert a.busy and a.controls.solve_button.disabled          # can't be started twice
+    assert a._parts.progress.bar_style == "info"
+    for v in (5.0, 6.0, 7.0):                                   # a planner drags the slider around
+        a.controls.sliders["childcare_per_1000"].value = v
+    a.solve()                                                   # and clicks Solve as well
+    assert i18n.t("w_status_queued", "zh") in a._parts.status.value
+    gate.set()
+    res = a.wait(WAIT)
+    assert peak[0] == 1
+    assert seen == [4.5, 7.0]                                   # one more solve, with the latest value
+    assert res.scenario.targets.childcare_per_1000 == 7.0
+    assert not a.controls.solve_button.disabled
+
+
+def test_the_app_opens_solved_unless_asked_to_solve_in_the_background():
+    a = PlannerApp(region_scenario())
+    assert a.result is not None and not a.busy            # solved before it is shown
+    assert i18n.fmt_yuan(a.result.cost, "zh") in a._parts.headline.value
+    b = PlannerApp(region_scenario(), solve="background")
+    assert b.wait(WAIT) is not None
+
+
+def test_solve_wait_returns_the_result_and_times_out_while_busy(monkeypatch):
+    a = PlannerApp(region_scenario(), solve=False)
+    assert a.result is None and i18n.t("w_no_result", "zh") in a._parts.headline.value
+    res = a.solve(wait=True, timeout=WAIT)
+    assert isinstance(res, planner.Result) and res is a.result
+
+    gate = threading.Event()
+    real = planner.solve
+    monkeypatch.setattr(planner, "solve", lambda sc: (gate.wait(WAIT), real(sc))[1])
+    a.solve()
+    with pytest.raises(TimeoutError):
+        a.wait(0.2)
+    gate.set()
+    assert a.wait(WAIT) is not None
+
+
+def test_budget_integer_and_region_reach_the_solver(app):
+    full_cost = app.result.cost
+    assert app.controls.budget_yuan.value > 0                       # suggested from the last plan
+    app.controls.budget_yuan.value = round(full_cost / 4)
+    app.controls.budget_mode.value = "limit"
+    res = app.wait(WAIT)
+    assert res.scenario.budget == round(full_cost / 4)
+    assert res.cost <= full_cost / 4 + 1 and res.status == "shortfall"
+    assert res.districts["shortfall_reason"].str.contains("budget").any()
+    app.controls.budget_mode.value = "none"
+    app.controls.integer.value = True
+    res = app.wait(WAIT)
+    assert res.scenario.options.integer and res.scenario.budget is None
+    app.controls.level.value = "prefecture"
+    app.controls.region.value = "P2"
+    res = app.wait(WAIT)
+    assert list(res.districts["district_id"]) == ["D3"]
+    assert "北县" in app._parts.districts.value and "新区" not in app._parts.districts.value
+
+
+def test_auto_off_waits_for_the_solve_button(app):
+    r1 = app.result
+    app.controls.auto.value = False
+    app.controls.sliders["beds_per_1000_elderly"].value = 60
+    assert app.wait(WAIT) is r1
+    app.controls.solve_button.click()
+    assert app.wait(WAIT).scenario.targets.beds_per_1000_elderly == 60
+
+
+def test_language_switch_relabels_and_redraws_without_solving(app, monkeypatch):
+    calls = []
+    real = planner.solve
+    monkeypatch.setattr(planner, "solve", lambda sc: calls.append(sc) or real(sc))
+    zh_map = app.map_document
+    app.controls.lang.value = "en"
+    app.wait(WAIT)
+    assert calls == []
+    assert "Total cost" in app._parts.headline.value
+    assert app.map_document != zh_map and i18n.t("layer_districts", "en") in app.map_document
+    assert app._parts.tabs.get_title(0) == "Map"
+    assert app.controls.solve_button.description == "Solve"
+    assert "Slot shortfall" in app._parts.districts.value
+
+
+def test_map_redrawn_in_a_hidden_tab_loads_when_the_tab_opens(app):
+    app._parts.tabs.selected_index = 1
+    before = app._parts.map.value
+    set_slider(app, "childcare_per_1000", 8.0)
+    assert app._parts.map.value == before            # not loaded into a hidden (zero-size) frame
+    app._parts.tabs.selected_index = 0
+    assert app._parts.map.value != before and app.map_document[:-10] in html.unescape(app._parts.map.value)
+
+
+# ------------------------------------------------------------------ what the app shows
+
+def test_headline_counts_districts_meeting_each_target_before_and_after(app):
+    meet = views.districts_meeting(app.result)
+    d = app.result.districts
+    assert meet["slots"][1] == int((d["shortfall_slots"] <= 1e-3).sum())
+    assert meet["slots"][0] == int((d["slots_per_1000_before"] >= d["target_childcare_per_1000"] - 1e-9).sum())
+    assert meet["reach"][0] is None and meet["all"][1] == int(d["met"].sum())
+    head = app._parts.headline.value
+    for key in ("slots", "affordable", "beds", "care", "reach", "all"):
+        assert f"cp-meet-{key}" in head
+    assert "万元" in head or "亿元" in head
+
+
+def test_district_table_sorts_by_shortfall_and_escapes_names(monkeypatch):
+    sc = region_scenario(district_name="<b>城区</b>&")
+    sc.facilities.loc[sc.facilities["facility_id"] == "c1", "max_add"] = 0   # D1 cannot reach 4.5 slots/1,000
+    a = PlannerApp(sc)
+    res = a.wait(WAIT)
+    assert res.districts.set_index("district_id").loc["D1", "shortfall_slots"] > 0
+    p = a._parts
+    p.sort_by.value = "shortfall_slots"
+    rows = re.findall(r"<tr>(.*?)</tr>", p.districts.value.split("<tbody>")[1])
+    assert "&lt;b&gt;城区&lt;/b&gt;&amp;" in rows[0]            # the worst district first, escaped
+    assert "<b>城区</b>" not in p.districts.value
+    p.descending.value = False
+    rows = re.findall(r"<tr>(.*?)</tr>", p.districts.value.split("<tbody>")[1])
+    assert "城区" not in rows[0]
+    p.only_missed.value = True
+    assert p.districts.value.count("<tr>") == 1 + int((~res.districts["met"]).sum())
+    # shortfall columns come first, after name and the met flag
+    heads = re.findall(r"<th[^>]*>(.*?)</th>", p.districts.value)
+    assert heads[2] == html.escape(i18n.column_label("shortfall_slots", "zh"))
+    assert i18n.reason_lines("slots:expansion_limit", "zh")[0] in p.districts.value
+
+
+def test_facility_table_lists_what_to_build_convert_or_open(app):
+    res = set_slider(app, "childcare_per_1000", 9.0)
+    f = res.facilities
+    built = f[f["state"].isin(["expanded", "converted", "opened"])]
+    table = app._parts.facilities.value
+    assert len(built) and table.count("<tr>") == 1 + len(built)
+    for fid in built["facility_id"]:
+        assert f">{fid}<" in table
+    for fid in f.loc[~f["state"].isin(["expanded", "converted", "opened"]), "facility_id"]:
+        assert f">{fid}<" not in table
+    app._parts.state.value = "opened"
+    assert app._parts.facilities.value.count("<tr>") == 1 + int((f["state"] == "opened").sum())
+
+
+def test_summary_tab_shows_before_after_and_targets(app):
+    s = app._parts.summary.value
+    assert "测试市" in s and i18n.t("w_value_before", "zh") in s and i18n.t("w_value_target", "zh") in s
+    assert i18n.fmt_rate(app.result.scenario.targets.childcare_per_1000) in s
+
+
+def test_map_frame_escapes_the_document():
+    doc = "<html><script>var s = \"a\" + '&amp;' + \"</iframe>\";</script></html>"
+    frame = views.map_frame(doc)
+    srcdoc = re.search(r'srcdoc="([^"]*)"', frame).group(1)
+    shown = html.unescape(srcdoc)
+    assert "<" not in srcdoc and "'" not in srcdoc
+    # the document, plus the script that refits a map first loaded in a hidden frame
+    assert shown.startswith(doc[:-len("</html>")]) and shown.endswith("</script>\n</html>")
+    assert "invalidateSize" in shown
+    assert frame.count("<iframe") == 1 and frame.endswith("</iframe>")
+
+
+# ------------------------------------------------------------------ errors
+
+def test_an_unexpected_failure_shows_in_the_app():
+    def broken(problem, variables, scenario):
+        raise RuntimeError("my constraint is wrong")
+
+    sc = region_scenario()
+    sc.extra_functionality = broken
+    a = PlannerApp(sc)
+    assert a.wait(WAIT) is None
+    assert isinstance(a.error, RuntimeError)
+    box = a._parts.error
+    assert box.layout.display != "none"
+    assert "RuntimeError" in box.value and "my constraint is wrong" in box.value
+    assert i18n.t("w_error_unexpected", "zh") in box.value
+    assert i18n.t("w_status_failed", "zh") in a._parts.status.value
+    assert a._parts.progress.bar_style == "danger" and not a.controls.solve_button.disabled
+
+
+def test_a_planner_error_names_file_row_and_column_and_clears_after_a_good_solve(app, tmp_path, monkeypatch):
+    def fail(sc):
+        raise planner.PlannerError("the solver gave up", "areas.csv", 7, "pop_total")
+
+    monkeypatch.setattr(planner, "solve", fail)
+    app.solve(wait=True, timeout=WAIT)
+    box = app._parts.error.value
+    assert "the solver gave up" in box and "areas.csv" in box and "第 7 行" in box and "pop_total" in box
+    monkeypatch.undo()
+    app.solve(wait=True, timeout=WAIT)
+    assert app.error is None and app._parts.error.layout.display == "none"
+
+
+# ------------------------------------------------------------------ export and load
+
+def test_export_writes_map_excel_and_geopackage(app, tmp_path):
+    out = app.export(tmp_path / "导出")
+    assert set(out) == {"map", "excel", "geopackage"}
+    for path in out.values():
+        assert path.exists() and path.stat().st_size > 0 and path.parent == (tmp_path / "导出").resolve()
+    shown = app._parts.export_out.value
+    for path in out.values():
+        assert html.escape(str(path)) in shown
+    assert "<iframe" not in out["map"].read_text(encoding="utf-8")[:200]
+
+
+def test_export_before_any_solve_says_so(tmp_path):
+    a = PlannerApp(region_scenario(), solve=False)
+    assert a.export(tmp_path) is None
+    assert i18n.t("w_export_first", "zh") in a._parts.export_out.value
+    assert list(tmp_path.iterdir()) == []
+
+
+def write_scenario_files(folder: Path, bad_pop: bool = False) -> Path:
+    sc = region_scenario()
+    areas = pd.DataFrame(sc.areas.drop(columns="geometry"))
+    if bad_pop:
+        areas.loc[1, "pop_total"] = -5
+    areas.to_csv(folder / "areas.csv", index=False)
+    pd.DataFrame(sc.facilities.drop(columns="geometry")).to_csv(folder / "facilities.csv", index=False)
+    (folder / "scenario.yaml").write_text(
+        "name: 上传的县\nareas: data/areas.csv\nfacilities: data/facilities.csv\n"
+        "targets: {childcare_per_1000: 5.0}\n", encoding="utf-8")
+    return folder / "scenario.yaml"
+
+
+def test_load_a_scenario_yaml_from_a_path(app, tmp_path):
+    (tmp_path / "data").mkdir()
+    write_scenario_files(tmp_path / "data")
+    (tmp_path / "data" / "scenario.yaml").rename(tmp_path / "scenario.yaml")
+    sc = app.load(tmp_path / "scenario.yaml")
+    assert sc is not None and sc.name == "上传的县"
+    res = app.wait(WAIT)
+    assert res.scenario.targets.childcare_per_1000 == 5.0
+    assert app.controls.sliders["childcare_per_1000"].value == 5.0
+    assert "上传的县" in app._parts.title.value
+
+
+def test_loading_a_bad_file_shows_where_the_problem_is(app, tmp_path):
+    (tmp_path / "data").mkdir()
+    write_scenario_files(tmp_path / "data", bad_pop=True)
+    (tmp_path / "data" / "scenario.yaml").rename(tmp_path / "scenario.yaml")
+    before = app.controls.base
+    assert app.load(tmp_path / "scenario.yaml") is None
+    box = app._parts.error.value
+    assert "areas.csv" in box and "第 3 行" in box and "pop_total" in box
+    assert app.controls.base is before                       # the old scenario stays
+    assert app.load(tmp_path / "missing.yaml") is None
+    assert "missing.yaml" in app._parts.error.value
+
+
+def _uploads(folder: Path, names) -> tuple:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return tuple({"name": n, "type": "", "size": (folder / n).stat().st_size, "last_modified": now,
+                  "content": memoryview((folder / n).read_bytes())} for n in names)
+
+
+def test_upload_a_yaml_with_the_tables_it_names(app, tmp_path):
+    write_scenario_files(tmp_path)
+    app._parts.upload.value = _uploads(tmp_path, ["scenario.yaml", "areas.csv", "facilities.csv"])
+    app._parts.upload_button.click()      # the YAML names data/areas.csv: placed there
+    res = app.wait(WAIT)
+    assert app.error is None, app._parts.error.value
+    assert res.scenario.name == "上传的县" and len(res.districts) == 3
+    assert app._parts.upload.value == ()
+
+
+def test_upload_tables_without_a_yaml(app, tmp_path):
+    write_scenario_files(tmp_path)
+    sc = app.load_files({"areas.csv": (tmp_path / "areas.csv").read_bytes(),
+                         "facilities.csv": (tmp_path / "facilities.csv").read_bytes()})
+    assert sc is not None and app.wait(WAIT) is not None and app.error is None
+    assert app.load_files({"a.csv": b"x", "b.csv": b"y"}) is None
+    assert i18n.t("w_upload_which", "zh")[:10] in app._parts.error.value
+    assert app.load_files(()) is None and i18n.t("w_upload_none", "zh") in app._parts.error.value
+
+
+def test_upload_errors_name_the_users_file_not_a_temp_path(app, tmp_path):
+    write_scenario_files(tmp_path, bad_pop=True)
+    app.load_files({"areas.csv": (tmp_path / "areas.csv").read_bytes(),
+                    "facilities.csv": (tmp_path / "facilities.csv").read_bytes()})
+    box = app._parts.error.value
+    assert "areas.csv" in box and "第 3 行" in box and "care_planner_upload" not in box
+
+
+# ------------------------------------------------------------------ boundaries
+
+def test_the_engine_never_imports_ipywidgets_and_the_widgets_never_touch_pulp():
+    code = ("import sys, planner; planner.solve(planner.load_demo('shanxi', prefecture='阳泉市')); "
+            "assert 'ipywidgets' not in sys.modules and 'IPython' not in sys.modules, 'engine imported widgets'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    for py in (ROOT / "widgets").glob("*.py"):
+        assert "pulp" not in py.read_text(encoding="utf-8").lower(), py
+
+
+def test_app_is_an_applayout_with_the_results_in_tabs(app):
+    assert isinstance(app, w.AppLayout)
+    titles = [app._parts.tabs.get_title(i) for i in range(4)]
+    assert titles == [i18n.t(k, "zh") for k in ("w_tab_map", "w_tab_districts", "w_tab_facilities", "w_tab_summary")]
+
+
+@pytest.mark.slow
+def test_demo_prefecture_timings():
+    """Slider → new map on a real prefecture (太原市); the timings are printed for the record."""
+    a = PlannerApp(planner.load_demo("shanxi", prefecture="太原市"))
+    a.wait(WAIT)
+    t0 = time.perf_counter()
+    set_slider(a, "childcare_per_1000", 6.0)
+    elapsed = time.perf_counter() - t0
+    assert a.error is None and a.result.scenario.targets.childcare_per_1000 == 6.0
+    print({k: round(v, 2) for k, v in a.timings.items()}, round(elapsed, 2))
+    assert elapsed < 60

@@ -1,0 +1,411 @@
+"""What the app shows of a Result: headline figures, tables, the map frame, errors.
+
+Each function turns a :class:`planner.Result` (or an exception) into an HTML
+fragment for an ``ipywidgets.HTML``; every string that comes from the data
+(names, ids, messages) is escaped here. Labels come from :mod:`planner.i18n`.
+"""
+
+from __future__ import annotations
+
+import html
+import traceback
+
+import numpy as np
+import pandas as pd
+
+import planner
+from planner import i18n
+from planner.result import TOL
+
+__all__ = ["districts_meeting", "headline_html", "summary_html", "districts_html", "facilities_html",
+           "map_frame", "error_html", "sort_districts", "DISTRICT_SORTS", "DISTRICT_COLUMNS", "SHORTFALL_COLUMNS",
+           "BUILD_STATES"]
+
+#: Shortfall columns of Result.districts, shown first in the district table.
+SHORTFALL_COLUMNS = ("shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
+                     "shortfall_access_childcare", "shortfall_access_beds")
+#: Sort keys of the district table (column, largest first by default).
+DISTRICT_SORTS = ("shortfall_total",) + SHORTFALL_COLUMNS + (
+    "cost", "slots_per_1000_after", "beds_per_1000_elderly_after", "care_share_after",
+    "access_share_childcare", "access_share_beds", "name")
+#: Facility states that are part of the plan.
+BUILD_STATES = ("expanded", "converted", "opened")
+
+_RATE = {"slots_per_1000_before", "slots_per_1000_after", "beds_per_1000_elderly_before",
+         "beds_per_1000_elderly_after"}
+_SHARE = {"affordable_share_before", "affordable_share_after", "care_share_before", "care_share_after",
+          "access_share_childcare", "access_share_beds", "open_fraction"}
+
+_CSS = """<style>
+.cp-table {border-collapse:collapse;font-size:12.5px;width:100%}
+.cp-table th {position:sticky;top:0;background:#f3f5f7;border-bottom:2px solid #ccd;padding:4px 6px;
+  text-align:right;font-weight:600;vertical-align:bottom;min-width:5.5em;max-width:9em;white-space:normal}
+.cp-table th.cp-text, .cp-table td.cp-text {text-align:left}
+.cp-table td {border-bottom:1px solid #eee;padding:3px 6px;text-align:right;white-space:nowrap}
+.cp-table td.cp-wrap {white-space:normal;min-width:440px;text-align:left;font-size:11.5px;line-height:1.35}
+.cp-table tr:hover td {background:#fafbe6}
+.cp-short {color:#b2182b;font-weight:600}
+.cp-zero {color:#aaa}
+.cp-scroll {max-height:640px;overflow:auto;border:1px solid #e3e3e3}
+.cp-cards {display:flex;flex-wrap:wrap;gap:8px;margin:2px 0 6px 0}
+.cp-card {border:1px solid #dde;border-radius:6px;padding:6px 10px;background:#fbfcfe;min-width:120px}
+.cp-card .cp-k {font-size:11.5px;color:#555}
+.cp-card .cp-v {font-size:18px;font-weight:600;color:#123}
+.cp-chips {display:flex;flex-wrap:wrap;gap:6px;font-size:12.5px;align-items:center}
+.cp-chip {border-radius:10px;padding:1px 8px;background:#eef3f8}
+.cp-ok {color:#1a7f37} .cp-bad {color:#b2182b}
+.cp-note {font-size:12px;color:#555;margin:4px 0}
+</style>"""
+
+
+def _esc(x) -> str:
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+def _t(key: str, lang: str) -> str:
+    return i18n.t(key, lang)
+
+
+# ------------------------------------------------------------------ headline
+
+def districts_meeting(result) -> dict[str, tuple[int | None, int]]:
+    """How many districts meet each target, before and after the plan.
+
+    Returns
+    -------
+    dict
+        ``{"slots" | "affordable" | "beds" | "care" | "targets" | "reach" | "all": (before, after)}``;
+        ``before`` is ``None`` where the result does not say (reach before the plan).
+        "Before" applies the model's own rows to the existing capacity: slots ≥
+        target × residents / 1000, affordable ≥ share × slots, beds ≥ target ×
+        aged 60+ / 1000, care-oriented ≥ share × beds.
+    """
+    d = result.districts
+    col = lambda c: d[c].to_numpy(float)  # noqa: E731
+    before = {
+        "slots": col("slots_before") >= col("target_slots") - TOL,
+        "affordable": col("affordable_slots_before") >= col("target_affordable_share") * col("slots_before") - TOL,
+        "beds": col("beds_before") >= col("target_beds") - TOL,
+        "care": col("care_beds_before") >= col("target_care_bed_share") * col("beds_before") - TOL,
+    }
+    after = {
+        "slots": col("shortfall_slots") <= TOL,
+        "affordable": col("shortfall_affordable") <= TOL,
+        "beds": col("shortfall_beds") <= TOL,
+        "care": col("shortfall_care_beds") <= TOL,
+    }
+    out = {k: (int(before[k].sum()), int(after[k].sum())) for k in before}
+    out["targets"] = (int(np.logical_and.reduce(list(before.values())).sum()), int(d["met_targets"].sum()))
+    out["reach"] = (None, int(d["met_access"].sum()))
+    out["all"] = (None, int(d["met"].sum()))
+    return out
+
+
+_MEETING_ROWS = (("slots", "slots"), ("affordable", "affordable"), ("beds", "beds"), ("care", "care"))
+
+
+def _totals(result) -> dict:
+    d = result.districts
+    s = lambda c: float(d[c].sum())  # noqa: E731
+    per = lambda a, b: np.nan if b <= 0 else 1000 * a / b  # noqa: E731
+    frac = lambda a, b: np.nan if b <= 0 else a / b  # noqa: E731
+    a = result.areas
+    return {
+        "slots_per_1000": (per(s("slots_before"), s("pop_total")), per(s("slots_after"), s("pop_total"))),
+        "affordable_share": (frac(s("affordable_slots_before"), s("slots_before")),
+                             frac(s("affordable_slots_after"), s("slots_after"))),
+        "beds_per_1000_elderly": (per(s("beds_before"), s("pop_60_plus")), per(s("beds_after"), s("pop_60_plus"))),
+        "care_bed_share": (frac(s("care_beds_before"), s("beds_before")), frac(s("care_beds_after"), s("beds_after"))),
+        "access_share_childcare": (np.nan, frac(float(a["served_in_reach_childcare"].sum()),
+                                                float(a["need_childcare"].sum()))),
+        "access_share_beds": (np.nan, frac(float(a["served_in_reach_beds"].sum()), float(a["need_beds"].sum()))),
+        "slots": (s("slots_before"), s("slots_after")),
+        "beds": (s("beds_before"), s("beds_after")),
+    }
+
+
+def _arrow(before, after, fmt) -> str:
+    b = "–" if before is None or (isinstance(before, float) and np.isnan(before)) else fmt(before)
+    return f"{_esc(b)} → <b>{_esc(fmt(after))}</b>"
+
+
+def headline_html(result, lang: str = "zh") -> str:
+    """The headline strip: cost, status, attainment before → after, what the plan adds."""
+    if result is None:
+        return f"<div class='cp-note'>{_esc(_t('w_no_result', lang))}</div>"
+    f = result.facilities
+    n = len(result.districts)
+    meet = districts_meeting(result)
+    tot = _totals(result)
+    status_ok = result.status == "optimal"
+    status = _t("status_optimal" if status_ok else "status_shortfall", lang)
+    cards = [
+        ("cp-headline-cost", _t("total_cost", lang), _esc(i18n.fmt_yuan(result.cost, lang))),
+        ("cp-headline-status", _t("notes_status", lang),
+         f"<span class='{'cp-ok' if status_ok else 'cp-bad'}' style='font-size:15px'>{_esc(status)}</span>"),
+        ("cp-headline-met", _t("districts_met", lang), f"{meet['all'][1]} / {n}"),
+        ("cp-headline-slots", _t("measure_slots", lang), _arrow(*tot["slots_per_1000"], i18n.fmt_rate)),
+        ("cp-headline-beds", _t("measure_beds", lang), _arrow(*tot["beds_per_1000_elderly"], i18n.fmt_rate)),
+        ("cp-headline-care", _t("measure_care", lang), _arrow(*tot["care_bed_share"], i18n.fmt_share)),
+        ("cp-headline-added", f"{_t('w_added_slots', lang)} / {_t('w_added_beds', lang)}",
+         f"{_esc(i18n.fmt_number(f['added_slots'].sum()))} / {_esc(i18n.fmt_number(f['added_beds'].sum()))}"),
+        ("cp-headline-converted", f"{_t('w_converted', lang)} / {_t('w_opened', lang)}",
+         f"{_esc(i18n.fmt_number(f['converted_care_beds'].sum()))} / {int(f['opened'].sum())}"),
+    ]
+    html_cards = "".join(f"<div class='cp-card {cls}'><div class='cp-k'>{_esc(k)}</div>"
+                         f"<div class='cp-v'>{v}</div></div>" for cls, k, v in cards)
+    chips = []
+    for key, word in _MEETING_ROWS + (("reach", None), ("all", None)):
+        label = (i18n._pick(i18n.TARGET_WORDS[word], lang) if word else
+                 _t("w_target_reach" if key == "reach" else "w_all_targets", lang))
+        b, a = meet[key]
+        cls = "cp-ok" if a == n else "cp-bad"
+        chips.append(f"<span class='cp-chip cp-meet-{key}'>{_esc(label)} "
+                     f"{'–' if b is None else b} → <b class='{cls}'>{a}</b></span>")
+    return (f"{_CSS}<div class='cp-headline'><div class='cp-cards'>{html_cards}</div>"
+            f"<div class='cp-chips'><span class='cp-k'>{_esc(_t('w_districts_meeting', lang).format(n=n))}</span>"
+            f"{''.join(chips)}</div></div>")
+
+
+def summary_html(result, lang: str = "zh", timings: dict | None = None) -> str:
+    """Before → after for the whole region, with the targets; then solver facts."""
+    if result is None:
+        return f"<div class='cp-note'>{_esc(_t('w_no_result', lang))}</div>"
+    tg = result.scenario.targets
+    tot = _totals(result)
+    rows = [
+        ("measure_slots", "slots_per_1000", i18n.fmt_rate, tg.childcare_per_1000),
+        ("affordable_share", "affordable_share", i18n.fmt_share, tg.affordable_share),
+        ("measure_beds", "beds_per_1000_elderly", i18n.fmt_rate, tg.beds_per_1000_elderly),
+        ("measure_care", "care_bed_share", i18n.fmt_share, tg.care_bed_share),
+        ("access_share_childcare", "access_share_childcare", i18n.fmt_share, tg.access_share),
+        ("access_share_beds", "access_share_beds", i18n.fmt_share, tg.access_share),
+        ("slots", "slots", i18n.fmt_number, None),
+        ("beds", "beds", i18n.fmt_number, None),
+    ]
+    body = []
+    for label, key, fmt, target in rows:
+        b, a = tot[key]
+        body.append(f"<tr><td class='cp-text'>{_esc(_t(label, lang))}</td>"
+                    f"<td>{_esc(fmt(b) if not (isinstance(b, float) and np.isnan(b)) else '–')}</td>"
+                    f"<td><b>{_esc(fmt(a))}</b></td><td>{_esc('' if target is None else fmt(target))}</td></tr>")
+    meet = districts_meeting(result)
+    n = len(result.districts)
+    met_rows = []
+    for key, word in _MEETING_ROWS + (("targets", None), ("reach", None), ("all", None)):
+        label = (i18n._pick(i18n.TARGET_WORDS[word], lang) if word else
+                 i18n.column_label("met_targets", lang) if key == "targets" else
+                 _t("w_target_reach" if key == "reach" else "w_all_targets", lang))
+        b, a = meet[key]
+        met_rows.append(f"<tr><td class='cp-text'>{_esc(label)}</td><td>{'–' if b is None else b}</td>"
+                        f"<td><b>{a}</b></td><td>{n}</td></tr>")
+    info = result.info
+    facts = [
+        (_t("total_cost", lang), i18n.fmt_yuan(result.cost, lang)),
+        (_t("w_budget", lang), "–" if result.scenario.budget is None else i18n.fmt_yuan(result.scenario.budget, lang)),
+        (_t("notes_status", lang), _t("status_optimal" if result.status == "optimal" else "status_shortfall", lang)),
+        (_t("w_solver", lang), f"{info.solver} ({info.status}), {info.n_variables:,} × {info.n_constraints:,}"),
+    ]
+    if timings:
+        sep = "，" if lang == "zh" else ", "
+        facts.append((_t("w_timings", lang), sep.join(f"{_t('w_t_' + k, lang)} {v:.2f} {_t('w_seconds', lang)}"
+                                                      for k, v in timings.items())))
+    head = (f"<tr><th class='cp-text'>{_esc(_t('w_measure', lang))}</th><th>{_esc(_t('w_value_before', lang))}</th>"
+            f"<th>{_esc(_t('w_value_after', lang))}</th><th>{_esc(_t('w_value_target', lang))}</th></tr>")
+    fact_rows = "".join(f"<tr><td class='cp-text'>{_esc(k)}</td><td class='cp-text'>{_esc(v)}</td></tr>"
+                        for k, v in facts)
+    met_head = (f"<tr><th class='cp-text' style='max-width:none'>{_esc(_t('w_meeting_target', lang))}</th>"
+                f"<th>{_esc(_t('w_value_before', lang))}</th><th>{_esc(_t('w_value_after', lang))}</th>"
+                f"<th>{_esc(_t('w_total_districts', lang))}</th></tr>")
+    return (f"{_CSS}<div class='cp-summary'><div class='cp-note'><b>{_esc(result.scenario.name)}</b></div>"
+            f"<div style='display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start'>"
+            f"<table class='cp-table' style='width:auto'>{head}{''.join(body)}</table>"
+            f"<table class='cp-table' style='width:auto'>{met_head}{''.join(met_rows)}</table></div><br>"
+            f"<table class='cp-table' style='width:auto'>{fact_rows}</table></div>")
+
+
+# ------------------------------------------------------------------ tables
+
+def _cell(column: str, value, lang: str) -> str:
+    if column in SHORTFALL_COLUMNS:
+        v = float(value)
+        cls = "cp-short" if v > TOL else "cp-zero"
+        return f"<td class='{cls}'>{_esc(i18n.fmt_number(v if v > TOL else 0.0))}</td>"
+    if column == "cost":
+        return f"<td>{_esc(i18n.fmt_yuan(value, lang))}</td>"
+    if column in _RATE:
+        return f"<td>{_esc(i18n.fmt_rate(value))}</td>"
+    if column in _SHARE:
+        return f"<td>{_esc(i18n.fmt_share(value))}</td>"
+    if isinstance(value, (bool, np.bool_)):
+        return f"<td class='{'cp-ok' if value else 'cp-bad'}'>{'✓' if value else '✗'}</td>"
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        zero = abs(float(value)) < TOL
+        return f"<td{' class=cp-zero' if zero else ''}>{_esc(i18n.fmt_number(0.0 if zero else value))}</td>"
+    return f"<td class='cp-text'>{_esc(value)}</td>"
+
+
+def _table(frame: pd.DataFrame, columns, lang: str, wrap=(), labels=None) -> str:
+    labels = labels or {}
+    head = "".join(f"<th class='{'cp-text' if c in wrap or frame[c].dtype == object else ''}'>"
+                   f"{_esc(labels.get(c) or i18n.column_label(c, lang))}</th>" for c in columns)
+    rows = []
+    for rec in frame[list(columns)].itertuples(index=False, name=None):
+        cells = []
+        for c, v in zip(columns, rec):
+            cells.append(f"<td class='cp-wrap'>{_esc(v)}</td>" if c in wrap else _cell(c, v, lang))
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table class='cp-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _district_frame(result, lang: str) -> pd.DataFrame:
+    d = pd.DataFrame(result.districts).copy()
+    d["shortfall_total"] = d[list(SHORTFALL_COLUMNS)].sum(axis=1)
+    sep = "；" if lang == "zh" else "; "
+    d["shortfall_reason_text"] = [sep.join(i18n.reason_lines(c, lang)) for c in d["shortfall_reason"]]
+    return d
+
+
+def sort_districts(result, by: str = "shortfall_total", descending: bool = True,
+                   only_missed: bool = False, lang: str = "zh") -> pd.DataFrame:
+    """Result.districts in table order (plus ``shortfall_total`` and reason text)."""
+    if by not in DISTRICT_SORTS:
+        raise ValueError(f"sort key must be one of {', '.join(DISTRICT_SORTS)}, got {by!r}")
+    d = _district_frame(result, lang)
+    if only_missed:
+        d = d[~d["met"]]
+    return d.sort_values(by, ascending=not descending, kind="stable", na_position="last")
+
+
+DISTRICT_COLUMNS = ("name", "met") + SHORTFALL_COLUMNS + (
+    "slots_per_1000_before", "slots_per_1000_after", "affordable_share_after",
+    "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "care_share_after",
+    "access_share_childcare", "access_share_beds", "cost", "shortfall_reason_text", "district_id")
+
+
+def districts_html(result, lang: str = "zh", by: str = "shortfall_total", descending: bool = True,
+                   only_missed: bool = False) -> str:
+    """The district table, shortfall columns first, sorted by ``by``."""
+    if result is None:
+        return f"<div class='cp-note'>{_esc(_t('w_no_result', lang))}</div>"
+    d = sort_districts(result, by, descending, only_missed, lang)
+    table = _table(d, DISTRICT_COLUMNS, lang, wrap=("shortfall_reason_text",))
+    return f"{_CSS}<div class='cp-scroll cp-districts'>{table}</div>"
+
+
+def facilities_html(result, lang: str = "zh", state: str | None = None, limit: int = 300) -> str:
+    """What to build: facilities expanded, converted or opened, costliest first (at most ``limit`` rows)."""
+    if result is None:
+        return f"<div class='cp-note'>{_esc(_t('w_no_result', lang))}</div>"
+    f = result.facilities
+    states = BUILD_STATES if not state else (state,)
+    plan = pd.DataFrame(f.loc[f["state"].isin(states)].drop(columns=f.geometry.name, errors="ignore"))
+    if plan.empty:
+        return f"{_CSS}<div class='cp-note cp-facilities'>{_esc(_t('w_nothing_to_build', lang))}</div>"
+    names = dict(zip(result.districts["district_id"], result.districts["name"]))
+    plan["district"] = plan["district_id"].map(names).fillna(plan["district_id"])
+    plan["kind_text"] = [i18n.kind_label(k, lang) for k in plan["kind"]]
+    plan["state_text"] = [i18n.state_label(s, lang) for s in plan["state"]]
+    plan = plan.sort_values("cost", ascending=False, kind="stable")
+    total = len(plan)
+    plan = plan.head(limit)
+    cols = ["name", "kind_text", "district", "state_text", "added_slots", "added_affordable", "added_beds",
+            "converted_care_beds"]
+    frac = plan["open_fraction"].to_numpy(float)
+    if ((frac > 1e-6) & (frac < 1 - 1e-6)).any():
+        cols.append("open_fraction")
+    cols += ["cost", "facility_id"]
+    table = _table(plan, cols, lang, labels={"district": _t("w_district_of", lang),
+                                             "kind_text": i18n.column_label("kind", lang)})
+    note = ""
+    if total > len(plan):
+        note = f"<div class='cp-note'>{_esc(_t('w_rows_shown', lang).format(shown=len(plan), total=total))}</div>"
+    return f"{_CSS}{note}<div class='cp-scroll cp-facilities'>{table}</div>"
+
+
+# ------------------------------------------------------------------ map and errors
+
+#: Appended to the map document shown in the app. A frame first laid out hidden or
+#: narrow (a background tab; Voila, which lays outputs out before revealing the page)
+#: is smaller than the map's fit padding, so Leaflet's initial fitBounds leaves the
+#: zoom at Infinity and the map shows nothing. When the frame has a usable size,
+#: this refits such a map to its layers.
+_REFIT_WHEN_SHOWN = """<script>/* planner.widgets: refit a map first loaded in a hidden (zero-size) frame */
+(function () {
+  function maps() {
+    return Object.keys(window).map(function (k) {
+      try { return window[k]; } catch (e) { return null; }
+    }).filter(function (m) { return window.L && m instanceof L.Map; });
+  }
+  function bounds(m) {
+    var b = null;
+    m.eachLayer(function (layer) {
+      if (!layer.getBounds) { return; }
+      try {
+        var lb = layer.getBounds();
+        if (lb && lb.isValid()) { b = b ? b.extend(lb) : L.latLngBounds(lb.getSouthWest(), lb.getNorthEast()); }
+      } catch (e) { /* a layer without bounds */ }
+    });
+    return b;
+  }
+  function check() {
+    maps().forEach(function (m) {
+      var el = m.getContainer();
+      if (!(el.clientWidth > 0 && el.clientHeight > 0)) { m._plannerHidden = true; return; }
+      if (!m._plannerHidden && isFinite(m.getZoom())) { return; }
+      m._plannerHidden = false;
+      var b = bounds(m);
+      if (!b) { return; }
+      // a fit into too small a frame leaves zoom = Infinity, from which no fit recovers: reset first
+      m.setView(b.getCenter(), 0, {reset: true, animate: false});
+      m.invalidateSize(false);
+      var w = el.clientWidth, h = el.clientHeight;
+      m.fitBounds(b, {paddingTopLeft: [Math.min(50, w / 10), Math.min(60, h / 10)],
+                      paddingBottomRight: [Math.min(320, w / 3), Math.min(20, h / 10)], animate: false});
+    });
+  }
+  window.addEventListener("resize", check);
+  if (window.ResizeObserver) { new ResizeObserver(check).observe(document.documentElement); }
+  window.addEventListener("load", check);
+})();
+</script>
+"""
+
+
+def map_frame(document: str, height_px: int = 560) -> str:
+    """An iframe showing ``document`` (a whole HTML page) through ``srcdoc``.
+
+    The document is escaped as an attribute value (``&``, ``"``, ``<``, ``>``,
+    ``'``), so nothing in it can end the attribute or the tag. The frame is
+    sandboxed: scripts run, but it has no access to the notebook page. A
+    small script is added so a map loaded while hidden is refitted when shown.
+    """
+    cut = document.rfind("</html>")
+    if cut >= 0:
+        document = document[:cut] + _REFIT_WHEN_SHOWN + document[cut:]
+    return (f"<iframe class='cp-map-frame' srcdoc=\"{html.escape(document, quote=True)}\" "
+            f"sandbox='allow-scripts allow-popups' allowfullscreen "
+            f"style='width:100%;height:{int(height_px)}px;border:1px solid #ccc'></iframe>")
+
+
+def error_html(exc: BaseException, lang: str = "zh") -> str:
+    """A readable message: a PlannerError's file/row/column, or an unexpected error with its traceback."""
+    if isinstance(exc, planner.PlannerError):
+        where = []
+        if exc.file is not None:
+            where.append(f"{_t('w_error_file', lang)} <code>{_esc(exc.file)}</code>")
+        if exc.row is not None:
+            where.append(_esc(_t("w_error_row", lang).format(row=exc.row)))
+        if exc.column is not None:
+            where.append(f"{_t('w_error_column', lang)} <code>{_esc(exc.column)}</code>")
+        sep = "，" if lang == "zh" else ", "
+        loc = f"<div>{sep.join(where)}</div>" if where else ""
+        return (f"<div class='cp-error' style='border:2px solid #b2182b;background:#fff3f3;padding:6px 10px;"
+                f"border-radius:4px'><b>⚠ {_esc(_t('w_error_input', lang))}</b>{loc}"
+                f"<div style='margin-top:2px'>{_esc(exc.message)}</div></div>")
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return (f"<div class='cp-error' style='border:2px solid #b2182b;background:#fff3f3;padding:6px 10px;"
+            f"border-radius:4px'><b>⚠ {_esc(_t('w_error_unexpected', lang))}</b>"
+            f"<div style='margin-top:2px'>{_esc(type(exc).__name__)}: {_esc(exc)}</div>"
+            f"<details><summary>{_esc(_t('w_details', lang))}</summary><pre style='font-size:11px'>{_esc(tb)}"
+            f"</pre></details></div>")
