@@ -77,6 +77,7 @@ WARM_SIZES = ("city", "province")
 MAP_SIZES = ("city",)
 SPOPT_SIZES = {"county": ("mclp", "pmedian"), "city": ("mclp",)}  # where spopt's dense model is run
 MEMORY_LIMIT_MB = 4096.0            # the issue: province within 4 GB
+PROFILE_BUILD_SIZES = ("city",)     # where planner.build's overhead over the raw build is profiled
 SHORTFALL_PRICE = 1000.0  # objective units (dearest way to add one unit) per slot/bed short
 REL_TOL = 1e-6
 
@@ -505,6 +506,8 @@ def run_worker(size: str, sections, repeat: int, out: str, *, ipm_limit: float, 
     if "raw" in sections:
         phase("raw", lambda: bench_size(sc, size, repeat, pulp_path=size in PULP_SIZES,
                                         strict_check=size in STRICT_SIZES, log=log))
+        if size in PROFILE_BUILD_SIZES:
+            res["build_profile"] = experiments.profile_build(sc)
     if {"ladder", "merge"} & set(sections):
         model = planner.build(sc)
         if "ladder" in sections:
@@ -674,12 +677,28 @@ def section_raw(sizes):
                "The PuLP path is planner build + `Model.to_pulp()` + `pulp.HiGHS`, as a ratio to the raw total. "
                "*DESIGN.md-strict* prices every shortfall alike; *with `≤ need`* adds the bound an earlier "
                "engine had (both solved once, raw). Medians of the repeats; ratios between medians of the "
-               "same run.", ""])
+               "same run.", ""] + _build_profile(have))
+
+
+def _build_profile(have):
+    out = []
+    for s in have:
+        bp = s.get("build_profile")
+        if not bp:
+            continue
+        out += [f"Where `planner.build` spends its time at {s['size']} scale (cProfile over {bp['repeat']} builds, "
+                f"seconds per build; {_fmt(bp['seconds_per_build_profiled'])} s per build under the profiler), "
+                "planner functions by cumulative time:", ""]
+        out += _table(["function (file:line)", "calls per build", "own s", "cumulative s"],
+                      [[f"`{e['where']}`", f"{e['calls']:g}", f"{e['own']:.4f}", f"{e['cumulative']:.4f}"]
+                       for e in bp["top_planner_cumulative"]])
+        out += [""]
+    return out
 
 
 def _ladder_cell(row):
-    if row["objective"] is None:
-        return f"> {_fmt(row['seconds'])} s (stopped: {row['status']})"
+    if row["objective"] is None or row["status"] != "optimal":
+        return f"> {_fmt(row['seconds'])} s (stopped at its time limit, not solved)"
     mark = "✓" if row["objective_equal"] else "**≠**"
     limited = " (time limit)" if row["status"] != "optimal" else ""
     return f"{_fmt(row['seconds'])} s ({_x(row['speedup_vs_plain'])}) {mark}{limited}"
@@ -908,15 +927,28 @@ def section_sweep(sweep):
            f"runs, client=client)` on `LocalCluster(n_workers={sweep['workers']}, threads_per_worker=1)`. "
            f"Cluster start-up (LocalCluster + Client): {_fmt(sweep['startup'])} s, once; shutdown "
            f"{_fmt(sweep['shutdown'])} s. *first sweep*: workers import planner and receive the scenario; "
-           "*second sweep*: the same runs on the warm cluster.", ""]
+           "*second sweep*: the same runs on the warm cluster; *1 thread/worker*: a third sweep after "
+           "`client.run` set the engine's thread count to 1 in each worker (a diagnostic: the engine "
+           "otherwise solves blocks on as many threads as cores in every worker process).", ""]
     rows = []
     for name, r in sweep["scenarios"].items():
+        one = r.get("one_thread_sweep")
         rows.append([f"{r['label']} ({r['areas']:,} areas × {r['facilities']:,} sites)", _fmt(r["serial"]),
-                     _fmt(r["first_sweep"]), _fmt(r["second_sweep"]),
-                     f"**{_x(r['speedup_incl_startup'])}**", _x(r["speedup_first_sweep"]),
-                     f"**{_x(r['speedup_excl_startup'])}**", f"{r['cost_rel_diff']:.1e} ({_yes(r['costs_equal'])})"])
-    out += _table(["scenario", "serial s", "Dask first sweep s", "Dask second sweep s",
-                   "speed-up incl. start-up", "first sweep only", "excl. start-up (warm)", "cost rel. diff"], rows)
+                     _fmt(r["first_sweep"]), _fmt(r["second_sweep"]), _fmt(one),
+                     f"**{_x(r['speedup_incl_startup'])}**", f"**{_x(r['speedup_excl_startup'])}**",
+                     _x(r.get("speedup_one_thread")), f"{r['cost_rel_diff']:.1e} ({_yes(r['costs_equal'])})"])
+    out += _table(["scenario", "serial s", "Dask first sweep s", "second sweep s", "1 thread/worker s",
+                   "speed-up incl. start-up", "excl. start-up (warm)", "warm, 1 thread/worker",
+                   "cost rel. diff"], rows)
+    inside = [(r["label"].split("·")[-1].strip(), r["in_task_serial"], r["in_task_dask"])
+              for r in sweep["scenarios"].values() if "in_task_dask" in r]
+    if inside:
+        out += ["", "Build + HiGHS seconds summed over the runs as each run timed itself (serial / first, "
+                "second, 1-thread sweep): " + "; ".join(
+                    f"{lab} {_fmt(a)} / " + ", ".join(_fmt(v) for v in b) for lab, a, b in inside)
+                + ". Where these grow on Dask, two worker processes are competing for the two cores "
+                "(with each other and with other load); the rest of a sweep's time is Dask's own "
+                "(scatter, scheduling, results)."]
     out += ["", f"1-min load average before / after: {sweep['load_before']:.1f} / {sweep['load_after']:.1f}. "
             "Each sweep gets a freshly named copy of the scenario: a second `planner.sweep` of the very same "
             "scenario on the same client fails with `FutureCancelledError ... lost dependencies` (the "
@@ -925,6 +957,8 @@ def section_sweep(sweep):
 
 
 def section_memory(sizes):
+    if not sizes:
+        return []
     phases = ("raw", "ladder", "merge", "warm", "map", "spopt")
     rows = []
     for s in sizes:
@@ -1023,6 +1057,25 @@ def targets(data) -> list[tuple[str, str, str]]:
     return out
 
 
+def _share_of(prof, part: str, whole: str) -> str:
+    entries = prof.get("top_planner_cumulative", [])
+    get = lambda name: next((e["cumulative"] for e in entries if f"({name})" in e["where"]), None)  # noqa: E731
+    a, b = get(part), get(whole)
+    return "–" if not a or not b else f"{a / b:.0%}"
+
+
+def _cbc_faster(sp) -> bool:
+    """spopt + CBC solved some problem to optimality faster than our HiGHS did."""
+    return any(pr["spopt"]["solvers"].get("cbc", {}).get("status") == "optimal"
+               and pr["spopt"]["solvers"]["cbc"]["solve"] < pr["ours"]["solve"]
+               for s in sp for pr in s["spopt"]["problems"].values())
+
+
+def _cbc_stopped(sp) -> bool:
+    return any(r["status"] != "optimal" for s in sp for pr in s["spopt"]["problems"].values()
+               for r in pr["spopt"]["solvers"].values())
+
+
 def _step(size, prev, key):
     rows = size["ladder"]["rows"]
     return rows[prev]["seconds"] / rows[key]["seconds"] if rows[key]["seconds"] > 0 else None
@@ -1048,6 +1101,22 @@ def interpretation(data) -> list[str]:
             + (", so 'choose simplex or IPM by size' comes out as: dual simplex at every size here."
                if all(s["ladder"]["rows"]["ipm"]["seconds"] >= s["ladder"]["rows"]["plain"]["seconds"] for s in lad)
                else "."))
+    raw = [s for s in data["sizes"] if "raw" in s]
+    if raw:
+        text = ("**Build overhead.** `planner.build` vs the raw arrays (both including the reach search): "
+                + ", ".join(f"{s['size']} {_fmt(s['raw']['seconds']['planner_build'])} vs "
+                            f"{_fmt(s['raw']['seconds']['raw_build'])} s ({s['raw']['ratio']['build']:.2f}×)"
+                            for s in raw)
+                + ". The gap is mostly fixed per-call work, so the ratio is worst at small sizes.")
+        bp = next((s.get("build_profile") for s in raw if s.get("build_profile")), None)
+        if bp:
+            names = ("(prepare)", "(service_pairs)", "(area_rules)", "(lonlat)", "(district_targets)")
+            top = [e for e in bp["top_planner_cumulative"] if e["where"].endswith(names)]
+            text += (" Profiled at city scale, per build (times inflated by the profiler): " + "; ".join(
+                f"`{e['where']}` {e['cumulative'] * 1000:.1f} ms ({e['calls']:g} calls)" for e in top)
+                + ": the engine searches reach once per service (the raw baseline once for both) and "
+                "recomputes each area's reach rule and coordinates on every call.")
+        notes.append(text)
     mh = [s for s in lad if "merge" in s]
     if mh:
         notes.append(
@@ -1081,17 +1150,30 @@ def interpretation(data) -> list[str]:
             f"**Slider → map** takes {_fmt(md['path'])} s at city scale: the re-solve {_fmt(md['total'])} s, "
             f"`map_html` {_fmt(md['map_html'])} s ({md['map_html'] / md['path']:.0%}). The profile's top planner "
             "entries: " + "; ".join(f"`{e['where']}` {e['cumulative']:.2f} s" for e in top[1:5])
-            + ". Most of the inlining step is `_network_problems` running its regular expressions over every "
-            "inline script, including the ~1 MB of generated area data.")
+            + f". `_network_problems` alone is {_share_of(prof, '_network_problems', 'map_html')} of the "
+            "profiled `map_html`: it runs its regular expressions over every inline script, including the "
+            f"generated area data (the whole HTML is {md['html_mb']:.2f} MB).")
     sp = [s for s in data["sizes"] if "spopt" in s]
+    ratios = [r["ratio_total"] for s in sp for pr in s["spopt"]["problems"].values()
+              for r in pr["spopt"]["solvers"].values()]
+    n20, n_all = sum(v >= 20 for v in ratios), len(ratios)
     if sp:
-        notes.append(
-            "**spopt.** Building the model is where spopt loses most (PuLP objects over a dense matrix: "
-            + ", ".join(f"{s['size']} {n} {_x(pr['spopt']['ratio_build'])} our build time"
-                        for s in sp for n, pr in s["spopt"]["problems"].items())
-            + "). Once the problem is a MIP whose branch-and-bound dominates, both sides wait for the same "
-            "solver and the total ratio falls towards the solve-time ratio; the ≥ 20× target holds only where "
-            "the build dominates. spopt with CBC was stopped at its time limit where marked.")
+        text = ("**spopt.** Building the model is where spopt loses most (PuLP objects over a dense matrix: "
+                + ", ".join(f"{s['size']} {n} {_x(pr['spopt']['ratio_build'])} our build time"
+                            for s in sp for n, pr in s["spopt"]["problems"].items())
+                + "). Both problems are MIPs: once branch-and-bound dominates, both sides wait for a solver and "
+                "the total ratio falls towards the solve-time ratio (spopt + pulp.HiGHS solve ÷ ours: "
+                + ", ".join(f"{s['size']} {n} {_x(pr['spopt']['solvers']['highs']['ratio_solve'])}"
+                            for s in sp for n, pr in s["spopt"]["problems"].items()
+                            if "highs" in pr["spopt"]["solvers"])
+                + f"). The ≥ 20× target is reached in {n20} of {n_all} comparisons.")
+        if _cbc_faster(sp):
+            text += (" CBC solved " + ", ".join(f"{s['size']} {n}" for s in sp for n, pr in s["spopt"]["problems"].items()
+                                                if _cbc_faster([{"spopt": {"problems": {n: pr}}}]))
+                     + " faster than our HiGHS MIP: for these MIPs the solver, not the modelling, decides.")
+        if _cbc_stopped(sp):
+            text += " spopt with CBC was stopped at its time limit where marked (its ratio is then a lower bound)."
+        notes.append(text)
     sw = data.get("sweep")
     if sw:
         notes.append(
@@ -1100,7 +1182,10 @@ def interpretation(data) -> list[str]:
             f"{_fmt(sw['startup'])} s) outweighs the gain for 8 runs: "
             + "; ".join(f"{r['label'].split('·')[-1].strip()} {_x(r['speedup_incl_startup'])} incl. start-up, "
                         f"{_x(r['speedup_excl_startup'])} on a warm cluster" for r in sw["scenarios"].values())
-            + ". Fan-out pays off for many or large runs on a real cluster, not on this machine.")
+            + "; with the engine on one thread per worker: "
+            + "; ".join(f"{r['label'].split('·')[-1].strip()} {_x(r.get('speedup_one_thread'))}"
+                        for r in sw["scenarios"].values())
+            + ". Fan-out pays off for many or large runs on a real cluster, not on this 2-core machine.")
     busy = [s["size"] for s in data["sizes"]
             if any(max(p["load_before"], p["load_after"]) > 1.8 for p in s.get("phases", {}).values())]
     if busy:

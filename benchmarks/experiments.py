@@ -380,3 +380,28 @@ def profile_map_html(res, *, lang: str = "zh", top: int = 15) -> dict:
     planner_cum = sorted((e for e in entries if e["where"].startswith("planner/")),
                          key=lambda e: -e["cumulative"])[:top]
     return {"seconds_profiled": total, "top_own": own, "top_planner_cumulative": planner_cum}
+
+
+def _profile_entries(prof, top: int, calls_per: int = 1):
+    """Planner functions by cumulative time (per call of the profiled statement), with file:line."""
+    stats = pstats.Stats(prof, stream=io.StringIO())
+    root = os.path.dirname(os.path.dirname(planner.__file__))
+    out = []
+    for (file, line, name), v in stats.stats.items():
+        if file.startswith(root + os.sep + "planner" + os.sep):
+            out.append({"where": f"{os.path.relpath(file, root)}:{line}({name})", "calls": int(v[1]) / calls_per,
+                        "own": float(v[2]) / calls_per, "cumulative": float(v[3]) / calls_per})
+    return sorted(out, key=lambda e: -e["cumulative"])[:top]
+
+
+def profile_build(sc, repeat: int = 5, top: int = 10) -> dict:
+    """Where ``planner.build`` spends its time (cProfile over ``repeat`` builds; figures per build)."""
+    planner.build(sc)  # warm
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    for _ in range(repeat):
+        planner.build(sc)
+    prof.disable()
+    return {"seconds_per_build_profiled": (time.perf_counter() - t0) / repeat, "repeat": repeat,
+            "top_planner_cumulative": _profile_entries(prof, top, repeat)}

@@ -46,6 +46,19 @@ def _sweep(sc, runs, client):
     return table, time.perf_counter() - t0
 
 
+def _engine_threads(n: int):
+    """A task for ``client.run``: the engine on each worker solves its blocks on ``n`` threads.
+
+    Nested, so cloudpickle sends it by value (the workers need not import this module).
+    """
+    def set_threads():
+        import importlib
+
+        importlib.import_module("planner.solve")._cores = lambda: n
+        return n
+    return set_threads
+
+
 def bench_sweep(scenarios: dict, runs=None, *, workers: int = 2, log=print) -> dict:
     """Per scenario: a serial loop, then ``planner.sweep`` on one shared LocalCluster.
 
@@ -55,6 +68,10 @@ def bench_sweep(scenarios: dict, runs=None, *, workers: int = 2, log=print) -> d
     of the same runs shows the warm cluster. "Including start-up" = cluster
     start-up (LocalCluster + Client, once) + the first sweep; "excluding" =
     the second sweep. Costs must equal the serial ones.
+
+    A last sweep runs with the engine on one thread per worker (it uses as
+    many threads as cores in every process, so 2 workers × 2 threads share
+    2 cores): a diagnostic for oversubscription.
     """
     from distributed import Client, LocalCluster
 
@@ -73,22 +90,36 @@ def bench_sweep(scenarios: dict, runs=None, *, workers: int = 2, log=print) -> d
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     out["startup"] = time.perf_counter() - t0
+    tables = {name: [] for name in scenarios}
     try:
         for name, sc in scenarios.items():
             r = out["scenarios"][name]
-            first, r["first_sweep"] = _sweep(sc, runs, client)
-            second, r["second_sweep"] = _sweep(sc, runs, client)
+            for key in ("first_sweep", "second_sweep"):
+                table, r[key] = _sweep(sc, runs, client)
+                tables[name].append(table)
+        client.run(_engine_threads(1))
+        for name, sc in scenarios.items():
+            table, out["scenarios"][name]["one_thread_sweep"] = _sweep(sc, runs, client)
+            tables[name].append(table)
+        for name in scenarios:
+            r = out["scenarios"][name]
             cost = np.array([x.get("cost_yuan", np.nan) for x in serial[name]], float)
             r["cost_rel_diff"] = max(float(np.max(np.abs(t["cost_yuan"].to_numpy(float) - cost)
-                                                  / np.maximum(np.abs(cost), 1.0))) for t in (first, second))
+                                                  / np.maximum(np.abs(cost), 1.0))) for t in tables[name])
             r["costs_equal"] = r["cost_rel_diff"] <= REL_TOL
-            r["statuses"] = sorted(set(map(str, first["status"])))
+            r["statuses"] = sorted(set(map(str, tables[name][0]["status"])))
             r["speedup_incl_startup"] = r["serial"] / (out["startup"] + r["first_sweep"])
             r["speedup_first_sweep"] = r["serial"] / r["first_sweep"]
             r["speedup_excl_startup"] = r["serial"] / r["second_sweep"]
-            log(f"    sweep [{name}] dask first {r['first_sweep']:.2f}s, second {r['second_sweep']:.2f}s; "
-                f"speed-up incl. start-up ({out['startup']:.2f}s) {r['speedup_incl_startup']:.2f}×, excl. "
-                f"{r['speedup_excl_startup']:.2f}×; costs equal {r['costs_equal']}")
+            r["speedup_one_thread"] = r["serial"] / r["one_thread_sweep"]
+            # build + HiGHS seconds summed over the runs, as each run measured them (where the time goes)
+            r["in_task_serial"] = float(sum(x.get("build_seconds", 0) + x.get("solve_seconds", 0)
+                                            for x in serial[name]))
+            r["in_task_dask"] = [float((t["build_seconds"] + t["solve_seconds"]).sum()) for t in tables[name]]
+            log(f"    sweep [{name}] dask first {r['first_sweep']:.2f}s, second {r['second_sweep']:.2f}s, "
+                f"engine on 1 thread per worker {r['one_thread_sweep']:.2f}s; speed-up incl. start-up "
+                f"({out['startup']:.2f}s) {r['speedup_incl_startup']:.2f}×, excl. {r['speedup_excl_startup']:.2f}×, "
+                f"1 thread/worker {r['speedup_one_thread']:.2f}×; costs equal {r['costs_equal']}")
     finally:
         t0 = time.perf_counter()
         client.close()

@@ -141,11 +141,17 @@ def ours_pmedian(inst, time_limit: float = 600.0) -> dict:
 
 
 def spopt_solver(name: str, time_limit: float):
+    """``pulp.HiGHS`` or CBC (PuLP 3's bundled ``PULP_CBC_CMD``, else PuLP 4's ``COIN_CMD``), gap 0."""
+    import warnings
+
     import pulp
 
     if name == "highs":
         return pulp.HiGHS(msg=False, gapRel=0.0, timeLimit=time_limit)
-    return pulp.PULP_CBC_CMD(msg=False, gapRel=0.0, timeLimit=time_limit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cls = getattr(pulp, "PULP_CBC_CMD", None) or pulp.COIN_CMD
+        return cls(msg=False, gapRel=0.0, timeLimit=time_limit)
 
 
 def spopt_run(problem: str, inst, D, solvers=("highs", "cbc"), limits=None, log=print) -> dict:
@@ -167,8 +173,8 @@ def spopt_run(problem: str, inst, D, solvers=("highs", "cbc"), limits=None, log=
         model = PMedian.from_cost_matrix(Dp, inst["need"], p_facilities=inst["p"] + 1,
                                          predefined_facilities_arr=fixed, facility_capacities=cap)
     build = time.perf_counter() - t0
-    out = {"build": build, "variables": len(model.problem.variables()),
-           "rows": len(model.problem.constraints), "solvers": {}}
+    out = {"build": build, "variables": model.problem.numVariables(),
+           "rows": model.problem.numConstraints(), "solvers": {}}
     for name in solvers:
         limit = float(limits.get(name, 600.0))
         gc.collect()

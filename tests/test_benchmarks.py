@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark machinery on a tiny instance (no timing assertions)."""
+"""Smoke tests of the benchmark machinery on tiny instances (equal objectives; no timing assertions)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 import sys
 
+import numpy as np
 import pytest
 
 import planner
@@ -17,6 +18,8 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 def _load(name):
+    if str(BENCH) not in sys.path:  # the benchmark modules import each other by name
+        sys.path.insert(0, str(BENCH))
     spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # dataclasses look their module up there
@@ -30,9 +33,24 @@ def bench():
 
 
 @pytest.fixture(scope="module")
-def tiny(bench):
-    sc = _load("instances").make_instance(40, 15, seed=7, density=6)
-    return sc, bench.bench_size(sc, "tiny", 1, pulp_path=True, ipm=True, log=lambda s: None)
+def experiments():
+    return _load("experiments")
+
+
+@pytest.fixture(scope="module")
+def tiny_sc():
+    return _load("instances").make_instance(40, 15, seed=7, density=6)
+
+
+@pytest.fixture(scope="module")
+def small_sc():
+    # big enough for several areas to share a reach set, small enough to solve in well under a second
+    return _load("instances").make_instance(120, 40, seed=3, density=8)
+
+
+@pytest.fixture(scope="module")
+def tiny(bench, tiny_sc):
+    return tiny_sc, bench.bench_size(tiny_sc, "tiny", 1, pulp_path=True, log=lambda s: None)
 
 
 def test_instance_is_a_seeded_valid_scenario():
@@ -53,39 +71,133 @@ def test_raw_highspy_objective_equals_planner(tiny, bench):
     assert r["objective_agrees"]
     assert r["raw_objective"] == pytest.approx(r["planner_objective"], rel=1e-6)
     assert r["pulp_objective"] == pytest.approx(r["planner_objective"], rel=1e-6)
-    assert r["raw_ipm_objective"] == pytest.approx(r["planner_objective"], rel=1e-6)
-    # same LP: same shape; the engine's additions to DESIGN.md behave as documented
+    # same LP: same shape; the engine's convention beyond DESIGN.md behaves as documented
     assert (r["raw_variables"], r["raw_rows"]) == (r["variables"], r["rows"])
     strict = r["design_strict"]
-    assert strict["cap_neutral_rel_diff"] <= 1e-6          # "≤ need" does not move the optimum
-    assert strict["uniform_price_vs_strict_rel_diff"] <= 1e-6
+    assert strict["cap_neutral_rel_diff"] <= 1e-6          # a "≤ need" bound does not move the optimum
     assert strict["objective"] <= r["planner_objective"] * (1 + 1e-9)  # dearer share shortfalls cost more
     # and the planner's own solution, independently: planner.solve agrees with the baseline
     assert planner.solve(sc).info.objective == pytest.approx(r["raw_objective"], rel=1e-6)
 
 
-def test_writers_produce_expected_keys_and_columns(tiny, bench, tmp_path):
-    _, r = tiny
-    machine = bench.machine_info()
-    for key in ("cpu", "cores", "ram_gb", "python", "highspy", "pulp", "date"):
-        assert key in machine
-    js = bench.write_json([r], machine, tmp_path / "results.json")
-    data = json.loads(js.read_text(encoding="utf-8"))
-    assert set(data) == {"machine", "sizes"}
-    size = data["sizes"][0]
-    for key in ("n_areas", "n_sites", "pairs", "variables", "rows", "nonzeros", "seconds", "ratio",
-                "rss_mb", "planner_objective", "raw_objective", "objective_rel_diff"):
-        assert key in size
-    for key in ("planner_build", "planner_solve", "planner_total", "raw_reach", "raw_build", "raw_solve",
-                "raw_total", "pulp_to_pulp", "pulp_solve"):
-        assert key in size["seconds"]
-    assert {"build", "solve", "total", "pulp_total"} <= set(size["ratio"])
-    assert {"planner_peak", "raw_peak"} <= set(size["rss_mb"])
+def test_ladder_every_step_keeps_the_optimal_cost(experiments, small_sc):
+    model = planner.build(small_sc)
+    lad = experiments.ladder(model, 1, log=lambda s: None)
+    assert [k for k, *_ in experiments.LADDER] == list(lad["rows"])
+    plain = lad["rows"]["plain"]["objective"]
+    for key, row in lad["rows"].items():
+        assert row["status"] == "optimal", key
+        assert row["objective"] == pytest.approx(plain, rel=1e-6), key
+        assert row["objective_equal"]
+    # the engine's switches are restored afterwards
+    engine = experiments.ENGINE
+    assert engine.LP_OPTIONS == lad["engine_lp_options"] and engine.blocks is not experiments._one_block
 
-    md = bench.write_markdown([r], machine, tmp_path / "RESULTS.md").read_text(encoding="utf-8")
-    header = next(line for line in md.splitlines() if line.startswith("| |"))
-    assert "tiny" in header
-    for label in ("areas × sites", "pairs in reach", "variables / rows / nonzeros", "build s", "solve s",
-                  "total s", "ratio build", "ratio solve", "ratio total", "PuLP path", "peak RSS MB",
-                  "objective rel. diff"):
+
+def test_merging_areas_is_exact(experiments, small_sc):
+    model = planner.build(small_sc)
+    plain = planner.solve(small_sc, model=model).info.objective
+    m = experiments.merge_areas(model, log=lambda s: None)
+    assert m["groups_exact"] and m["status"] == "optimal"
+    assert m["groups_childcare"] < m["areas"] and m["groups_eldercare"] < m["areas"]  # something merged
+    assert m["flows_after"] < m["flows_before"] and m["lp_after"]["rows"] < m["lp_before"]["rows"]
+    assert m["objective"] == pytest.approx(plain, rel=1e-6)
+    # finer keys merge less
+    assert m["groups_district_share_both"] >= m["groups_both_services"] >= max(m["groups_childcare"],
+                                                                              m["groups_eldercare"])
+
+
+def test_reach_keys_group_equal_sets_only(experiments):
+    from planner.access import Pairs
+
+    # areas 0 and 2 see {0, 1}; area 1 sees {1}; area 3 sees nothing; area 4 sees {0, 1, 2}
+    area = np.array([0, 0, 1, 2, 2, 4, 4, 4])
+    fac = np.array([0, 1, 1, 0, 1, 0, 1, 2])
+    pairs = Pairs(area, fac, np.zeros(len(area)))
+    group, n = experiments.merge_groups(experiments.reach_keys(pairs, 5, 3))
+    assert n == 4 and group[0] == group[2] and len({group[0], group[1], group[3], group[4]}) == 4
+    assert experiments.check_groups(pairs, group, n)
+    wrong = group.copy()
+    wrong[1] = wrong[0]  # {1} is not {0, 1}
+    assert not experiments.check_groups(pairs, wrong, n)
+
+
+def test_warm_start_path_equals_cold(experiments, small_sc):
+    moves = experiments.MOVES[:2]
+    w = experiments.warm_starts(small_sc, moves, log=lambda s: None)
+    assert len(w["moves"]) == 2 and w["all_reused"]
+    assert w["objectives_equal"] and w["max_rel_diff"] <= 1e-6
+    for m in w["moves"]:
+        assert m["cold"]["objective"] == pytest.approx(m["warm"]["objective"], rel=1e-6)
+        assert not m["cold"]["warm"] and m["warm"]["warm"]
+    assert small_sc.targets.childcare_per_1000 == planner.Targets().childcare_per_1000  # the input is untouched
+
+
+def test_slider_to_map_breakdown(experiments, tiny_sc):
+    s = experiments.slider_to_map(tiny_sc, experiments.MOVES[:1], profile_top=5, log=lambda s: None)
+    row = s["moves"][0]
+    assert row["warm"] and row["html_mb"] > 0
+    for key in ("path", "total", "build", "solve", "result", "map_html", "map_build", "render", "inline"):
+        assert key in s["median"]
+    prof = s["profile"]
+    assert prof["top_own"] and any(e["where"].startswith("planner/maps.py") for e in prof["top_planner_cumulative"])
+
+
+def test_spopt_comparison_equal_objectives(tiny_sc):
+    pytest.importorskip("spopt")
+    peers = _load("peers")
+    c = peers.compare(tiny_sc, ("mclp", "pmedian"), solvers=("highs", "cbc"), log=lambda s: None)
+    assert set(c["problems"]) == {"mclp", "pmedian"}
+    for name, pr in c["problems"].items():
+        ours = pr["ours"]
+        assert ours["status"] == "optimal", name
+        for solver, r in pr["spopt"]["solvers"].items():
+            assert r["status"] == "optimal", (name, solver)
+            assert r["objective"] == pytest.approx(ours["objective"], rel=1e-6), (name, solver)
+            assert r["objective_equal"]
+        # ours holds only the reach pairs; spopt's p-median is dense
+        if name == "pmedian":
+            assert ours["variables"] < pr["spopt"]["variables"]
+    est = peers.spopt_size(3000, 500, "pmedian")
+    assert est["variables"] == 3000 * 501 + 501
+
+
+def test_writers_produce_expected_sections(tiny, bench, experiments, tiny_sc, tmp_path):
+    _, r = tiny
+    model = planner.build(tiny_sc)
+    size = {"size": "tiny", "instance": {"n_areas": 40, "n_sites": 15, "n_districts": 1, "pairs": {}},
+            "raw": r, "ladder": experiments.ladder(model, 1, log=lambda s: None),
+            "merge": experiments.merge_areas(model, log=lambda s: None),
+            "warm": experiments.warm_starts(tiny_sc, experiments.MOVES[:1], log=lambda s: None),
+            "phases": {"raw": {"seconds": 1.0, "peak_rss_mb": 100.0, "load_before": 1.0, "load_after": 1.0}},
+            "rss_after_instance_mb": 90.0, "peak_rss_mb": 100.0}
+    sweep = {"runs": 2, "grid": [{"childcare_per_1000": 4.0}, {"childcare_per_1000": 5.0}], "workers": 2,
+             "startup": 1.0, "shutdown": 0.1, "load_before": 1.0, "load_after": 1.0,
+             "scenarios": {"tiny": {"label": "tiny", "areas": 40, "facilities": 15, "serial": 1.0,
+                                    "first_sweep": 1.0, "second_sweep": 0.8, "speedup_incl_startup": 0.5,
+                                    "speedup_first_sweep": 1.0, "speedup_excl_startup": 1.25,
+                                    "cost_rel_diff": 0.0, "costs_equal": True}}}
+    data = {"machine": bench.machine_info(), "sizes": [size], "sweep": sweep,
+            "run": {"seconds": 60.0, "command": "python benchmarks/bench_solve.py", "load_before": 1.0,
+                    "load_after": 1.0}}
+    for key in ("cpu", "cores", "ram_gb", "python", "highspy", "pulp", "spopt", "date"):
+        assert key in data["machine"]
+    loaded = json.loads(bench.write_json(data, tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert set(loaded) == {"machine", "sizes", "sweep", "run"}
+    for key in ("n_areas", "pairs", "variables", "seconds", "ratio", "rss_mb", "planner_objective",
+                "raw_objective", "objective_rel_diff"):
+        assert key in loaded["sizes"][0]["raw"]
+    assert bench.objective_checks(loaded) and bench._all_ok(loaded)
+
+    md = bench.write_markdown(loaded, tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    for heading in ("## 1. planner vs the same LP straight to highspy", "## 2. Speed-ups one by one",
+                    "Merging areas", "## 3. Warm starts", "## 6. Dask fan-out", "## 7. Memory",
+                    "## 8. What the numbers mean"):
+        assert heading in md, heading
+    for label in ("areas × sites", "ratio build", "ratio solve", "objective rel. diff", "+ presolve off",
+                  "engine default", "IPM instead of simplex", "merge areas", "speed-up", "build overhead"):
         assert label in md, label
+    # --render-only rewrites RESULTS.md from results.json
+    (tmp_path / "RESULTS.md").unlink()
+    assert bench.main(["--render-only", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "RESULTS.md").read_text(encoding="utf-8") == md
