@@ -221,6 +221,7 @@ def merge_areas(model, *, log=print) -> dict:
     t_keys = time.perf_counter() - t0
     agg, shape = aggregate_lp(model, groups)
     t_agg = time.perf_counter() - t0
+    full = timed_run(model)  # the full LP with the engine default, back to back with the merged one
     solved = timed_run(SimpleNamespace(lp=agg, scenario=sc))
     # how many areas other key choices would merge (counted only)
     share = np.round(p.access_share_a, 12).view(np.uint64)
@@ -238,11 +239,14 @@ def merge_areas(model, *, log=print) -> dict:
         "lp_before": {"rows": lp.shape[0], "variables": lp.shape[1], "nonzeros": int(lp.A.nnz)},
         "lp_after": shape, "seconds_keys": t_keys, "seconds_aggregate": t_agg,
         "seconds_solve": solved["seconds"], "seconds_total": t_agg + solved["seconds"],
-        "objective": solved["objective"], "status": solved["status"],
+        "cpu_solve": solved["cpu"], "objective": solved["objective"], "status": solved["status"],
+        "full_seconds": full["seconds"], "full_cpu": full["cpu"], "full_objective": full["objective"],
+        "speedup_vs_full": full["seconds"] / (t_agg + solved["seconds"]),
+        "cpu_speedup_vs_full": full["cpu"] / solved["cpu"] if solved["cpu"] > 0 else None,
     }
     log(f"    merge areas: childcare {n_a:,} → {out['groups_childcare']:,} groups, eldercare → "
         f"{out['groups_eldercare']:,}; flows {flows_before:,} → {flows_after:,}; aggregate {t_agg:.3f}s, "
-        f"solve {solved['seconds']:.3f}s, objective {solved['objective']}")
+        f"solve {solved['seconds']:.3f}s (full LP {full['seconds']:.3f}s), objective {solved['objective']}")
     return out
 
 
@@ -267,14 +271,15 @@ def warm_starts(sc, moves=MOVES, *, log=print) -> dict:
         before = getattr(sc.targets, name)
         setattr(sc.targets, name, value)
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         cold = planner.solve(sc)
-        t_cold = time.perf_counter() - t0
+        t_cold, cpu_cold = time.perf_counter() - t0, time.process_time() - c0
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         warm = planner.solve(sc, warm_start=prev)
-        t_warm = time.perf_counter() - t0
+        t_warm, cpu_warm = time.perf_counter() - t0, time.process_time() - c0
         row = {"move": f"{name} {before:g} → {value:g}", "cold": _parts(cold, t_cold), "warm": _parts(warm, t_warm)}
+        row["cold"]["cpu"], row["warm"]["cpu"] = cpu_cold, cpu_warm
         row["rel_diff"] = rel_diff(row["cold"]["objective"], row["warm"]["objective"])
         rows.append(row)
         log(f"    warm {row['move']}: cold {t_cold:.3f}s (HiGHS {cold.info.solve_seconds:.3f}s) "
@@ -283,13 +288,14 @@ def warm_starts(sc, moves=MOVES, *, log=print) -> dict:
         prev, cold = warm, None
     med = lambda side, part: statistics.median(r[side][part] for r in rows)  # noqa: E731
     out = {"moves": rows,
-           "median": {side: {part: med(side, part) for part in ("total", "build", "solve", "result")}
+           "median": {side: {part: med(side, part) for part in ("total", "build", "solve", "result", "cpu")}
                       for side in ("cold", "warm")},
            "max_rel_diff": max(r["rel_diff"] for r in rows),
            "all_reused": all(r["warm"]["warm"] for r in rows)}
     out["objectives_equal"] = out["max_rel_diff"] <= REL_TOL
     out["speedup_total"] = out["median"]["cold"]["total"] / out["median"]["warm"]["total"]
     out["speedup_solve"] = out["median"]["cold"]["solve"] / out["median"]["warm"]["solve"]
+    out["speedup_cpu"] = out["median"]["cold"]["cpu"] / out["median"]["warm"]["cpu"]
     return out
 
 
