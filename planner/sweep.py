@@ -113,7 +113,9 @@ def sweep(scenario, runs=None, client=None, *, progress=True) -> pd.DataFrame:
         client = Client(cluster)
     try:
         if runs is not None:
-            base = client.scatter(scenario, broadcast=True)  # the tables travel once, not per run
+            # the tables travel once, not per run; hash=False: a content-hashed key would be shared
+            # with an earlier sweep of the same scenario and released when that one finished
+            base = client.scatter(scenario, broadcast=True, hash=False)
             futures = [client.submit(_run, base, r, pure=False) for _, r in jobs]
         else:
             futures = [client.submit(_run, sc, r, pure=False) for sc, r in jobs]

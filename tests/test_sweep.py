@@ -73,3 +73,11 @@ def test_cost_curve_draws_each_budget():
     # +0.5 per 1,000 costs 30 million → 6 million yuan per +0.1
     bars = [p.get_height() for p in ax.figure.axes[1].patches]
     assert bars[0] == pytest.approx(6.0)
+
+
+def test_the_same_scenario_swept_twice_on_one_client(client):
+    """A second sweep of the same base on the same cluster must not lose its scattered data."""
+    base, runs = county(), grid(childcare_per_1000=[4.5, 5.0])
+    first = sweep(base, runs, client=client, progress=False)
+    second = sweep(base, runs, client=client, progress=False)
+    assert second["cost_yuan"].tolist() == first["cost_yuan"].tolist() == pytest.approx([80_600, 90_600])

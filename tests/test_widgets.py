@@ -170,14 +170,14 @@ def test_a_change_during_a_solve_queues_exactly_one_more_with_the_latest_values(
     gate = threading.Event()
     lock = threading.Lock()
 
-    def slow_solve(sc):
+    def slow_solve(sc, **kw):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
         gate.wait(WAIT)
         try:
             seen.append(sc.targets.childcare_per_1000)
-            return real(sc)
+            return real(sc, **kw)
         finally:
             with lock:
                 running[0] -= 1
@@ -217,7 +217,7 @@ def test_solve_wait_returns_the_result_and_times_out_while_busy(monkeypatch):
 
     gate = threading.Event()
     real = planner.solve
-    monkeypatch.setattr(planner, "solve", lambda sc: (gate.wait(WAIT), real(sc))[1])
+    monkeypatch.setattr(planner, "solve", lambda sc, **kw: (gate.wait(WAIT), real(sc, **kw))[1])
     a.solve()
     with pytest.raises(TimeoutError):
         a.wait(0.2)
@@ -257,7 +257,7 @@ def test_auto_off_waits_for_the_solve_button(app):
 def test_language_switch_relabels_and_redraws_without_solving(app, monkeypatch):
     calls = []
     real = planner.solve
-    monkeypatch.setattr(planner, "solve", lambda sc: calls.append(sc) or real(sc))
+    monkeypatch.setattr(planner, "solve", lambda sc, **kw: calls.append(sc) or real(sc, **kw))
     zh_map = app.map_document
     app.controls.lang.value = "en"
     app.wait(WAIT)
@@ -366,7 +366,7 @@ def test_an_unexpected_failure_shows_in_the_app():
 
 
 def test_a_planner_error_names_file_row_and_column_and_clears_after_a_good_solve(app, tmp_path, monkeypatch):
-    def fail(sc):
+    def fail(sc, **kw):
         raise planner.PlannerError("the solver gave up", "areas.csv", 7, "pop_total")
 
     monkeypatch.setattr(planner, "solve", fail)
@@ -497,3 +497,15 @@ def test_demo_prefecture_timings():
     assert a.error is None and a.result.scenario.targets.childcare_per_1000 == 6.0
     print({k: round(v, 2) for k, v in a.timings.items()}, round(elapsed, 2))
     assert elapsed < 60
+
+
+def test_slider_moves_resolve_warm_with_the_cold_answer():
+    """After a slider move the app re-solves from its last plan's solvers; the plan is the cold one."""
+    app = PlannerApp(region_scenario())
+    first = app.wait(60)
+    assert first.info.state is not None  # solvers kept for the next move
+    app.controls.sliders["childcare_per_1000"].value = 6.0
+    moved = app.wait(60)
+    assert moved is not first and moved.info.warm
+    cold = planner.solve(app.controls.scenario())
+    assert moved.cost == pytest.approx(cold.cost, rel=1e-9)
