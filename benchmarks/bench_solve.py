@@ -809,7 +809,8 @@ def section_warm(sizes):
          *[f"{s['warm']['max_rel_diff']:.1e} ({_yes(s['warm']['objectives_equal'])})" for s in have]],
         ["1-min load average before / after", *[_load(s, "warm") for s in have]],
     ]
-    out += _table([""] + [s["size"] for s in have], rows) + ["", "Per move (seconds, total with HiGHS in brackets):", ""]
+    out += _table([""] + [s["size"] for s in have], rows)
+    out += ["", "Per move (seconds, total with HiGHS in brackets):", ""]
     rows = []
     for s in have:
         for m in s["warm"]["moves"]:
@@ -898,9 +899,10 @@ def section_spopt(sizes):
                     continue
                 stopped = r["status"] != "optimal"
                 obj = "–" if r["objective"] is None else f"{r['objective']:.10g}"
+                same = "✓" if r["objective_equal"] else "**≠**"
                 cells.append(f"{_fmt(t['build'])} + {_fmt(r['solve'])} s{' (stopped at limit)' if stopped else ''}"
-                             f" → **{_x(r['ratio_total'])}**" + ("" if stopped else
-                                                                 f", obj {obj} {'✓' if r['objective_equal'] else '**≠**'}"))
+                             f" → **{'≥ ' if stopped else ''}{_x(r['ratio_total'])}**"
+                             + ("" if stopped else f", obj {obj} {same}"))
             rows.append([s["size"], {"mclp": "MCLP", "pmedian": "capacitated p-median"}[name],
                          f"{c['areas']:,} × {c['sites']:,} ({c['pairs']:,} pairs), p = {c['p']}",
                          f"{o['variables']:,} / {t['variables']:,}",
@@ -1014,20 +1016,21 @@ def targets(data) -> list[tuple[str, str, str]]:
                     ("**not met** (the re-solve alone is " + ("within" if md["total"] <= 0.5 else "over")
                      + " 0.5 s; the map HTML is not)")))
     prov = by.get("province", {})
-    if "raw" in prov or "ladder" in prov:
-        parts = []
+    meas = _province_solves(prov)
+    if meas:
+        n_ok = sum(sec <= 10 for _, sec, _ in meas)
+        text = "; ".join(f"{label} {_fmt(sec)} s (load {load:.1f})" for label, sec, load in meas)
         if "ladder" in prov:
-            parts.append(f"HiGHS (engine default) {_fmt(prov['ladder']['rows']['split_2']['seconds'])} s")
+            lr = prov["ladder"]["rows"]["split_2"]
+            text += (f"; the engine default's HiGHS needs {_fmt(lr['cpu'])} CPU-s on its 2 threads "
+                     f"(≈ {_fmt(lr['cpu'] / 2)} s with both cores free)")
         if "raw" in prov:
-            sec = prov["raw"]["seconds"]
-            parts.append(f"`planner.solve` incl. build and tables {_fmt(sec['planner_total'])} s")
-        solve_s = prov["ladder"]["rows"]["split_2"]["seconds"] if "ladder" in prov else prov["raw"]["seconds"][
-            "planner_solve"]
-        total_s = prov["raw"]["seconds"]["planner_total"] if "raw" in prov else solve_s
-        verdict = "met" if total_s <= 10 else ("solve met, with build and tables **not met**" if solve_s <= 10
-                                               else "**not met**")
-        out.append(("province (≈30,000 × 10,000, ≈1M pairs) solved to optimality ≤ 10 s", "; ".join(parts),
-                    verdict))
+            text += f"; `planner.solve` with build and tables {_fmt(prov['raw']['seconds']['planner_total'])} s"
+        slow_load = min((load for _, sec, load in meas if sec > 10), default=0.0)
+        verdict = ("met" if n_ok == len(meas) else "**not met**" if n_ok == 0 else
+                   f"met in {n_ok} of {len(meas)} measurements; the slower ones ran at a 1-min load of "
+                   f"{slow_load:.1f} or more on 2 cores")
+        out.append(("province (≈30,000 × 10,000, ≈1M pairs) solved to optimality ≤ 10 s", text, verdict))
     have = [s for s in data["sizes"] if "raw" in s]
     if have:
         rb = ", ".join(f"{s['size']} {s['raw']['ratio']['build']:.2f}×" for s in have)
@@ -1066,6 +1069,22 @@ def _share_of(prof, part: str, whole: str) -> str:
     get = lambda name: next((e["cumulative"] for e in entries if f"({name})" in e["where"]), None)  # noqa: E731
     a, b = get(part), get(whole)
     return "–" if not a or not b else f"{a / b:.0%}"
+
+
+def _province_solves(prov) -> list[tuple[str, float, float]]:
+    """(where, HiGHS seconds with the engine defaults, 1-min load) of every province solve in the run."""
+    out = []
+    ph = prov.get("phases", {})
+    if "ladder" in prov:
+        out.append(("HiGHS, engine default (section 2)", prov["ladder"]["rows"]["split_2"]["seconds"],
+                    max(ph["ladder"]["load_before"], ph["ladder"]["load_after"])))
+    if "raw" in prov:
+        out.append(("`planner.solve` HiGHS part (section 1)", prov["raw"]["seconds"]["planner_solve"],
+                    max(ph["raw"]["load_before"], ph["raw"]["load_after"])))
+    if "warm" in prov:
+        out.append(("cold re-solves, median (section 3)", prov["warm"]["median"]["cold"]["solve"],
+                    max(ph["warm"]["load_before"], ph["warm"]["load_after"])))
+    return out
 
 
 def _cbc_faster(sp) -> bool:
@@ -1172,8 +1191,9 @@ def interpretation(data) -> list[str]:
                             if "highs" in pr["spopt"]["solvers"])
                 + f"). The ≥ 20× target is reached in {n20} of {n_all} comparisons.")
         if _cbc_faster(sp):
-            text += (" CBC solved " + ", ".join(f"{s['size']} {n}" for s in sp for n, pr in s["spopt"]["problems"].items()
-                                                if _cbc_faster([{"spopt": {"problems": {n: pr}}}]))
+            faster = [f"{s['size']} {n}" for s in sp for n, pr in s["spopt"]["problems"].items()
+                      if _cbc_faster([{"spopt": {"problems": {n: pr}}}])]
+            text += (" CBC solved " + ", ".join(faster)
                      + " faster than our HiGHS MIP: for these MIPs the solver, not the modelling, decides.")
         if _cbc_stopped(sp):
             text += " spopt with CBC was stopped at its time limit where marked (its ratio is then a lower bound)."
