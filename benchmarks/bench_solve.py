@@ -362,7 +362,7 @@ def _timed(fn):
 def bench_size(sc, name: str, repeat: int = 1, *, pulp_path: bool = False, strict_check: bool = True,
                log=print) -> dict:
     """Time planner (engine defaults) and the raw highspy baseline (one block, HiGHS defaults)."""
-    runs = {k: [] for k in ("planner_build", "planner_solve", "planner_result", "planner_total",
+    runs = {k: [] for k in ("planner_build", "planner_build_same", "planner_solve", "planner_result", "planner_total",
                             "raw_reach", "raw_build", "raw_solve", "raw_run", "raw_total",
                             "pulp_to_pulp", "pulp_solve", "pulp_total", "planner_cpu", "raw_cpu")}
     peaks = {"planner": 0.0, "raw": 0.0, "pulp": 0.0}
@@ -374,6 +374,9 @@ def bench_size(sc, name: str, repeat: int = 1, *, pulp_path: bool = False, stric
         c0 = time.process_time()
         model, t_build = _timed(lambda: planner.build(sc))
         res, t_solve_all = _timed(lambda: planner.solve(sc, model=model))
+        # the raw baseline's LP exactly: the engine's build with area merging off
+        same, t_same = _timed(lambda: planner.build(sc, merge_areas=False))
+        runs["planner_build_same"].append(t_same)
         peaks["planner"] = max(peaks["planner"], peak_mb())
         runs["planner_build"].append(t_build)
         runs["planner_solve"].append(res.info.solve_seconds)            # block split + HiGHS + solution
@@ -381,7 +384,9 @@ def bench_size(sc, name: str, repeat: int = 1, *, pulp_path: bool = False, stric
         runs["planner_total"].append(t_build + t_solve_all)
         runs["planner_cpu"].append(time.process_time() - c0)  # CPU s of build + solve (all threads)
         p_obj = res.info.objective
-        lp_shape, lp_nnz = model.lp.shape, model.lp.A.nnz
+        lp_shape, lp_nnz = same.lp.shape, same.lp.A.nnz
+        merged_shape, merged_nnz = model.lp.shape, model.lp.A.nnz
+        del same
         p_info = res.info
         del res
         log(f"  [{name} #{i + 1}] planner build {t_build:.3f}s solve {p_info.solve_seconds:.3f}s "
@@ -431,18 +436,21 @@ def bench_size(sc, name: str, repeat: int = 1, *, pulp_path: bool = False, stric
 
     med = {k: statistics.median(v) for k, v in runs.items() if v}
     # planner's build minus the reach search (the same function the raw baseline times on its own)
-    med["planner_build_arrays"] = max(med["planner_build"] - med["raw_reach"], 0.0)
+    med["planner_build_arrays"] = max(med["planner_build_same"] - med["raw_reach"], 0.0)
     med["raw_arrays"] = med["raw_build"] - med["raw_reach"]
     out.update({
         "n_areas": len(sc.areas), "n_sites": len(sc.facilities), "n_districts": len(sc.districts),
         "repeat": repeat, "variables": int(lp_shape[1]), "rows": int(lp_shape[0]), "nonzeros": int(lp_nnz),
         "raw_variables": int(raw_shape[1]), "raw_rows": int(raw_shape[0]), "raw_nonzeros": int(raw_nnz),
+        "merged_variables": int(merged_shape[1]), "merged_rows": int(merged_shape[0]),
+        "merged_nonzeros": int(merged_nnz),
         "solver": p_info.solver, "solver_status": p_info.status, "raw_status": r_status,
         "planner_objective": p_obj, "raw_objective": r_obj, "objective_rel_diff": rel_diff(p_obj, r_obj),
         "objective_agrees": rel_diff(p_obj, r_obj) <= REL_TOL,
         "seconds": med, "runs": runs,
         "ratio": {
-            "build": med["planner_build"] / med["raw_build"],
+            "build": med["planner_build_same"] / med["raw_build"],
+            "build_default": med["planner_build"] / med["raw_build"],
             "solve": med["planner_solve"] / med["raw_solve"],
             "total": med["planner_total"] / med["raw_total"],
             "build_excl_reach": med["planner_build_arrays"] / med["raw_arrays"],
@@ -508,13 +516,10 @@ def run_worker(size: str, sections, repeat: int, out: str, *, ipm_limit: float, 
                                         strict_check=size in STRICT_SIZES, log=log))
         if size in PROFILE_BUILD_SIZES:
             res["build_profile"] = experiments.profile_build(sc)
-    if {"ladder", "merge"} & set(sections):
-        model = planner.build(sc)
-        if "ladder" in sections:
-            phase("ladder", lambda: experiments.ladder(model, repeat, ipm_limit=ipm_limit, log=log))
-        if "merge" in sections:
-            phase("merge", lambda: experiments.merge_areas(model, log=log))
-        del model
+    if "ladder" in sections:
+        phase("ladder", lambda: experiments.ladder(sc, repeat, ipm_limit=ipm_limit, log=log))
+    if "merge" in sections:
+        phase("merge", lambda: experiments.merge_areas(sc, log=log))
     if "warm" in sections and size in WARM_SIZES:
         phase("warm", lambda: experiments.warm_starts(sc, log=log))
     if "map" in sections and size in MAP_SIZES:
@@ -612,8 +617,12 @@ RAW_ROWS = (  # (label, function of one size's "raw" result → text)
      lambda r: f"{r['variables']:,} / {r['rows']:,} / {r['nonzeros']:,}"
                + ("" if (r['variables'], r['rows']) == (r['raw_variables'], r['raw_rows']) else
                   f" (raw {r['raw_variables']:,} / {r['raw_rows']:,} / {r['raw_nonzeros']:,})")),
-    ("build s: planner / raw (raw reach)",
-     lambda r: f"{_s(r, 'planner_build')} / {_s(r, 'raw_build')} ({_s(r, 'raw_reach')})"),
+    ("… with areas that see the same sites merged (engine default)",
+     lambda r: f"{r['merged_variables']:,} / {r['merged_rows']:,} / {r['merged_nonzeros']:,}"),
+    ("build s, same LP: planner (`merge_areas=False`) / raw (raw reach)",
+     lambda r: f"{_s(r, 'planner_build_same')} / {_s(r, 'raw_build')} ({_s(r, 'raw_reach')})"),
+    ("build s, engine default (areas merged) (ratio to raw)",
+     lambda r: f"{_s(r, 'planner_build')} ({r['ratio']['build_default']:.2f})"),
     ("build s excl. reach: planner − reach / raw arrays (ratio)",
      lambda r: f"{_s(r, 'planner_build_arrays')} / {_s(r, 'raw_arrays')} ({r['ratio']['build_excl_reach']:.2f})"),
     ("solve s: planner (engine defaults) / raw (one block, HiGHS defaults)",
@@ -621,7 +630,7 @@ RAW_ROWS = (  # (label, function of one size's "raw" result → text)
     ("raw HiGHS `run()` s", lambda r: _s(r, "raw_run")),
     ("planner Result tables s", lambda r: _s(r, "planner_result")),
     ("total s: planner / raw", lambda r: f"{_s(r, 'planner_total')} / {_s(r, 'raw_total')}"),
-    ("**ratio build** (planner/raw)", lambda r: f"**{r['ratio']['build']:.2f}**"),
+    ("**ratio build** (planner/raw, same LP)", lambda r: f"**{r['ratio']['build']:.2f}**"),
     ("**ratio solve**", lambda r: f"**{r['ratio']['solve']:.2f}**"),
     ("**ratio total**", lambda r: f"**{r['ratio']['total']:.2f}**"),
     ("CPU s total: planner / raw (ratio)",
@@ -668,7 +677,10 @@ def section_raw(sizes):
     return (["## 1. planner vs the same LP straight to highspy", ""]
             + _table([""] + [s["size"] for s in have], rows)
             + ["", "*planner* = `planner.build(sc)` then `planner.solve(sc, model=model)` with the engine's "
-               "defaults (independent blocks on a 2-thread pool, presolve off). *raw* = the reach search, the "
+               "defaults (areas that see the same sites merged, independent blocks on a 2-thread pool, "
+               "presolve off). The build ratio compares the same LP: `planner.build(sc, merge_areas=False)` "
+               "builds exactly the raw baseline's LP (the merged LP's grouping time is in the engine-default "
+               "build line). *raw* = the reach search, the "
                "LP as numpy arrays written independently from DESIGN.md (`raw_build`), `passModel` of the "
                "whole LP as one block and `run()` with HiGHS defaults (presolve on, dual simplex). *build excl. "
                "reach* subtracts the raw reach time (the same function) from both. *solve* = `SolveInfo."
@@ -711,55 +723,41 @@ def section_ladder(sizes):
     import experiments
 
     out = ["## 2. Speed-ups one by one", "",
-           "The same built LP (the engine's), solved by the engine's own HiGHS path (`planner.solve.run`) "
-           "with one speed-up switched on at a time (module globals `blocks`, `_cores`, `LP_OPTIONS` "
-           "patched for the run). Cell: solve seconds (speed-up vs the plain model) and ✓ when the optimal "
-           "cost equals the plain model's to ≤ 1e-6.", ""]
+           "The same scenario, solved by the engine's own HiGHS path (`planner.solve.run`) with one "
+           "speed-up switched on at a time (module globals `blocks`, `_cores`, `LP_OPTIONS` patched for the "
+           "run; `planner.build(sc, merge_areas=False)` for the steps before merging). Cell: solve seconds "
+           "(speed-up vs the plain model) and ✓ when the optimal cost equals the plain model's to ≤ 1e-6.", ""]
     rows = [[label] + [_ladder_cell(s["ladder"]["rows"][key]) for s in have]
-            for key, label, _ in experiments.LADDER]
-    merged = []
-    for s in have:
-        m = s.get("merge")
-        if m is None:
-            merged.append("not run")
-            continue
-        plain = s["ladder"]["rows"]["plain"]
-        ok = m["objective"] is not None and rel_diff(m["objective"], plain["objective"]) <= REL_TOL
-        merged.append(f"{_fmt(m['seconds_total'])} s ({_x(plain['seconds'] / m['seconds_total'])}) "
-                      f"{'✓' if ok else '**≠**'}")
-    rows.append(["merge areas that see the same sites, then the engine default (experiment; incl. merging)"]
-                + merged)
-    rows.append(["CPU s: plain / engine default (2 threads)"] + [
-        f"{_fmt(s['ladder']['rows']['plain']['cpu'])} / {_fmt(s['ladder']['rows']['split_2']['cpu'])}" for s in have])
+            for key, label, *_ in experiments.LADDER]
+    rows.append(["CPU s: plain / engine default (2 threads, areas merged)"] + [
+        f"{_fmt(s['ladder']['rows']['plain']['cpu'])} / {_fmt(s['ladder']['rows']['merge']['cpu'])}" for s in have])
     rows.append(["independent blocks after packing (≥ "
-                 f"{have[0]['ladder']['block_nonzeros_threshold']:,} nonzeros each)"]
-                + [f"{s['ladder']['blocks']:,}" for s in have])
+                 f"{have[0]['ladder']['block_nonzeros_threshold']:,} nonzeros each): merged (not merged)"]
+                + [f"{s['ladder']['blocks']:,} ({s['ladder']['blocks_unmerged']:,})" for s in have])
     rows.append(["repeats (median; IPM once under a time limit)"] + [
         str(len(s["ladder"]["rows"]["plain"]["runs"])) for s in have])
     rows.append(["1-min load average before / after"] + [_load(s, "ladder") for s in have])
     out += _table([""] + [s["size"] for s in have], rows)
-    out += ["", "Steps 1–4 are cumulative; IPM replaces simplex on the one-block model (HiGHS presolve on, "
-            "crossover on, as HiGHS defaults). The engine default is step 4 (`LP_OPTIONS = "
-            f"{have[0]['ladder']['engine_lp_options']}`).", ""]
+    out += ["", "Steps 1–5 are cumulative; IPM replaces simplex on the one-block model (HiGHS presolve on, "
+            "crossover on, as HiGHS defaults). The engine default is step 5 (`LP_OPTIONS = "
+            f"{have[0]['ladder']['engine_lp_options']}`, areas merged in `planner.build`).", ""]
     mh = [s for s in have if "merge" in s]
     if mh:
-        out += ["### Merging areas that see the same sites (experiment in `benchmarks/experiments.py`)", "",
-                "Areas are merged per service when they see exactly the same set of sites (a 128-bit key "
-                "of the set, every group then checked exactly). The engine's LP is reduced: the merged "
-                "areas' access rows are summed (right-hand side Σ share × need) and their flow and "
-                "access-shortfall columns, now identical, become one. That is exact because flows cost "
-                "nothing and have no upper bound, every area's access shortfall has the same price, and "
-                "district rows hold population totals as constants: neither the district nor the access "
-                "share has to be part of the key, and the two services need not be merged together. "
-                "(If areas' shortfall prices ever differ, the price must join the key; `aggregate_lp` "
-                "checks that merged columns have equal costs and bounds.)", ""]
+        out += ["### Merging areas that see the same sites (`planner.model.AreaGroups`, in `planner.build`)", "",
+                "`planner.build` groups areas per service when they see exactly the same set of sites (a "
+                "128-bit hash of the set, then every pair checked exactly against its group's first area). "
+                "Each group gets one access row (right-hand side Σ share × need) and one set of flow and "
+                "access-shortfall columns. That is exact because flows cost nothing and have no upper "
+                "bound, every area's access shortfall has the same price, and district rows hold "
+                "population totals as constants: neither the district nor the access share has to be part "
+                "of the key. `Model.per_area` splits a group's flows and shortfall back among its areas in "
+                "proportion to share × need, which satisfies every area's own row (a property test checks "
+                "the split-back plan against the unmerged LP). Below, the groups are checked again by "
+                "code written apart from the engine.", ""]
         rows = [
             ["areas", *[f"{s['merge']['areas']:,}" for s in mh]],
             ["groups: childcare set / eldercare set (the key used)",
              *[f"{s['merge']['groups_childcare']:,} / {s['merge']['groups_eldercare']:,}" for s in mh]],
-            ["groups if both services' sets must match", *[f"{s['merge']['groups_both_services']:,}" for s in mh]],
-            ["groups if district and access share must match too",
-             *[f"{s['merge']['groups_district_share_both']:,}" for s in mh]],
             ["areas with no site in reach: childcare / eldercare",
              *[f"{s['merge']['empty_reach_childcare']:,} / {s['merge']['empty_reach_eldercare']:,}" for s in mh]],
             ["flow columns before → after",
@@ -768,8 +766,9 @@ def section_ladder(sizes):
             ["LP rows / variables / nonzeros after",
              *[f"{s['merge']['lp_after']['rows']:,} / {s['merge']['lp_after']['variables']:,} / "
                f"{s['merge']['lp_after']['nonzeros']:,}" for s in mh]],
-            ["merge s (keys + exact check + reduced LP)", *[_fmt(s['merge']['seconds_aggregate']) for s in mh]],
-            ["solve s, engine default: merged LP vs full LP, back to back (speed-up incl. merging)",
+            ["grouping s inside `planner.build` (hash + exact check, both services)",
+             *[_fmt(s['merge']['seconds_grouping']) for s in mh]],
+            ["solve s, engine default: merged LP vs full LP, back to back (speed-up)",
              *[f"{_fmt(s['merge']['seconds_solve'])} vs {_fmt(s['merge']['full_seconds'])} "
                f"(**{_x(s['merge']['speedup_vs_full'])}**)" for s in mh]],
             ["CPU s of those two solves (ratio; steadier under other load)",
@@ -1021,7 +1020,7 @@ def targets(data) -> list[tuple[str, str, str]]:
         n_ok = sum(sec <= 10 for _, sec, _ in meas)
         text = "; ".join(f"{label} {_fmt(sec)} s (load {load:.1f})" for label, sec, load in meas)
         if "ladder" in prov:
-            lr = prov["ladder"]["rows"]["split_2"]
+            lr = prov["ladder"]["rows"]["merge"]
             text += (f"; the engine default's HiGHS needs {_fmt(lr['cpu'])} CPU-s on its 2 threads "
                      f"(≈ {_fmt(lr['cpu'] / 2)} s with both cores free)")
         if "raw" in prov:
@@ -1076,7 +1075,7 @@ def _province_solves(prov) -> list[tuple[str, float, float]]:
     out = []
     ph = prov.get("phases", {})
     if "ladder" in prov:
-        out.append(("HiGHS, engine default (section 2)", prov["ladder"]["rows"]["split_2"]["seconds"],
+        out.append(("HiGHS, engine default (section 2)", prov["ladder"]["rows"]["merge"]["seconds"],
                     max(ph["ladder"]["load_before"], ph["ladder"]["load_after"])))
     if "raw" in prov:
         out.append(("`planner.solve` HiGHS part (section 1)", prov["raw"]["seconds"]["planner_solve"],
@@ -1113,12 +1112,13 @@ def interpretation(data) -> list[str]:
     if lad:
         notes.append(
             "**Speed-ups.** Against the plain model (one block, HiGHS defaults) the engine default solves "
-            + ", ".join(f"{s['size']} {_x(s['ladder']['rows']['split_2']['speedup_vs_plain'])}" for s in lad)
+            + ", ".join(f"{s['size']} {_x(s['ladder']['rows']['merge']['speedup_vs_plain'])}" for s in lad)
             + " faster. Each step against the one before it: "
             + "; ".join(f"{label} " + ", ".join(f"{s['size']} {_x(_step(s, prev, key))}" for s in lad)
                         for prev, key, label in (("plain", "presolve_off", "presolve off"),
                                                  ("presolve_off", "split_1", "block split"),
-                                                 ("split_1", "split_2", "second thread")))
+                                                 ("split_1", "split_2", "second thread"),
+                                                 ("split_2", "merge", "merging areas")))
             + ". IPM against the plain model: "
             + ", ".join(f"{s['size']} {_ladder_cell(s['ladder']['rows']['ipm'])}" for s in lad)
             + (", so 'choose simplex or IPM by size' comes out as: dual simplex at every size here."
@@ -1126,36 +1126,40 @@ def interpretation(data) -> list[str]:
                else "."))
     raw = [s for s in data["sizes"] if "raw" in s]
     if raw:
-        text = ("**Build overhead.** `planner.build` vs the raw arrays (both including the reach search): "
-                + ", ".join(f"{s['size']} {_fmt(s['raw']['seconds']['planner_build'])} vs "
+        text = ("**Build overhead.** `planner.build` of the same LP vs the raw arrays (both including the reach "
+                "search): "
+                + ", ".join(f"{s['size']} {_fmt(s['raw']['seconds']['planner_build_same'])} vs "
                             f"{_fmt(s['raw']['seconds']['raw_build'])} s ({s['raw']['ratio']['build']:.2f}×)"
                             for s in raw)
-                + ". The gap is mostly fixed per-call work, so the ratio is worst at small sizes.")
+                + "; the engine default, which also groups areas, "
+                + ", ".join(f"{s['size']} {s['raw']['ratio']['build_default']:.2f}×" for s in raw)
+                + ". The gap is mostly fixed per-call work (validating reach rules, reading the tables), so the "
+                "ratio is worst at small sizes.")
         bp = next((s.get("build_profile") for s in raw if s.get("build_profile")), None)
         if bp:
-            names = ("(prepare)", "(service_pairs)", "(area_rules)", "(lonlat)", "(district_targets)")
+            names = ("(prepare)", "(reach_pairs)", "(from_pairs)", "(area_rules)", "(lonlat)", "(district_targets)")
             top = [e for e in bp["top_planner_cumulative"] if e["where"].endswith(names)]
             text += (" Profiled at city scale, per build (times inflated by the profiler): " + "; ".join(
                 f"`{e['where']}` {e['cumulative'] * 1000:.1f} ms ({e['calls']:g} calls)" for e in top)
-                + ": the engine searches reach once per service (the raw baseline once for both) and "
-                "recomputes each area's reach rule and coordinates on every call.")
+                + ". The engine searches reach once for both services when every area travels the same way "
+                "to both (as the raw baseline does).")
         notes.append(text)
     mh = [s for s in lad if "merge" in s]
     if mh:
         notes.append(
-            "**Merging areas** that see the same sites is exact (objective equal) and merges more than one "
-            "might expect on these instances: childcare groups "
+            "**Merging areas** that see the same sites (the engine default) is exact (objective equal) and "
+            "merges more than one might expect on these instances: childcare groups "
             + ", ".join(f"{s['size']} {s['merge']['groups_childcare']:,}/{s['merge']['areas']:,}" for s in mh)
             + "; flow columns "
             + ", ".join(f"{s['size']} −{1 - s['merge']['flows_after'] / max(s['merge']['flows_before'], 1):.0%}"
                         for s in mh)
-            + ". Merging + solving vs the engine default on the full LP, back to back: "
+            + ". Solving the merged LP vs the full LP with the same engine settings, back to back: "
             + ", ".join(f"{s['size']} {_x(s['merge']['speedup_vs_full'])} wall, "
                         f"{_x(s['merge']['cpu_speedup_vs_full'])} CPU of the solve" for s in mh)
             + ". Towns are Gaussian clouds of areas and sites, so neighbouring areas often share their whole "
-            "reach set (and areas with no site in reach all merge into one). Done inside `planner.build`, the "
-            "pairs would be grouped before the matrix is built, and the Result tables would have to split "
-            "the merged flows back per area (free flows: any split that serves each area's share works).")
+            "reach set (and areas with no site in reach all merge into one). The grouping costs "
+            + ", ".join(f"{s['size']} {_fmt(s['merge']['seconds_grouping'])} s" for s in mh)
+            + " inside `planner.build`.")
     wm = [s for s in data["sizes"] if "warm" in s]
     if wm:
         notes.append(
@@ -1173,9 +1177,10 @@ def interpretation(data) -> list[str]:
             f"**Slider → map** takes {_fmt(md['path'])} s at city scale: the re-solve {_fmt(md['total'])} s, "
             f"`map_html` {_fmt(md['map_html'])} s ({md['map_html'] / md['path']:.0%}). The profile's top planner "
             "entries: " + "; ".join(f"`{e['where']}` {e['cumulative']:.2f} s" for e in top[1:5])
-            + f". `_network_problems` alone is {_share_of(prof, '_network_problems', 'map_html')} of the "
-            "profiled `map_html`: it runs its regular expressions over every inline script, including the "
-            f"generated area data (the whole HTML is {md['html_mb']:.2f} MB).")
+            + f". The offline check (`_network_problems`) is {_share_of(prof, '_network_problems', 'map_html')} "
+            "of the profiled `map_html`: it reads the map's own scripts with the area and facility data "
+            "(`planner._html.InlineData`, JSON written by `json.dumps`) held out as placeholders and pasted "
+            f"in after the check (the whole HTML is {md['html_mb']:.2f} MB).")
     sp = [s for s in data["sizes"] if "spopt" in s]
     ratios = [r["ratio_total"] for s in sp for pr in s["spopt"]["problems"].values()
               for r in pr["spopt"]["solvers"].values()]

@@ -3,15 +3,17 @@
 Used by ``bench_solve.py`` (one size per subprocess); every function returns
 a JSON-able dict and checks the optimal cost against the plain model.
 
-* :func:`ladder` — the same built LP solved by the engine's own HiGHS path
+* :func:`ladder` — the same scenario solved by the engine's own HiGHS path
   (``planner.solve.run``) with its speed-ups switched on one at a time:
-  plain (one block, HiGHS defaults) → presolve off → block split on one
-  thread → block split on two threads (the engine default), and IPM instead
-  of simplex. The switches are the engine's module globals ``blocks``,
-  ``_cores`` and ``LP_OPTIONS``, patched for the duration of one run.
-* :func:`merge_areas` — areas that see the same set of sites merged into one
-  (an experiment for the engine: the reduced LP is built from the engine's
-  LP here, then solved with the engine's default path).
+  plain (one block, HiGHS defaults, areas not merged) → presolve off → block
+  split on one thread → block split on two threads → areas that see the same
+  sites merged (the engine default), and IPM instead of simplex. The
+  switches are the engine's module globals ``blocks``, ``_cores`` and
+  ``LP_OPTIONS``, patched for the duration of one run, and
+  ``planner.build(sc, merge_areas=False)``.
+* :func:`merge_areas` — what the engine's area merging does to the LP:
+  groups, columns, the grouping time inside ``planner.build``, and the solve
+  of the merged and the full LP back to back (groups checked independently).
 * :func:`warm_starts` — slider moves: cold ``planner.solve`` vs
   ``planner.solve(sc, warm_start=prev)``.
 * :func:`slider_to_map` — what a widget runs after a slider move: warm
@@ -34,10 +36,8 @@ import time
 from types import SimpleNamespace
 
 import numpy as np
-import scipy.sparse as sp
 
 import planner
-from planner.model import LinearProgram
 
 ENGINE = importlib.import_module("planner.solve")  # the module (``planner.solve`` is the function)
 REL_TOL = 1e-6
@@ -91,27 +91,32 @@ def timed_run(model, time_limit: float | None = None) -> dict:
             "objective": info.objective, "status": info.status}
 
 
-# (key, label, engine settings): cumulative, as the issue lists them.
+# (key, label, engine settings, merged model?): cumulative, as the issue lists them.
 LADDER = (
     ("plain", "plain: one block, HiGHS defaults (presolve on, dual simplex)",
-     dict(one_block=True, lp_options={})),
-    ("presolve_off", "+ presolve off", dict(one_block=True, lp_options={"presolve": "off"})),
-    ("split_1", "+ block split, solved on 1 thread", dict(lp_options={"presolve": "off"}, threads=1)),
-    ("split_2", "+ block split on 2 threads (engine default)", dict(lp_options={"presolve": "off"})),
-    ("ipm", "IPM instead of simplex (one block, HiGHS presolve)", dict(one_block=True, lp_options={"solver": "ipm"})),
+     dict(one_block=True, lp_options={}), False),
+    ("presolve_off", "+ presolve off", dict(one_block=True, lp_options={"presolve": "off"}), False),
+    ("split_1", "+ block split, solved on 1 thread", dict(lp_options={"presolve": "off"}, threads=1), False),
+    ("split_2", "+ block split on 2 threads", dict(lp_options={"presolve": "off"}), False),
+    ("merge", "+ areas that see the same sites merged (engine default)", dict(lp_options={"presolve": "off"}),
+     True),
+    ("ipm", "IPM instead of simplex (one block, HiGHS presolve)", dict(one_block=True, lp_options={"solver": "ipm"}),
+     False),
 )
 
 
-def ladder(model, repeat: int = 1, *, ipm_limit: float | None = None, log=print) -> dict:
-    """Each speed-up on its own, on the same built model; medians of ``repeat`` runs."""
-    out = {"engine_lp_options": dict(ENGINE.LP_OPTIONS), "blocks": len(ENGINE.blocks(model.lp)),
+def ladder(sc, repeat: int = 1, *, ipm_limit: float | None = None, log=print) -> dict:
+    """Each speed-up on its own, on the same scenario; medians of ``repeat`` runs."""
+    models = {False: planner.build(sc, merge_areas=False), True: planner.build(sc)}
+    out = {"engine_lp_options": dict(ENGINE.LP_OPTIONS), "blocks": len(ENGINE.blocks(models[True].lp)),
+           "blocks_unmerged": len(ENGINE.blocks(models[False].lp)),
            "block_nonzeros_threshold": ENGINE.BLOCK_NONZEROS, "rows": {}}
-    for key, label, settings in LADDER:
+    for key, label, settings, merged in LADDER:
         runs = []
         limit = ipm_limit if key == "ipm" else None
         for _ in range(1 if (key == "ipm" and ipm_limit) else repeat):
             with engine_settings(**settings):
-                runs.append(timed_run(model, limit))
+                runs.append(timed_run(models[merged], limit))
         r = {"label": label, "seconds": statistics.median(x["seconds"] for x in runs),
              "cpu": statistics.median(x["cpu"] for x in runs), "objective": runs[-1]["objective"],
              "status": runs[-1]["status"], "runs": [x["seconds"] for x in runs], "time_limit": limit}
@@ -128,32 +133,8 @@ def ladder(model, repeat: int = 1, *, ipm_limit: float | None = None, log=print)
 
 # ---------------------------------------------------------------- merging areas
 
-def reach_keys(pairs, n_areas: int, n_facilities: int, seed: int = 0):
-    """Per area, a key of its reach set: two 64-bit sums of random facility weights, and the set size.
-
-    Vectorised (no Python loop over pairs). Equal sets give equal keys; unequal
-    sets collide with probability ~2⁻¹²⁸, and :func:`merge_groups` checks
-    every group exactly anyway.
-    """
-    rng = np.random.default_rng(seed)
-    w1, w2 = (rng.integers(1, 2**63 - 1, n_facilities, dtype=np.int64).astype(np.uint64) for _ in range(2))
-    h1, h2 = np.zeros(n_areas, np.uint64), np.zeros(n_areas, np.uint64)
-    with np.errstate(over="ignore"):  # wrap-around sums are the point
-        np.add.at(h1, pairs.area, w1[pairs.facility])
-        np.add.at(h2, pairs.area, w2[pairs.facility])
-    return [h1, h2, np.bincount(pairs.area, minlength=n_areas).astype(np.uint64)]
-
-
-def merge_groups(keys) -> tuple[np.ndarray, int]:
-    """Group index of each area (areas with equal keys share one), number of groups."""
-    table = np.column_stack([np.asarray(k).astype(np.uint64) for k in keys])
-    _, group = np.unique(table, axis=0, return_inverse=True)
-    group = np.asarray(group).ravel()
-    return group, int(group.max()) + 1 if len(group) else 0
-
-
 def check_groups(pairs, group, n_groups) -> bool:
-    """Exact: every member of a group sees exactly the same facilities."""
+    """Exact, and written apart from the engine: every member of a group sees exactly the same facilities."""
     size = np.bincount(group, minlength=n_groups)
     count = np.bincount(pairs.area, minlength=len(group))
     gp = np.unique(group[pairs.area] * (pairs.facility.max(initial=0) + 1) + pairs.facility)
@@ -162,91 +143,38 @@ def check_groups(pairs, group, n_groups) -> bool:
     return bool(np.all(count == union[group]) and np.sum(union * size) == len(pairs))
 
 
-def aggregate_lp(model, service_groups: dict) -> tuple[LinearProgram, dict]:
-    """The engine's LP with the access rows of merged areas summed and their identical columns merged.
+def merge_areas(sc, *, log=print) -> dict:
+    """The engine's merging of areas that see the same sites: what it saves, what it costs."""
+    from planner.model import AreaGroups
 
-    ``service_groups``: ``{"c": (group, n_groups), "e": (group, n_groups)}``,
-    area → group for childcare and eldercare. Exact when the members of a group
-    see the same facilities: after summing their access rows, the flow columns
-    (area, facility) of the members are the same column (+1 in the group's
-    access row, +1 in the facility's capacity row, cost 0, bounds [0, ∞)),
-    and so are their access-shortfall columns (checked below: same cost and
-    bounds). District rows hold population totals as constants, so districts
-    and access shares need not be part of the key: the merged row's
-    right-hand side is the sum of share × need.
-    """
-    lp, p = model.lp, model.prepared
-    m, n = lp.shape
-    row_new = np.arange(m)            # old row → new row (before compaction)
-    keep_row = np.ones(m, bool)
-    col_rep = np.arange(n)            # old column → representative column
-    for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e)):
-        group, n_g = service_groups[s]
-        rows = np.arange(m)[lp.row_blocks[f"access_{s}"]]         # one per area, in area order
-        _, first = np.unique(group, return_index=True)            # first member of each group
-        row_new[rows] = rows[first[group]]
-        keep_row[rows] = False
-        keep_row[rows[first]] = True
-        sf = np.arange(n)[lp.blocks[f"sf_acc_{s}"]]
-        col_rep[sf] = sf[first[group]]
-        flow = np.arange(n)[lp.blocks[f"flow_{s}"]]               # one per pair
-        key = group[pairs.area] * (pairs.facility.max(initial=0) + 1) + pairs.facility
-        _, first_pair, inverse = np.unique(key, return_index=True, return_inverse=True)
-        col_rep[flow] = flow[first_pair[np.asarray(inverse).ravel()]]
-    for name in ("cost", "lower", "upper", "integer"):
-        v = getattr(lp, name)
-        if not np.array_equal(v, v[col_rep]):
-            raise AssertionError(f"merged columns differ in {name}: the merge would not be exact")
-    new_index = np.cumsum(keep_row) - 1
-    R = sp.csr_matrix((np.ones(m), (new_index[row_new], np.arange(m))), shape=(int(keep_row.sum()), m))
-    keep_col = np.flatnonzero(col_rep == np.arange(n))
-    A = (R @ lp.A.tocsc()[:, keep_col]).tocsr()
-    A.sum_duplicates()
-    row_lower, row_upper = R @ lp.row_lower, R @ lp.row_upper  # sums of share × need; ±∞ stay ±∞
-    agg = LinearProgram(lp.cost[keep_col], lp.lower[keep_col], lp.upper[keep_col], lp.integer[keep_col], A,
-                        row_lower, row_upper, {}, {})
-    return agg, {"rows": agg.shape[0], "variables": agg.shape[1], "nonzeros": int(A.nnz)}
-
-
-def merge_areas(model, *, log=print) -> dict:
-    """Merge areas that see the same sites (per service), solve the reduced LP with the engine's default path."""
-    sc, p, lp = model.scenario, model.prepared, model.lp
-    n_a, n_f = len(sc.areas), len(sc.facilities)
+    full, merged = planner.build(sc, merge_areas=False), planner.build(sc)
+    p, n_a = full.prepared, len(sc.areas)
     gc.collect()
     t0 = time.perf_counter()
-    keys = {s: reach_keys(pairs, n_a, n_f, seed=k) for k, (s, pairs) in enumerate((("c", p.pairs_c),
-                                                                                    ("e", p.pairs_e)))}
-    groups = {s: merge_groups(keys[s]) for s in ("c", "e")}
-    exact = all(check_groups(pairs, *groups[s]) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e)))
-    t_keys = time.perf_counter() - t0
-    agg, shape = aggregate_lp(model, groups)
-    t_agg = time.perf_counter() - t0
-    full = timed_run(model)  # the full LP with the engine default, back to back with the merged one
-    solved = timed_run(SimpleNamespace(lp=agg, scenario=sc))
-    # how many areas other key choices would merge (counted only)
-    share = np.round(p.access_share_a, 12).view(np.uint64)
-    both = merge_groups(keys["c"] + keys["e"])[1]
-    conservative = merge_groups(keys["c"] + keys["e"] + [p.area_d.astype(np.uint64), share])[1]
+    groups = {s: AreaGroups.from_pairs(pairs, n_a) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
+    t_group = time.perf_counter() - t0
+    exact = all(check_groups(pairs, groups[s].of_area, groups[s].n) and groups[s].n == merged.groups[s].n
+                for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e)))
+    full_run = timed_run(full)  # back to back
+    solved = timed_run(merged)
     flows_before = len(p.pairs_c) + len(p.pairs_e)
-    flows_after = int(sum(np.unique(groups[s][0][pr.area] * (n_f + 1) + pr.facility).size
-                          for s, pr in (("c", p.pairs_c), ("e", p.pairs_e))))
+    flows_after = sum(len(g.flow_pairs) for g in merged.groups.values())
+    shape = lambda lp: {"rows": lp.shape[0], "variables": lp.shape[1], "nonzeros": int(lp.A.nnz)}  # noqa: E731
     out = {
-        "areas": n_a, "groups_childcare": groups["c"][1], "groups_eldercare": groups["e"][1],
-        "groups_both_services": both, "groups_district_share_both": conservative,
+        "areas": n_a, "groups_childcare": merged.groups["c"].n, "groups_eldercare": merged.groups["e"].n,
         "empty_reach_childcare": int(np.sum(np.bincount(p.pairs_c.area, minlength=n_a) == 0)),
         "empty_reach_eldercare": int(np.sum(np.bincount(p.pairs_e.area, minlength=n_a) == 0)),
         "groups_exact": exact, "flows_before": flows_before, "flows_after": flows_after,
-        "lp_before": {"rows": lp.shape[0], "variables": lp.shape[1], "nonzeros": int(lp.A.nnz)},
-        "lp_after": shape, "seconds_keys": t_keys, "seconds_aggregate": t_agg,
-        "seconds_solve": solved["seconds"], "seconds_total": t_agg + solved["seconds"],
-        "cpu_solve": solved["cpu"], "objective": solved["objective"], "status": solved["status"],
-        "full_seconds": full["seconds"], "full_cpu": full["cpu"], "full_objective": full["objective"],
-        "speedup_vs_full": full["seconds"] / (t_agg + solved["seconds"]),
-        "cpu_speedup_vs_full": full["cpu"] / solved["cpu"] if solved["cpu"] > 0 else None,
+        "lp_before": shape(full.lp), "lp_after": shape(merged.lp), "seconds_grouping": t_group,
+        "seconds_solve": solved["seconds"], "cpu_solve": solved["cpu"], "objective": solved["objective"],
+        "status": solved["status"], "full_seconds": full_run["seconds"], "full_cpu": full_run["cpu"],
+        "full_objective": full_run["objective"],
+        "speedup_vs_full": full_run["seconds"] / solved["seconds"],
+        "cpu_speedup_vs_full": full_run["cpu"] / solved["cpu"] if solved["cpu"] > 0 else None,
     }
     log(f"    merge areas: childcare {n_a:,} → {out['groups_childcare']:,} groups, eldercare → "
-        f"{out['groups_eldercare']:,}; flows {flows_before:,} → {flows_after:,}; aggregate {t_agg:.3f}s, "
-        f"solve {solved['seconds']:.3f}s (full LP {full['seconds']:.3f}s), objective {solved['objective']}")
+        f"{out['groups_eldercare']:,}; flows {flows_before:,} → {flows_after:,}; grouping {t_group:.3f}s, "
+        f"solve {solved['seconds']:.3f}s (full LP {full_run['seconds']:.3f}s), objective {solved['objective']}")
     return out
 
 

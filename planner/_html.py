@@ -33,6 +33,7 @@ from folium.template import Template
 from planner._errors import PlannerError
 
 __all__ = [
+    "InlineData",
     "OfflineHTMLError",
     "add_attribution",
     "escape_text",
@@ -43,6 +44,33 @@ __all__ = [
 
 class OfflineHTMLError(PlannerError):
     """The rendered map would still load something from the network."""
+
+
+class InlineData(MacroElement):
+    """``var <name> = <JSON>;`` for data that several layers share.
+
+    The JSON (from :func:`json.dumps`, with ``<`` escaped) is data, not code,
+    and it is most of a map's bytes. :func:`standalone_html` therefore checks
+    the document with a short placeholder in its place and pastes the JSON in
+    afterwards: the check stays fast, and a place named e.g. ``fetch(`` cannot
+    make it refuse the map. User text inside must still be escaped for the
+    HTML it ends up in (:func:`escape_text`).
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.placeholder }};
+        {% endmacro %}
+    """)
+
+    def __init__(self, json_text: str, name: str = "PlannerData"):
+        super().__init__()
+        self._name = name
+        self.json = json_text
+
+    @property
+    def placeholder(self) -> str:
+        return f"/*planner-data:{self.get_name()}*/null"
 
 
 @dataclass(frozen=True)
@@ -153,7 +181,8 @@ def standalone_html(fmap: folium.Map) -> str:
         its scripts would fetch something at run time. The message lists
         every offending URL or construct.
     """
-    document = fmap.get_root().render()
+    root = fmap.get_root()
+    document = root.render()
 
     # Swap known tags for placeholders first, then check what is left, so the
     # check never has to look inside the (large, trusted) vendored files.
@@ -175,10 +204,11 @@ def standalone_html(fmap: folium.Map) -> str:
         lambda m: swap(m, "css") if _is_stylesheet(m.group(0)) else m.group(0), document
     )
 
-    problems = _network_problems(document)
+    scan = _scan(document)
+    problems = _network_problems(scan)
     for url in dropped:
         library, needed = _DROPPED[url]
-        if needed is not None and any(needed.search(s) for s in _scripts(document)):
+        if needed is not None and any(needed.search(s) for s in scan.scripts):
             problems.append(
                 f"{library} is not vendored but the map uses it ({needed.pattern!r}); "
                 "use CircleMarker/DivIcon or vendor it in planner/static/"
@@ -189,6 +219,8 @@ def standalone_html(fmap: folium.Map) -> str:
             + "\n  - ".join(dict.fromkeys(problems))
         )
 
+    for data in _inline_data(root):
+        document = document.replace(data.placeholder, data.json, 1)
     for i, block in enumerate(inlined):
         # str.replace, not re.sub: vendored text is full of backslashes
         document = document.replace(f"<!--planner-asset:{i}-->", block, 1)
@@ -405,12 +437,17 @@ def _scan(document: str) -> _Scan:
     return scan
 
 
-def _scripts(document: str) -> list[str]:
-    return _scan(document).scripts
+def _inline_data(element) -> list[InlineData]:
+    found, stack = [], [element]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, InlineData):
+            found.append(e)
+        stack.extend(getattr(e, "_children", {}).values())
+    return found
 
 
-def _network_problems(document: str) -> list[str]:
-    scan = _scan(document)
+def _network_problems(scan: _Scan) -> list[str]:
     problems = []
     for tag, attr, value in scan.refs:
         if not _LOCAL_VALUE.match(value):

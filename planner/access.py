@@ -41,9 +41,19 @@ class Pairs:
 
 def lonlat(gdf) -> tuple[np.ndarray, np.ndarray]:
     """Lon/lat of each row's point (a point inside polygons)."""
-    geom = gdf.geometry
-    pts = geom if (geom.geom_type == "Point").all() else geom.representative_point()
-    return pts.x.to_numpy(float), pts.y.to_numpy(float)
+    import shapely
+
+    pts = np.array(gdf.geometry.array, dtype=object)
+    other = shapely.get_type_id(pts) != 0
+    if other.any():
+        pts[other] = shapely.point_on_surface(pts[other])
+    xy = shapely.get_coordinates(pts)
+    return xy[:, 0], xy[:, 1]
+
+
+def within(minutes, limit):
+    """The reach test every travel source uses (a hair of slack for rounding)."""
+    return minutes <= limit + 1e-9
 
 
 def _unit_xyz(lon, lat) -> np.ndarray:
@@ -83,8 +93,10 @@ def straight_line_pairs(areas, facilities, limit_minutes, *, speed_kmh=4.5, circ
     # ndarray output keeps pairs at distance 0 (a coo matrix would drop them)
     m = ta.sparse_distance_matrix(tf, chord, output_type="ndarray")
     a, f = m["i"].astype(np.int64), m["j"].astype(np.int64)
-    minutes = km_between(a_lon[a], a_lat[a], f_lon[f], f_lat[f]) * circuity / speed_kmh * 60
-    keep = minutes <= limit[a] + 1e-9
+    # the tree already measured the chord: arc = 2·asin(chord / 2), no haversine needed
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(m["v"] / 2, 0, 1))
+    minutes = km * circuity / speed_kmh * 60
+    keep = within(minutes, limit[a])
     return _sorted(a[keep], f[keep], minutes[keep])
 
 
@@ -162,10 +174,11 @@ def area_rules(scenario, service: str):
     mode : ndarray of str (``"walk"``/``"drive"``), minutes : ndarray of float
     """
     rules = reach_rules(scenario.reach)[service]
-    setting = scenario.areas["setting"].to_numpy(object)
-    mode = np.array([rules[s][0] for s in setting], object)
-    rule_minutes = np.array([np.nan if rules[s][1] is None else rules[s][1] for s in setting], float)
-    minutes = np.where(np.isnan(rule_minutes), float(scenario.targets.access_minutes), rule_minutes)
+    urban = scenario.areas["setting"].to_numpy(object) == "urban"  # validated: urban or rural
+    default = float(scenario.targets.access_minutes)
+    (mode_u, min_u), (mode_r, min_r) = rules["urban"], rules["rural"]
+    mode = np.where(urban, mode_u, mode_r).astype(object)
+    minutes = np.where(urban, default if min_u is None else min_u, default if min_r is None else min_r)
     d = scenario.districts
     if "access_minutes" in d.columns:
         area_d = pd.Index(d["district_id"]).get_indexer(scenario.areas["district_id"])
@@ -251,7 +264,7 @@ class ODMatrix:
         if "mode" in t.columns:
             keep &= t["mode"].to_numpy(object) == mode[np.maximum(a, 0)]
         a, f, m = a[keep], f[keep], t["minutes"].to_numpy(float)[keep]
-        ok = m <= minutes[a] + 1e-9
+        ok = within(m, minutes[a])
         return _sorted(a[ok], f[ok], m[ok])
 
 
@@ -319,7 +332,7 @@ class RoadNetwork:
                 block = dijkstra(g, directed=True, indices=src[s:s + chunk], limit=limit)[:, f_node]
                 rows = np.flatnonzero((inv >= s) & (inv < s + chunk))
                 t = block[inv[rows] - s] + a_snap[sel[rows], None] + f_snap[None, :]
-                r, c = np.nonzero(t <= minutes[sel[rows], None] + 1e-9)
+                r, c = np.nonzero(within(t, minutes[sel[rows], None]))
                 parts.append(Pairs(sel[rows[r]], c, t[r, c]))
         return _merge(parts)
 
@@ -435,13 +448,45 @@ def travel_source(scenario):
     return scenario.travel if scenario.travel is not None else StraightLine()
 
 
-def service_pairs(scenario, service: str, facility_index: np.ndarray) -> Pairs:
-    """Pairs in reach for one service; facility positions are in the full table."""
-    mode, minutes = area_rules(scenario, service)
+def service_pairs(scenario, service: str, facility_index: np.ndarray, rules=None) -> Pairs:
+    """Pairs in reach for one service; facility positions are in the full table.
+
+    ``rules`` is ``area_rules(scenario, service)`` if already at hand.
+    """
+    mode, minutes = area_rules(scenario, service) if rules is None else rules
     fac = scenario.facilities.iloc[facility_index]
     src = travel_source(scenario)
     p = src.pairs(scenario.areas, fac, minutes, mode, modes(scenario.options))
     return Pairs(p.area, np.asarray(facility_index, np.int64)[p.facility], p.minutes)
+
+
+def reach_pairs(scenario, child: np.ndarray):
+    """Pairs in reach for both services, and each service's catchment minutes per area.
+
+    When every area travels the same way to both services (the default and the
+    presets), one search with the longer of the two catchments serves both:
+    each pair is then kept if it is within its own service's catchment, which
+    is exactly the per-service search (every source measures a pair the same
+    way whatever the catchment) at half the cost.
+
+    Returns
+    -------
+    pairs_c, pairs_e : Pairs
+        Childcare and eldercare pairs (facility positions in the full table).
+    limit_c, limit_e : ndarray
+        Catchment minutes per area.
+    """
+    mode_c, limit_c = area_rules(scenario, "childcare")
+    mode_e, limit_e = area_rules(scenario, "eldercare")
+    if not np.array_equal(mode_c, mode_e):
+        return (service_pairs(scenario, "childcare", np.flatnonzero(child), (mode_c, limit_c)),
+                service_pairs(scenario, "eldercare", np.flatnonzero(~child), (mode_e, limit_e)),
+                limit_c, limit_e)
+    p = travel_source(scenario).pairs(scenario.areas, scenario.facilities, np.maximum(limit_c, limit_e),
+                                      mode_c, modes(scenario.options))
+    is_c = child[p.facility]
+    keep = within(p.minutes, np.where(is_c, limit_c[p.area], limit_e[p.area]))
+    return p.select(keep & is_c), p.select(keep & ~is_c), limit_c, limit_e
 
 
 # ---------------------------------------------------------------- accessibility scores

@@ -52,7 +52,7 @@ from folium.template import Template
 from folium.utilities import JsCode, camelize
 
 from . import i18n
-from ._html import add_attribution, escape_text, standalone_html, write_html_atomic
+from ._html import InlineData, add_attribution, escape_text, standalone_html, write_html_atomic
 
 __all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "attainment_index",
            "access_index", "score_attainment", "attribution_text", "MEASURES", "ATTAINMENT_BINS", "ACCESS_BINS",
@@ -217,6 +217,18 @@ def _clean(v):
     return v
 
 
+def _json_numbers(values: np.ndarray) -> list:
+    """Rows of numbers for JSON, like :func:`_clean` but whole arrays at once:
+    rounded to 2 decimals, whole numbers as int (shorter), NaN/inf → None."""
+    v = np.round(np.asarray(values, float), 2)
+    out = v.astype(object)
+    finite = np.isfinite(v)
+    whole = finite & (v == np.trunc(v))
+    out[whole] = v[whole].astype(np.int64).tolist()
+    out[~finite] = None
+    return out.tolist()
+
+
 def _js_json(obj) -> str:
     """Compact JSON for a <script>: UTF-8 kept, ``<`` and line separators escaped."""
     import json
@@ -271,20 +283,11 @@ def _num(df, col) -> np.ndarray:
 
 # ------------------------------------------------------------------ custom elements
 
-class _Data(MacroElement):
-    """``var <name> = <GeoJSON>;`` once, for layers that share it (compact UTF-8 JSON)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = {{ this.json }};
-        {% endmacro %}
-    """)
-
-    def __init__(self, data: dict):
-        super().__init__()
-        self._name = "PlannerData"
-        self.json = _js_json(data)
-        self.n_features = len(data["features"])
+def _data(obj: dict) -> InlineData:
+    """Features shared by several layers, inlined once after the offline check."""
+    data = InlineData(_js_json(obj))
+    data.n_features = len(obj["features"])
+    return data
 
 
 class _Fill(MacroElement):
@@ -299,7 +302,7 @@ class _Fill(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, layer, data: _Data, restyle: bool):
+    def __init__(self, layer, data: InlineData, restyle: bool):
         super().__init__()
         self._name = "PlannerFill"
         self.layer, self.data, self.restyle = layer, data, restyle
@@ -695,7 +698,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     area_layers, score_layers = [], []
     if a is not None and len(a):
         scored = _has_scores(a)
-        data = _Data(_area_data(a, index, d if scored else None))
+        data = _data(_area_data(a, index, d if scored else None))
         data.add_to(fmap)
         def point_layer(kind, service, k, show, ring, opacity, formatter):
             """One switchable view of the shared area points (no second copy of the data)."""
@@ -828,16 +831,14 @@ def _area_data(a: gpd.GeoDataFrame, index: dict, d: pd.DataFrame | None = None) 
         for service in SCORE_TARGETS:
             cols += [_num(a, f"score_{m}_{service}_{w}") for m in ("2sfca", "e2sfca") for w in WHENS]
             colors += [attainment_index(score_attainment(a, d, service, w)) for w in WHENS]
-    v = np.round(np.column_stack(cols), 2)
-    v = np.where(np.isfinite(v), v, np.nan)
+    v = _json_numbers(np.column_stack(cols))
     c = np.column_stack(colors).astype(int).tolist()
     synth = _synthetic_mask(a)
     names = [escape_text(x) for x in a["name"].to_numpy(object)]
     dix = [index.get(str(x), -1) for x in a["district_id"].to_numpy(object)]
     props = []
     for i in range(len(a)):
-        p = {"n": names[i], "d": dix[i], "c": c[i],
-             "v": [None if math.isnan(x) else int(x) if x.is_integer() else x for x in v[i].tolist()]}
+        p = {"n": names[i], "d": dix[i], "c": c[i], "v": v[i]}
         if synth[i]:
             p["syn"] = 1
         props.append(p)
@@ -884,7 +885,7 @@ def _facility_group(fmap, fmt, f, kind, states, index: dict, label: str, show: b
                 on_each_feature=fmt.on_each(f"facility('{k}', '{s}')"))
             lyr.add_to(group)
             fmap.planner_markers.append(lyr)
-            data = _Data(_points(xy[idx], props))
+            data = _data(_points(xy[idx], props))
             data.add_to(fmap)
             _Fill(lyr, data, restyle=True).add_to(fmap)
     return group

@@ -12,14 +12,25 @@ add        slots or beds added per facility (≤ max_add, or ≤ max_size for ca
 aff        affordable slots among the added ones, per childcare facility
 conv       ordinary → care-oriented conversions, per eldercare facility
 open       candidate site opened (0–1; binary in integer mode)
-flow_c/_e  need of an area served by a facility in reach (childcare / eldercare)
+flow_c/_e  need served by a facility in reach (childcare / eldercare), per
+           group of areas that see exactly the same sites (see below)
 sf_*       non-negative shortfalls: per district (slots, affordable, beds, care)
-           and per area (access to childcare / eldercare), priced far above cost
+           and per area group (access to childcare / eldercare), priced far above cost
 
 Units: slots, beds, yuan. Objective coefficients are yuan ÷ ``cost_scale``
 so that one unit of any shortfall outweighs the dearest way to close it.
 Flows cost nothing: the model decides capacity; how much need that capacity
 can serve in reach is worked out afterwards (:func:`planner.access.max_served`).
+
+Areas that see exactly the same set of sites for a service share one access
+row and one set of flow columns (:class:`AreaGroups`). That is exact: flows are
+free and unbounded, every access shortfall has the same price, and district
+rows hold population totals as constants, so any group solution splits back
+into per-area flows and shortfalls of the same cost (:meth:`Model.per_area`).
+In towns many neighbouring areas share their reach set (all areas with
+nothing in reach share the empty one): 26–54 % fewer flow columns on the
+benchmark instances. ``extra_functionality`` models are not merged, since
+user constraints may name per-area flows.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .access import Pairs, area_rules, service_pairs
+from .access import Pairs, reach_pairs
 
 INF = np.inf
 SHORTFALL_PRICE = 1000.0  # per slot/bed, in units of the dearest way to add one (share rows: ÷ (1 − share))
@@ -101,6 +112,71 @@ class _Builder:
 
 
 @dataclass
+class AreaGroups:
+    """Areas merged for one service because they see exactly the same sites.
+
+    Attributes
+    ----------
+    of_area : ndarray of int
+        Group of each area.
+    flow_pairs : ndarray of int
+        Positions in the service's :class:`Pairs` that get a flow column: the
+        pairs of each group's first area.
+    column : ndarray of int
+        For every pair, its group's flow column for the same site.
+    """
+
+    of_area: np.ndarray
+    flow_pairs: np.ndarray
+    column: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.of_area.max(initial=-1)) + 1
+
+    @classmethod
+    def identity(cls, pairs: Pairs, n_areas: int) -> "AreaGroups":
+        every = np.arange(len(pairs))
+        return cls(np.arange(n_areas), every, every)
+
+    @classmethod
+    def from_pairs(cls, pairs: Pairs, n_areas: int) -> "AreaGroups":
+        """Group areas by their set of sites: a 128-bit set hash, then checked exactly."""
+        counts = np.bincount(pairs.area, minlength=n_areas)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        n_fac = int(pairs.facility.max(initial=-1)) + 1
+        rng = np.random.default_rng(20250101)  # fixed: groups (and column order) are reproducible
+        keys = [counts]
+        for _ in range(2):
+            # a sum of random 64-bit words per site is a hash of the (sorted, distinct) set
+            word = rng.integers(0, 2**63, n_fac, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+            total = np.concatenate([np.zeros(1, np.uint64), np.cumsum(word[pairs.facility], dtype=np.uint64)])
+            keys.append(total[starts + counts] - total[starts])
+        order = np.lexsort(keys[::-1])  # stable: each group's first area is its lowest index
+        k = np.column_stack(keys)[order]
+        new_group = np.concatenate([[True], (k[1:] != k[:-1]).any(axis=1)])
+        of_area = np.empty(n_areas, np.int64)
+        of_area[order] = np.cumsum(new_group) - 1
+        first = order[new_group]  # lowest-index area of each group, in group order
+        # exact check: each pair must match the same-position pair of its group's first area
+        pos_in_area = np.arange(len(pairs)) - starts[pairs.area]
+        twin = starts[first[of_area[pairs.area]]] + pos_in_area
+        if not np.array_equal(pairs.facility, pairs.facility[twin]):  # a hash collision: do not merge
+            return cls.identity(pairs, n_areas)
+        is_first = np.zeros(n_areas, bool)
+        is_first[first] = True
+        flow_pairs = np.flatnonzero(is_first[pairs.area])
+        column = np.full(len(pairs), -1)
+        column[flow_pairs] = np.arange(len(flow_pairs))
+        return cls(of_area, flow_pairs, column[twin])
+
+    def split(self, weight: np.ndarray) -> np.ndarray:
+        """Each area's share of its group (weights ≥ 0 summing to 1 per group, or 0 if all are 0)."""
+        total = np.bincount(self.of_area, weight, self.n)[self.of_area]
+        return np.divide(weight, total, out=np.zeros(len(weight)), where=total > 0)
+
+
+@dataclass
 class Prepared:
     """The scenario as arrays: what the model and the result both read."""
 
@@ -146,15 +222,14 @@ def prepare(scenario) -> Prepared:
     conv_cost = f["cost_per_conversion"].to_numpy(float)
     conv_upper = np.where(~child & ~np.isnan(conv_cost), f["beds"].to_numpy(float) - f["beds_care"].to_numpy(float), 0.0)
     o = scenario.options
+    pairs_c, pairs_e, limit_c, limit_e = reach_pairs(scenario, child)
     return Prepared(
         district_ids=ids, area_d=area_d, fac_d=fac_d, targets=t,
         need_c=a["pop_total"].to_numpy(float) * t["childcare_per_1000"].to_numpy(float)[area_d] / 1000,
         need_e=a["pop_60_plus"].to_numpy(float) * t["beds_per_1000_elderly"].to_numpy(float)[area_d] / 1000,
         child=child, cand=cand, add_upper=add_upper, cost_unit=cost_unit,
         conv_upper=conv_upper, cost_conv=np.nan_to_num(conv_cost),
-        pairs_c=service_pairs(scenario, "childcare", np.flatnonzero(child)),
-        pairs_e=service_pairs(scenario, "eldercare", np.flatnonzero(~child)),
-        limit_c=area_rules(scenario, "childcare")[1], limit_e=area_rules(scenario, "eldercare")[1],
+        pairs_c=pairs_c, pairs_e=pairs_e, limit_c=limit_c, limit_e=limit_e,
         new_beds_care=bool(o.new_beds_care), budget=None if scenario.budget is None else float(scenario.budget),
         integer=bool(o.integer), access_share_a=t["access_share"].to_numpy(float)[area_d],
     )
@@ -177,11 +252,30 @@ class Model:
     scenario: object
     scale: float            # yuan per objective unit
     cost_yuan: np.ndarray   # yuan per unit of each column (for the plan's cost)
+    groups: dict = field(default_factory=dict)  # "c"/"e" → AreaGroups
 
     @classmethod
     def from_scenario(cls, scenario) -> "Model":
         """Build the model of DESIGN.md for a validated scenario."""
         return build(scenario)
+
+    def per_area(self, v: dict) -> dict:
+        """Column values by block, with flows per pair and access shortfalls per area.
+
+        A group's flows and shortfall are split among its areas in proportion
+        to what each must reach (``access_share × need``; by need where that
+        is 0). Every area row then holds, because the group's row holds, and
+        capacities and costs are unchanged.
+        """
+        p = self.prepared
+        out = dict(v)
+        for name, pairs, need in (("c", p.pairs_c, p.need_c), ("e", p.pairs_e, p.need_e)):
+            g = self.groups[name]
+            required = p.access_share_a * need
+            share = np.where(np.bincount(g.of_area, required, g.n)[g.of_area] > 0, g.split(required), g.split(need))
+            out[f"flow_{name}"] = v[f"flow_{name}"][g.column] * share[pairs.area]
+            out[f"sf_acc_{name}"] = v[f"sf_acc_{name}"][g.of_area] * share
+        return out
 
     def to_pulp(self, name="care_plan"):
         """The same problem as a ``pulp.LpProblem``.
@@ -229,9 +323,18 @@ class Model:
         return prob, variables
 
 
-def build(scenario) -> Model:
-    """Assemble the LP (or MILP with ``options.integer``) for ``scenario``."""
+def build(scenario, *, merge_areas: bool | None = None) -> Model:
+    """Assemble the LP (or MILP with ``options.integer``) for ``scenario``.
+
+    ``merge_areas`` (default: unless the scenario has ``extra_functionality``)
+    gives areas that see the same sites one access row (see the module notes).
+    """
     p = prepare(scenario)
+    n_a = len(p.area_d)
+    if merge_areas is None:
+        merge_areas = scenario.extra_functionality is None
+    group = AreaGroups.from_pairs if merge_areas else AreaGroups.identity
+    groups = {"c": group(p.pairs_c, n_a), "e": group(p.pairs_e, n_a)}
     f = scenario.facilities
     fixed = f["fixed_cost"].to_numpy(float)
     min_size = f["min_size"].to_numpy(float)
@@ -255,7 +358,8 @@ def build(scenario) -> Model:
     share_price = (lambda share: np.ones_like(share)) if budget_mode else (
         lambda share: 1.0 / np.maximum(1.0 - share, 1e-3))
     price = {"sf_slots": np.ones(n_d), "sf_aff": share_price(t_aff), "sf_beds": np.ones(n_d),
-             "sf_care": share_price(t_care), "sf_acc_c": np.ones(n_a), "sf_acc_e": np.ones(n_a)}
+             # equal prices per area: what makes merging areas exact
+             "sf_care": share_price(t_care), "sf_acc_c": np.ones(groups["c"].n), "sf_acc_e": np.ones(groups["e"].n)}
 
     b = _Builder()
     add = b.var("add", n_f, upper=p.add_upper, cost=cost_weight * p.cost_unit / scale, integer=p.integer)
@@ -263,8 +367,8 @@ def build(scenario) -> Model:
     conv = b.var("conv", len(E), upper=p.conv_upper[E], cost=cost_weight * p.cost_conv[E] / scale,
                  integer=p.integer)
     opn = b.var("open", len(K), upper=1.0, cost=cost_weight * fixed[K] / scale, integer=p.integer)
-    fc = b.var("flow_c", len(p.pairs_c))
-    fe = b.var("flow_e", len(p.pairs_e))
+    fc = b.var("flow_c", len(groups["c"].flow_pairs))
+    fe = b.var("flow_e", len(groups["e"].flow_pairs))
     sf = {name: b.var(name, len(price[name]), cost=SHORTFALL_PRICE * price[name]) for name in SHORTFALL_BLOCKS}
 
     dC, dE = p.fac_d[C], p.fac_d[E]
@@ -309,13 +413,15 @@ def build(scenario) -> Model:
     for pairs, flow, need, sf_acc, fac_set, cap_now, name in (
             (p.pairs_c, fc, p.need_c, sf["sf_acc_c"], C, S, "c"),
             (p.pairs_e, fe, p.need_e, sf["sf_acc_e"], E, B, "e")):
-        r = b.rows_block(f"access_{name}", p.access_share_a * need, INF)
-        b.coef(r + pairs.area, flow, 1.0)
-        b.coef(r + np.arange(n_a), sf_acc, 1.0)
+        g = groups[name]
+        flow_pairs = pairs.select(g.flow_pairs)
+        r = b.rows_block(f"access_{name}", np.bincount(g.of_area, p.access_share_a * need, g.n), INF)
+        b.coef(r + g.of_area[flow_pairs.area], flow, 1.0)
+        b.coef(r + np.arange(g.n), sf_acc, 1.0)
         local = np.full(n_f, -1)
         local[fac_set] = np.arange(len(fac_set))
         r = b.rows_block(f"capacity_{name}", -INF * np.ones(len(fac_set)), cap_now[fac_set])
-        b.coef(r + local[pairs.facility], flow, 1.0)
+        b.coef(r + local[flow_pairs.facility], flow, 1.0)
         b.coef(r + np.arange(len(fac_set)), add[fac_set], -1.0)
 
     cost_yuan = np.zeros(b.n_col)
@@ -326,4 +432,4 @@ def build(scenario) -> Model:
         nz = np.flatnonzero(cost_yuan)
         r = b.rows_block("budget", np.array([-INF]), p.budget / scale)
         b.coef(np.full(len(nz), r), nz, cost_yuan[nz] / scale)
-    return Model(lp=b.build(), prepared=p, scenario=scenario, scale=scale, cost_yuan=cost_yuan)
+    return Model(lp=b.build(), prepared=p, scenario=scenario, scale=scale, cost_yuan=cost_yuan, groups=groups)

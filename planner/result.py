@@ -60,7 +60,7 @@ class Result:
         sc, p, lp = model.scenario, model.prepared, model.lp
         x = np.clip(np.asarray(x, float), lp.lower, lp.upper)
         x[np.abs(x) < 1e-9] = 0.0
-        v = {name: x[sl] for name, sl in lp.blocks.items()}
+        v = model.per_area({name: x[sl] for name, sl in lp.blocks.items()})
         f, a = sc.facilities, sc.areas
         n_f, n_a, n_d = len(f), len(a), p.n_districts
         C, E, K = np.flatnonzero(p.child), np.flatnonzero(~p.child), np.flatnonzero(p.cand)

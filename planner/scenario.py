@@ -208,14 +208,16 @@ class Scenario:
         Returns a DataFrame indexed like ``districts`` with one column per
         target name.
         """
-        out = pd.DataFrame(index=self.districts.index)
+        d, n = self.districts, len(self.districts)
+        out = {}
         for col in TARGET_COLUMNS:
             default = float(getattr(self.targets, col.name))
-            if col.name in self.districts.columns:
-                out[col.name] = self.districts[col.name].astype(float).fillna(default).to_numpy()
+            if col.name in d.columns:
+                v = d[col.name].to_numpy(float)
+                out[col.name] = np.where(np.isnan(v), default, v)
             else:
-                out[col.name] = default
-        return out
+                out[col.name] = np.full(n, default)
+        return pd.DataFrame(out, index=d.index)
 
     def subset(self, district_ids) -> "Scenario":
         """A scenario restricted to some districts (areas and facilities in them)."""

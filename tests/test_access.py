@@ -352,3 +352,47 @@ def test_people_without_reach_per_district():
     d = res.districts.iloc[0]
     assert d["people_without_reach_childcare"] == 2000 and d["areas_without_reach_childcare"] == 1
     assert res.areas.set_index("area_id").loc["village", "score_2sfca_childcare_before"] == 0
+
+
+def _mixed_town(seed=0):
+    rng = np.random.default_rng(seed)
+    lon = lambda: float(BASE_LON + rng.uniform(0, 0.25))  # noqa: E731  (≈ 22 km: walk and drive both matter)
+    lat = lambda: float(BASE_LAT + rng.uniform(0, 0.25))  # noqa: E731
+    districts = [{"district_id": "D1"}, {"district_id": "D2", "access_minutes": 12}]
+    areas = [dict(area(f"a{i}", f"D{1 + i % 2}", lon=lon(), lat=lat()), setting=("urban", "rural")[i % 3 == 0])
+             for i in range(60)]
+    facs = [(childcare if i % 2 else eldercare)(f"f{i}", f"D{1 + i % 2}", lon=lon(), lat=lat()) for i in range(40)]
+    return scenario(areas, facs, districts)
+
+
+def _od_for(sc):
+    from planner.access import lonlat
+
+    alon, alat = lonlat(sc.areas)
+    flon, flat = lonlat(sc.facilities)
+    km = km_between(alon[:, None], alat[:, None], flon[None, :], flat[None, :])
+    rows = [(sc.areas["area_id"][i], sc.facilities["facility_id"][j], mode, float(km[i, j] * factor))
+            for i in range(len(alon)) for j in range(len(flon)) for mode, factor in (("walk", 15.0), ("drive", 2.5))]
+    return ODMatrix.from_frame(pd.DataFrame(rows, columns=["origin_id", "destination_id", "mode", "minutes"]))
+
+
+@pytest.mark.parametrize("reach", [None, "life_circle", {"childcare": {"urban": ["drive", 8]}},
+                                   {"eldercare": {"rural": ["walk", 40]}}])
+@pytest.mark.parametrize("travel", ["straight", "od"])
+def test_one_search_for_both_services_equals_one_per_service(reach, travel):
+    """planner.build searches reach once for both services when it can; same pairs either way."""
+    from planner.access import reach_pairs, service_pairs
+
+    sc = _mixed_town()
+    sc.reach = reach
+    if travel == "od":
+        sc.travel = _od_for(sc)
+    child = (sc.facilities["kind"] == "childcare").to_numpy()
+    pairs_c, pairs_e, limit_c, limit_e = reach_pairs(sc, child)
+    for pairs, service, mask, limit in ((pairs_c, "childcare", child, limit_c), (pairs_e, "eldercare", ~child, limit_e)):
+        one = service_pairs(sc, service, np.flatnonzero(mask))
+        assert len(one) > 0 and len(one) < len(sc.areas) * mask.sum()  # the catchment bites
+        np.testing.assert_array_equal(pairs.area, one.area)
+        np.testing.assert_array_equal(pairs.facility, one.facility)
+        np.testing.assert_array_equal(pairs.minutes, one.minutes)
+        np.testing.assert_array_equal(limit, area_rules(sc, service)[1])

@@ -71,8 +71,10 @@ def test_raw_highspy_objective_equals_planner(tiny, bench):
     assert r["objective_agrees"]
     assert r["raw_objective"] == pytest.approx(r["planner_objective"], rel=1e-6)
     assert r["pulp_objective"] == pytest.approx(r["planner_objective"], rel=1e-6)
-    # same LP: same shape; the engine's convention beyond DESIGN.md behaves as documented
-    assert (r["raw_variables"], r["raw_rows"]) == (r["variables"], r["rows"])
+    # same LP (merging off): same shape; merged areas make it smaller; the engine's convention
+    # beyond DESIGN.md behaves as documented
+    assert (r["raw_variables"], r["raw_rows"], r["raw_nonzeros"]) == (r["variables"], r["rows"], r["nonzeros"])
+    assert r["merged_variables"] < r["variables"] and r["merged_rows"] < r["rows"]
     strict = r["design_strict"]
     assert strict["cap_neutral_rel_diff"] <= 1e-6          # a "≤ need" bound does not move the optimum
     assert strict["objective"] <= r["planner_objective"] * (1 + 1e-9)  # dearer share shortfalls cost more
@@ -81,8 +83,7 @@ def test_raw_highspy_objective_equals_planner(tiny, bench):
 
 
 def test_ladder_every_step_keeps_the_optimal_cost(experiments, small_sc):
-    model = planner.build(small_sc)
-    lad = experiments.ladder(model, 1, log=lambda s: None)
+    lad = experiments.ladder(small_sc, 1, log=lambda s: None)
     assert [k for k, *_ in experiments.LADDER] == list(lad["rows"])
     plain = lad["rows"]["plain"]["objective"]
     for key, row in lad["rows"].items():
@@ -95,27 +96,28 @@ def test_ladder_every_step_keeps_the_optimal_cost(experiments, small_sc):
 
 
 def test_merging_areas_is_exact(experiments, small_sc):
-    model = planner.build(small_sc)
-    plain = planner.solve(small_sc, model=model).info.objective
-    m = experiments.merge_areas(model, log=lambda s: None)
+    plain = planner.solve(small_sc, model=planner.build(small_sc, merge_areas=False)).info.objective
+    m = experiments.merge_areas(small_sc, log=lambda s: None)
     assert m["groups_exact"] and m["status"] == "optimal"
     assert m["groups_childcare"] < m["areas"] and m["groups_eldercare"] < m["areas"]  # something merged
     assert m["flows_after"] < m["flows_before"] and m["lp_after"]["rows"] < m["lp_before"]["rows"]
-    assert m["objective"] == pytest.approx(plain, rel=1e-6)
-    # finer keys merge less
-    assert m["groups_district_share_both"] >= m["groups_both_services"] >= max(m["groups_childcare"],
-                                                                              m["groups_eldercare"])
+    assert m["objective"] == pytest.approx(plain, rel=1e-6) == m["full_objective"]
 
 
-def test_reach_keys_group_equal_sets_only(experiments):
+def test_engine_groups_equal_sets_only(experiments):
     from planner.access import Pairs
+    from planner.model import AreaGroups
 
-    # areas 0 and 2 see {0, 1}; area 1 sees {1}; area 3 sees nothing; area 4 sees {0, 1, 2}
+    # areas 0 and 2 see {0, 1}; area 1 sees {1}; areas 3 and 5 see nothing; area 4 sees {0, 1, 2}
     area = np.array([0, 0, 1, 2, 2, 4, 4, 4])
     fac = np.array([0, 1, 1, 0, 1, 0, 1, 2])
     pairs = Pairs(area, fac, np.zeros(len(area)))
-    group, n = experiments.merge_groups(experiments.reach_keys(pairs, 5, 3))
-    assert n == 4 and group[0] == group[2] and len({group[0], group[1], group[3], group[4]}) == 4
+    g = AreaGroups.from_pairs(pairs, 6)
+    group, n = g.of_area, g.n
+    assert n == 4 and group[0] == group[2] and group[3] == group[5]
+    assert len({group[0], group[1], group[3], group[4]}) == 4
+    assert g.flow_pairs.tolist() == [0, 1, 2, 5, 6, 7]        # the pairs of areas 0, 1 and 4
+    assert g.column.tolist() == [0, 1, 2, 0, 1, 3, 4, 5]      # area 2's pairs use area 0's columns
     assert experiments.check_groups(pairs, group, n)
     wrong = group.copy()
     wrong[1] = wrong[0]  # {1} is not {0, 1}
@@ -164,10 +166,9 @@ def test_spopt_comparison_equal_objectives(tiny_sc):
 
 def test_writers_produce_expected_sections(tiny, bench, experiments, tiny_sc, tmp_path):
     _, r = tiny
-    model = planner.build(tiny_sc)
     size = {"size": "tiny", "instance": {"n_areas": 40, "n_sites": 15, "n_districts": 1, "pairs": {}},
-            "raw": r, "ladder": experiments.ladder(model, 1, log=lambda s: None),
-            "merge": experiments.merge_areas(model, log=lambda s: None),
+            "raw": r, "ladder": experiments.ladder(tiny_sc, 1, log=lambda s: None),
+            "merge": experiments.merge_areas(tiny_sc, log=lambda s: None),
             "warm": experiments.warm_starts(tiny_sc, experiments.MOVES[:1], log=lambda s: None),
             "phases": {"raw": {"seconds": 1.0, "peak_rss_mb": 100.0, "load_before": 1.0, "load_after": 1.0}},
             "rss_after_instance_mb": 90.0, "peak_rss_mb": 100.0}
@@ -195,7 +196,8 @@ def test_writers_produce_expected_sections(tiny, bench, experiments, tiny_sc, tm
                     "## 8. What the numbers mean"):
         assert heading in md, heading
     for label in ("areas × sites", "ratio build", "ratio solve", "objective rel. diff", "+ presolve off",
-                  "engine default", "IPM instead of simplex", "merge areas", "speed-up", "build overhead"):
+                  "engine default", "IPM instead of simplex", "areas that see the same sites merged", "speed-up",
+                  "build overhead"):
         assert label in md, label
     # --render-only rewrites RESULTS.md from results.json
     (tmp_path / "RESULTS.md").unlink()

@@ -16,6 +16,7 @@ from folium.elements import JSCSSMixin
 
 from planner._errors import PlannerError
 from planner._html import (
+    InlineData,
     OfflineHTMLError,
     add_attribution,
     escape_text,
@@ -153,6 +154,22 @@ def test_awesome_marker_icon_fails_loudly():
     fmap = folium.Map(tiles=None)
     folium.Marker([37.8, 112.5], icon=folium.Icon(color="red")).add_to(fmap)
     with pytest.raises(OfflineHTMLError, match="awesome-markers"):
+        standalone_html(fmap)
+
+
+def test_inline_data_is_pasted_after_the_check():
+    # Names like these are data: they must not make the check refuse the map,
+    # while the same text as code in the map's own scripts still fails.
+    words = "fetch(x) src=//cdn.example.org import(y) L.tileLayer"
+    fmap = folium.Map(tiles=None)
+    data = InlineData('{"n":["%s"]}' % words)
+    data.add_to(fmap)
+    document = standalone_html(fmap)
+    assert f'var {data.get_name()} = {{"n":["{words}"]}};' in document
+    assert "planner-data" not in document
+
+    folium.Element(f"<script>var u = {words!r};</script>").add_to(fmap.get_root().html)
+    with pytest.raises(OfflineHTMLError, match="fetch/XHR"):
         standalone_html(fmap)
 
 

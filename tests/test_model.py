@@ -3,7 +3,7 @@
 import pytest
 
 import planner
-from conftest import area, childcare, eldercare, scenario
+from conftest import BASE_LON, area, childcare, eldercare, scenario
 
 NO_BEDS = dict(beds_per_1000_elderly=0, care_bed_share=0, access_share=0)
 NO_SLOTS = dict(childcare_per_1000=0, affordable_share=0, access_share=0)
@@ -212,3 +212,26 @@ def test_bad_settings_raise_planner_error():
     sc.budget = -1
     with pytest.raises(planner.PlannerError, match="budget must be"):
         planner.solve(sc)
+
+
+def test_areas_seeing_the_same_sites_share_one_access_row():
+    """Two blocks of flats beside one nursery, a third 5 km away with its own: the first two merge.
+
+    Flats a1 and a2 (10,000 people each) need 45 slots each; c1 (60 slots, +40 at 1,000 yuan) serves
+    both, so 30 slots are added (30,000 yuan) and each gets 45. a3 sees only c2, which has 45.
+    """
+    from planner.model import build
+
+    areas = [area("a1"), area("a2"), area("a3", lon=BASE_LON + 0.06)]
+    facs = [childcare("c1", slots=60, affordable=60, max_add=40, cost=1000),
+            childcare("c2", slots=45, affordable=45, lon=BASE_LON + 0.06)]
+    sc = scenario(areas, facs, access_share=1.0, **{k: v for k, v in NO_BEDS.items() if k != "access_share"})
+    merged, full = build(sc), build(sc, merge_areas=False)
+    assert merged.groups["c"].of_area.tolist() == [0, 0, 1]
+    assert merged.lp.blocks["flow_c"].stop - merged.lp.blocks["flow_c"].start == 2
+    assert full.lp.blocks["flow_c"].stop - full.lp.blocks["flow_c"].start == 3
+    res, plain = planner.solve(sc, model=merged), planner.solve(sc, model=full)
+    assert res.cost == pytest.approx(30_000) and plain.cost == pytest.approx(30_000)
+    a = res.areas.set_index("area_id")
+    assert a["served_in_reach_childcare"].tolist() == pytest.approx([45, 45, 45])
+    assert a["shortfall_access_childcare"].tolist() == pytest.approx([0, 0, 0])

@@ -725,3 +725,26 @@ def test_share_near_one_is_met_when_reachable():
     res = planner.solve(sc)
     assert res.districts["shortfall_affordable"].iloc[0] == 0
     assert res.cost == pytest.approx(199_900 * 1000, rel=1e-6)
+
+
+@props(40)
+@given(spec=specs(placement="spread", access=True), budget=st.none() | st.integers(0, 200_000))
+def test_merged_areas_solve_the_full_model(spec, budget):
+    """Areas that see the same sites share one access row: same optimum, and the split-back plan
+    is a feasible solution of the unmerged model at that optimum."""
+    from planner.model import build
+    from planner.solve import run
+
+    sc = spec.scenario(budget=budget)
+    full, merged = build(sc, merge_areas=False), build(sc)
+    objective_full = run(full)[1].objective
+    x_m, info = run(merged)
+    assert info.objective == pytest.approx(objective_full, rel=1e-6, abs=1e-6)
+    v = merged.per_area({name: x_m[sl] for name, sl in merged.lp.blocks.items()})
+    lp = full.lp
+    x = np.concatenate([v[name] for name in lp.blocks])  # blocks are in column order
+    ax = lp.A @ x
+    slack = 1e-6 * (1 + np.abs(lp.A).max(axis=1).toarray().ravel() * np.abs(x).max(initial=0))
+    assert (ax >= lp.row_lower - slack).all() and (ax <= lp.row_upper + slack).all()
+    assert (x >= lp.lower - 1e-6).all() and (x <= lp.upper * (1 + 1e-9) + 1e-6).all()
+    assert lp.cost @ x == pytest.approx(objective_full, rel=1e-6, abs=1e-6)
