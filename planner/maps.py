@@ -497,6 +497,54 @@ class _Formatters(MacroElement):
         return JsCode(f"function (f, l) {{ {self.get_name()}.{call}(f, l); }}")
 
 
+class _FitWhenShown(MacroElement):
+    """Fit the map to the data, now if its frame has a size, else once it gets one.
+
+    A background tab, Voila (which lays outputs out before revealing the page)
+    or an intranet page that shows the file in a hidden iframe gives the map a
+    frame with no size. Leaflet's ``fitBounds`` there leaves the zoom at
+    Infinity and throws, which would stop folium's map script and leave the
+    map blank for good. So the fit waits for a size, and the check lives in a
+    ``<script>`` of its own that listens for resizes.
+    """
+
+    _template = Template("""
+        {% macro html(this, kwargs) %}
+        <script>/* planner: fit the map to its data once its frame has a size */
+        (function (name, box, right) {
+            var fitted = false, hidden = false;
+            window[name + "_fit"] = function () {
+                var m = window[name];
+                if (!m) { return; }  // the map script has not run yet
+                var el = m.getContainer(), w = el.clientWidth, h = el.clientHeight;
+                if (!(w > 0 && h > 0)) { hidden = true; return; }
+                if (fitted && !hidden && isFinite(m.getZoom())) { return; }
+                fitted = true; hidden = false;
+                var b = L.latLngBounds(box);
+                if (!isFinite(m.getZoom())) { m.setView(b.getCenter(), 0, {reset: true, animate: false}); }
+                m.invalidateSize(false);
+                m.fitBounds(b, {paddingTopLeft: [Math.min(50, w / 10), Math.min(60, h / 10)],
+                                paddingBottomRight: [Math.min(right, w / 3), Math.min(20, h / 10)],
+                                animate: false});
+            };
+            window.addEventListener("resize", window[name + "_fit"]);
+            if (window.ResizeObserver) { new ResizeObserver(window[name + "_fit"]).observe(document.documentElement); }
+            window.addEventListener("load", window[name + "_fit"]);
+        })("{{ this._parent.get_name() }}", {{ this.bounds }}, {{ this.right_px }});
+        </script>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        window["{{ this._parent.get_name() }}_fit"]();
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds, right_px: int):
+        super().__init__()
+        self._name = "FitWhenShown"
+        self.bounds = _js_json(bounds)
+        self.right_px = int(right_px)
+
+
 class _ZoomScale(MacroElement):
     """Scale circle markers with the zoom level, so a province view is not a carpet of circles.
 
@@ -753,7 +801,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
 
     bounds = _bounds(d if has_shapes else None, f, a)
     if bounds is not None:  # keep the data clear of the expanded layer control on the right
-        fmap.fit_bounds(bounds, padding_top_left=(50, 60), padding_bottom_right=(CONTROL_PX[lang], 20))
+        _FitWhenShown(bounds, CONTROL_PX[lang]).add_to(fmap)
     fmap.planner_layers = layers
     fmap.planner_control = control
     return fmap

@@ -164,6 +164,31 @@ def test_spopt_comparison_equal_objectives(tiny_sc):
     assert est["variables"] == 3000 * 501 + 501
 
 
+def test_mclp_presolve_keeps_the_optimum(bench, tiny_sc):
+    """Ours (merged areas, dominated sites dropped, Σ open ≤ p, relaxation first) = brute force over p-subsets."""
+    from itertools import combinations
+
+    peers = _load("peers")
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        n_a, n_s = int(rng.integers(1, 25)), int(rng.integers(1, 8))
+        key = np.unique(rng.integers(0, n_a * n_s, int(rng.integers(0, n_a * n_s // 2 + 2))))
+        need = np.round(rng.exponential(5, n_a), 1) * (rng.random(n_a) > 0.2)  # zeros and ties
+        inst = {"need": need, "n_sites": n_s, "pair_area": key // n_s, "pair_site": key % n_s,
+                "pair_minutes": np.ones(len(key)), "p": int(rng.integers(1, n_s + 1))}
+        cover = np.zeros((n_a, n_s), bool)
+        cover[inst["pair_area"], inst["pair_site"]] = True
+        best = max(need[cover[:, list(c)].any(axis=1)].sum() for c in combinations(range(n_s), inst["p"]))
+        r = peers.ours_mclp(inst)
+        assert r["status"] == "optimal" and r["opened"] <= inst["p"]
+        assert r["objective"] == pytest.approx(best, rel=1e-9, abs=1e-9)
+        assert r["presolve"]["groups"] <= n_a and r["presolve"]["sites_kept"] <= n_s
+    pytest.importorskip("spopt")
+    c = peers.compare(tiny_sc, ("mclp",), solvers=("highs",), log=lambda s: None)
+    text = "\n".join(bench.section_spopt([{"size": "tiny", "spopt": c}]))
+    assert "MCLP presolve (ours): tiny 40 areas →" in text and "spopt gets the original problem" in text
+
+
 def test_writers_produce_expected_sections(tiny, bench, experiments, tiny_sc, tmp_path):
     _, r = tiny
     size = {"size": "tiny", "instance": {"n_areas": 40, "n_sites": 15, "n_districts": 1, "pairs": {}},

@@ -606,3 +606,25 @@ def test_taiyuan_demo_offline(taiyuan, tmp_path):
 def test_formatter_script_has_no_template_openers():
     # folium re-parses rendered scripts as Jinja templates
     assert not re.search(r"\{[{%#]", maps._FORMAT_JS)
+
+
+@pytest.mark.browser
+def test_map_first_loaded_in_a_hidden_frame_fits_when_shown(tiny, tmp_path):
+    """An intranet page (or a background tab) loads the map in a hidden iframe, then shows it."""
+    require_chromium()
+    tiny.to_html(tmp_path / "map.html")
+    page_path = tmp_path / "page.html"
+    page_path.write_text('<html><body><iframe id="f" src="map.html" style="display:none;width:900px;'
+                         'height:600px;border:0"></iframe></body></html>', encoding="utf-8")
+    zoom_js = ("() => Object.keys(window).map(k => { try { return window[k]; } catch (e) { return null; } })"
+               ".filter(m => window.L && m instanceof L.Map).map(m => m.getZoom())")
+    with offline_page(page_path, width=1000, height=700) as run:
+        page = run.page
+        frame = page.frame_locator("#f")
+        frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached")
+        assert page.frames[-1].evaluate(zoom_js) == [1]  # not fitted into a frame with no size …
+        page.evaluate("document.getElementById('f').style.display = 'block'")
+        page.frames[-1].wait_for_function(f"() => ({zoom_js})().every(z => z > 1)")
+        shown = page.frames[-1].evaluate(zoom_js)  # … but once shown
+        assert shown and all(8 <= z <= 18 for z in shown), shown
+        assert run.blocked == [] and run.errors == []

@@ -325,64 +325,15 @@ def facilities_html(result, lang: str = "zh", state: str | None = None, limit: i
 
 # ------------------------------------------------------------------ map and errors
 
-#: Appended to the map document shown in the app. A frame first laid out hidden or
-#: narrow (a background tab; Voila, which lays outputs out before revealing the page)
-#: is smaller than the map's fit padding, so Leaflet's initial fitBounds leaves the
-#: zoom at Infinity and the map shows nothing. When the frame has a usable size,
-#: this refits such a map to its layers.
-_REFIT_WHEN_SHOWN = """<script>/* planner.widgets: refit a map first loaded in a hidden (zero-size) frame */
-(function () {
-  function maps() {
-    return Object.keys(window).map(function (k) {
-      try { return window[k]; } catch (e) { return null; }
-    }).filter(function (m) { return window.L && m instanceof L.Map; });
-  }
-  function bounds(m) {
-    var b = null;
-    m.eachLayer(function (layer) {
-      if (!layer.getBounds) { return; }
-      try {
-        var lb = layer.getBounds();
-        if (lb && lb.isValid()) { b = b ? b.extend(lb) : L.latLngBounds(lb.getSouthWest(), lb.getNorthEast()); }
-      } catch (e) { /* a layer without bounds */ }
-    });
-    return b;
-  }
-  function check() {
-    maps().forEach(function (m) {
-      var el = m.getContainer();
-      if (!(el.clientWidth > 0 && el.clientHeight > 0)) { m._plannerHidden = true; return; }
-      if (!m._plannerHidden && isFinite(m.getZoom())) { return; }
-      m._plannerHidden = false;
-      var b = bounds(m);
-      if (!b) { return; }
-      // a fit into too small a frame leaves zoom = Infinity, from which no fit recovers: reset first
-      m.setView(b.getCenter(), 0, {reset: true, animate: false});
-      m.invalidateSize(false);
-      var w = el.clientWidth, h = el.clientHeight;
-      m.fitBounds(b, {paddingTopLeft: [Math.min(50, w / 10), Math.min(60, h / 10)],
-                      paddingBottomRight: [Math.min(320, w / 3), Math.min(20, h / 10)], animate: false});
-    });
-  }
-  window.addEventListener("resize", check);
-  if (window.ResizeObserver) { new ResizeObserver(check).observe(document.documentElement); }
-  window.addEventListener("load", check);
-})();
-</script>
-"""
-
-
 def map_frame(document: str, height_px: int = 560) -> str:
     """An iframe showing ``document`` (a whole HTML page) through ``srcdoc``.
 
     The document is escaped as an attribute value (``&``, ``"``, ``<``, ``>``,
     ``'``), so nothing in it can end the attribute or the tag. The frame is
-    sandboxed: scripts run, but it has no access to the notebook page. A
-    small script is added so a map loaded while hidden is refitted when shown.
+    sandboxed: scripts run, but it has no access to the notebook page. (A
+    map first loaded while its tab is hidden refits itself when shown: see
+    ``planner.maps``.)
     """
-    cut = document.rfind("</html>")
-    if cut >= 0:
-        document = document[:cut] + _REFIT_WHEN_SHOWN + document[cut:]
     return (f"<iframe class='cp-map-frame' srcdoc=\"{html.escape(document, quote=True)}\" "
             f"sandbox='allow-scripts allow-popups' allowfullscreen "
             f"style='width:100%;height:{int(height_px)}px;border:1px solid #ccc'></iframe>")
