@@ -485,6 +485,8 @@ def reach_pairs(scenario, child: np.ndarray):
     p = travel_source(scenario).pairs(scenario.areas, scenario.facilities, np.maximum(limit_c, limit_e),
                                       mode_c, modes(scenario.options))
     is_c = child[p.facility]
+    if np.array_equal(limit_c, limit_e):  # the search used each service's own catchment
+        return p.select(is_c), p.select(~is_c), limit_c, limit_e
     keep = within(p.minutes, np.where(is_c, limit_c[p.area], limit_e[p.area]))
     return p.select(keep & is_c), p.select(keep & ~is_c), limit_c, limit_e
 

@@ -103,7 +103,7 @@ class _Builder:
         self.vals.append(np.broadcast_to(np.asarray(vals, float), rows.shape))
 
     def build(self) -> LinearProgram:
-        cat = lambda xs, dt=float: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+        cat = lambda xs, dt=float: np.concatenate(xs).astype(dt, copy=False) if xs else np.zeros(0, dt)  # noqa: E731
         A = sp.csr_matrix((cat(self.vals), (cat(self.ri, np.int64), cat(self.ci, np.int64))),
                           shape=(self.n_row, self.n_col))
         A.sum_duplicates()
@@ -414,7 +414,7 @@ def build(scenario, *, merge_areas: bool | None = None) -> Model:
             (p.pairs_c, fc, p.need_c, sf["sf_acc_c"], C, S, "c"),
             (p.pairs_e, fe, p.need_e, sf["sf_acc_e"], E, B, "e")):
         g = groups[name]
-        flow_pairs = pairs.select(g.flow_pairs)
+        flow_pairs = pairs if len(g.flow_pairs) == len(pairs) else pairs.select(g.flow_pairs)
         r = b.rows_block(f"access_{name}", np.bincount(g.of_area, p.access_share_a * need, g.n), INF)
         b.coef(r + g.of_area[flow_pairs.area], flow, 1.0)
         b.coef(r + np.arange(g.n), sf_acc, 1.0)
