@@ -103,6 +103,39 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _jupyter_env(tmp_path: Path, variables) -> dict:
+    """The environment with each Jupyter folder variable pointing into ``tmp_path``."""
+    env = dict(os.environ)
+    for var, sub in variables:
+        (tmp_path / sub).mkdir()
+        env[var] = str(tmp_path / sub)
+    return env
+
+
+@contextlib.contextmanager
+def _serve(cmd, root: Path, env: dict, log: Path, ready, what: str):
+    """Start a server in its own process group; wait (≤ 90 s) until ``ready()``; stop it at the end."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            try:
+                if ready():
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start in 90 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield proc
+    finally:
+        _stop(proc)
+
+
 @contextlib.contextmanager
 def jupyterlab(tmp_path: Path):
     """Start JupyterLab on a free localhost port with every Jupyter folder in ``tmp_path``.
@@ -114,12 +147,9 @@ def jupyterlab(tmp_path: Path):
     shutil.copytree(ROOT / "notebooks", root)
     prefix = tmp_path / "prefix"
     install_data_files(prefix)
-    env = dict(os.environ)
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
-                     ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython")):
-        (tmp_path / sub).mkdir()
-        env[var] = str(tmp_path / sub)
+    env = _jupyter_env(tmp_path, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                                  ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+                                  ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython")))
     env["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")   # where the launcher card is
     env["JUPYTER_PLATFORM_DIRS"] = "1"
     port, token = _free_port(), secrets.token_hex(16)
@@ -128,27 +158,14 @@ def jupyterlab(tmp_path: Path):
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
            "--ServerApp.allow_root=True", "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
            "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not start in 90 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
+            return r.status == 200
+
+    with _serve(cmd, root, env, log, ready, "JupyterLab"):
         yield url, token, log, root
-    finally:
-        _stop(proc)
 
 
 def _srcdoc_digest(page) -> str:
@@ -265,56 +282,43 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
 
     root = tmp_path / "root"
     shutil.copytree(ROOT / "notebooks", root)
-    env = dict(os.environ)
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
-        (tmp_path / sub).mkdir()
-        env[var] = str(tmp_path / sub)
+    env = _jupyter_env(tmp_path, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                                  ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")))
     port = _free_port()
     log = tmp_path / "voila.log"
     cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
            "--Voila.ip=127.0.0.1"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
+
+    def ready() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+
+    with _serve(cmd, root, env, log, ready, "Voila"), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1300})
+            # Voila's page template asks a CDN for Font Awesome; offline that fails harmlessly
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+                (url[:-1], "data:", "blob:", "about:", "ws://127.0.0.1")) else r.abort())
+            page.goto(url, wait_until="domcontentloaded")
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.5)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1300})
-                # Voila's page template asks a CDN for Font Awesome; offline that fails harmlessly
-                page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
-                    (url[:-1], "data:", "blob:", "about:", "ws://127.0.0.1")) else r.abort())
-                page.goto(url, wait_until="domcontentloaded")
-                try:
-                    _wait_idle(page, 240_000)
-                    assert "PlannerApp(" not in page.locator("body").inner_text()   # no code shown
-                    assert "亿元" in page.locator(".cp-headline-cost .cp-v").inner_text()
-                    frame = page.frame_locator(".cp-map iframe.cp-map-frame").first
-                    frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=60_000)
-                    # the map is zoomed onto Shanxi, not left at zoom = Infinity by a fit into a hidden frame
-                    zoom = page.frames[-1].evaluate(
-                        "() => Object.keys(window).map(k => { try { return window[k]; } catch (e) { return null; } })"
-                        ".filter(m => window.L && m instanceof L.Map).map(m => m.getZoom())")
-                    assert zoom and all(4 <= z <= 12 for z in zoom), zoom
-                except Exception:
-                    page.screenshot(path=str(tmp_path / "voila-failure.png"), full_page=True)
-                    print(f"screenshot in {tmp_path}; voila log:\n{log.read_text()[-4000:]}")
-                    raise
-            finally:
-                browser.close()
-    finally:
-        _stop(proc)
+                _wait_idle(page, 240_000)
+                assert "PlannerApp(" not in page.locator("body").inner_text()   # no code shown
+                assert "亿元" in page.locator(".cp-headline-cost .cp-v").inner_text()
+                frame = page.frame_locator(".cp-map iframe.cp-map-frame").first
+                frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=60_000)
+                # the map is zoomed onto Shanxi, not left at zoom = Infinity by a fit into a hidden frame
+                zoom = page.frames[-1].evaluate(
+                    "() => Object.keys(window).map(k => { try { return window[k]; } catch (e) { return null; } })"
+                    ".filter(m => window.L && m instanceof L.Map).map(m => m.getZoom())")
+                assert zoom and all(4 <= z <= 12 for z in zoom), zoom
+            except Exception:
+                page.screenshot(path=str(tmp_path / "voila-failure.png"), full_page=True)
+                print(f"screenshot in {tmp_path}; voila log:\n{log.read_text()[-4000:]}")
+                raise
+        finally:
+            browser.close()
 
 
 def _stop(proc) -> None:
