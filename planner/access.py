@@ -187,6 +187,14 @@ def area_rules(scenario, service: str):
     return mode, minutes
 
 
+def _by_mode(mode: np.ndarray):
+    """(mode name, positions of the areas travelling that way), for the modes in use."""
+    for name in ("walk", "drive"):  # validated by reach_rules
+        sel = np.flatnonzero(mode == name)
+        if len(sel):
+            yield name, sel
+
+
 def modes(options) -> dict:
     """The travel modes with the scenario's speeds and circuities."""
     return {"walk": Mode(options.speed_kmh, options.circuity),
@@ -202,9 +210,12 @@ class StraightLine:
 
     def pairs(self, areas, facilities, minutes, mode, modes_) -> Pairs:
         parts = []
-        for name in np.unique(mode):
-            sel = np.flatnonzero(mode == name)
+        for name, sel in _by_mode(mode):
             m = modes_[name]
+            if len(sel) == len(mode):  # one mode for everyone: no subset to copy
+                parts.append(straight_line_pairs(areas, facilities, minutes, speed_kmh=m.speed_kmh,
+                                                 circuity=m.circuity))
+                continue
             p = straight_line_pairs(areas.iloc[sel], facilities, minutes[sel],
                                     speed_kmh=m.speed_kmh, circuity=m.circuity)
             parts.append(Pairs(sel[p.area], p.facility, p.minutes))
@@ -322,8 +333,7 @@ class RoadNetwork:
         a_node, a_snap = snap(a_lon, a_lat)
         f_node, f_snap = snap(f_lon, f_lat)
         parts = []
-        for name in np.unique(mode):
-            sel = np.flatnonzero(mode == name)
+        for name, sel in _by_mode(mode):
             g = graphs[name](modes_[name])
             src, inv = np.unique(a_node[sel], return_inverse=True)
             limit = float(minutes[sel].max())

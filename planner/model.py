@@ -104,9 +104,10 @@ class _Builder:
 
     def build(self) -> LinearProgram:
         cat = lambda xs, dt=float: np.concatenate(xs).astype(dt, copy=False) if xs else np.zeros(0, dt)  # noqa: E731
-        A = sp.csr_matrix((cat(self.vals), (cat(self.ri, np.int64), cat(self.ci, np.int64))),
+        # column-wise, as HiGHS takes it: most columns are flows with two entries, so the
+        # per-column index sort is cheap (per row it is not: a site's capacity row is long)
+        A = sp.csc_matrix((cat(self.vals), (cat(self.ri, np.int64), cat(self.ci, np.int64))),
                           shape=(self.n_row, self.n_col))
-        A.sum_duplicates()
         return LinearProgram(cat(self.cost), cat(self.lower), cat(self.upper), cat(self.integer, bool), A,
                              cat(self.r_lower), cat(self.r_upper), self.cols, self.rows)
 
@@ -304,7 +305,7 @@ class Model:
         variables["_all"] = cols
         nz = np.flatnonzero(lp.cost)
         prob.setObjective(pulp.LpAffineExpression(zip([cols[j] for j in nz], lp.cost[nz].tolist())))
-        A = lp.A
+        A = lp.A.tocsr()
         row_name = np.empty(lp.shape[0], object)
         for block, sl in lp.row_blocks.items():
             row_name[sl] = [f"{block}_{i}" for i in range(sl.stop - sl.start)]

@@ -166,7 +166,7 @@ def blocks(lp) -> list[tuple[np.ndarray, np.ndarray]]:
 class _HighsState:
     """HiGHS solvers of a solved model, one per block, for warm starts."""
 
-    A: object          # the model's matrix (CSR)
+    A: object          # the model's matrix (CSC)
     integer: np.ndarray
     parts: list
     solvers: list
@@ -181,7 +181,7 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
     from concurrent.futures import ThreadPoolExecutor
 
     lp, opts = model.lp, model.scenario.options
-    A = lp.A.tocsr()
+    A = lp.A.tocsc()
     reuse = warm is not None and _same_shape(warm, A, lp.integer)
     parts = warm.parts if reuse else blocks(lp)
     deadline = time.perf_counter() + float(opts.time_limit_s)
@@ -193,8 +193,8 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
             h = warm.solvers[k]
             _update(h, lp, rows, cols, changed.get(k, ()))
         else:
-            sub = A[rows][:, cols] if len(parts) > 1 else A
-            h = _new_highs(sub.tocsc(), lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
+            sub = _block_matrix(A, rows, cols) if len(parts) > 1 else A
+            h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
                            lp.row_upper[rows], lp.integer[cols], opts)
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
         h.run()
@@ -219,6 +219,16 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
     return x, status, objective, (max(gaps) if gaps else None), "highs", state
 
 
+def _block_matrix(A, rows, cols):
+    """Columns ``cols`` of the CSC matrix ``A``, rows renumbered: they touch only ``rows`` (sorted)."""
+    from scipy import sparse
+
+    sub = A[:, cols]
+    local = np.empty(A.shape[0], np.int64)
+    local[rows] = np.arange(len(rows))
+    return sparse.csc_matrix((sub.data, local[sub.indices], sub.indptr), shape=(len(rows), len(cols)))
+
+
 def _same_shape(warm: _HighsState, A, integer) -> bool:
     """Same sparsity pattern and integrality: only values, bounds and costs may differ."""
     old = warm.A
@@ -231,8 +241,8 @@ def _changed_coefficients(old, new, parts) -> dict:
     diff = np.flatnonzero(old.data != new.data)
     if not len(diff):
         return {}
-    row = np.repeat(np.arange(new.shape[0]), np.diff(new.indptr))[diff]
-    col = new.indices[diff]
+    col = np.repeat(np.arange(new.shape[1]), np.diff(new.indptr))[diff]  # CSC
+    row = new.indices[diff]
     where_row = np.empty(new.shape[0], np.int64)
     local_row = np.empty(new.shape[0], np.int64)
     local_col = np.empty(new.shape[1], np.int64)
