@@ -976,9 +976,7 @@ def section_sweep(sweep):
                 "(with each other and with other load); the rest of a sweep's time is Dask's own "
                 "(scatter, scheduling, results)."]
     out += ["", f"1-min load average before / after: {sweep['load_before']:.1f} / {sweep['load_after']:.1f}. "
-            "Each sweep gets a freshly named copy of the scenario: a second `planner.sweep` of the very same "
-            "scenario on the same client fails with `FutureCancelledError ... lost dependencies` (the "
-            "content-hashed scatter key at planner/sweep.py:116 is still being released).", ""]
+            "All three sweeps of a scenario run the very same scenario object on the same client.", ""]
     return out
 
 
@@ -1154,8 +1152,8 @@ def interpretation(data) -> list[str]:
                             for s in raw)
                 + "; the engine default, which also groups areas, "
                 + ", ".join(f"{s['size']} {s['raw']['ratio']['build_default']:.2f}×" for s in raw)
-                + ". The gap is mostly fixed per-call work (validating reach rules, reading the tables), so the "
-                "ratio is worst at small sizes.")
+                + ". What planner adds to the raw build: the reach rules per area and service, the "
+                "validated tables read into arrays, and the per-area catchments the Result tables need.")
         bp = next((s.get("build_profile") for s in raw if s.get("build_profile")), None)
         if bp:
             names = ("(prepare)", "(reach_pairs)", "(from_pairs)", "(area_rules)", "(lonlat)", "(district_targets)")

@@ -1,18 +1,12 @@
 """``planner.sweep`` on a 2-worker Dask LocalCluster against a serial loop of the same runs.
 
-Known engine issue, worked around here: ``planner.sweep`` scatters the base
-scenario with a content-hashed key (planner/sweep.py:116,
-``client.scatter(scenario, broadcast=True)``), so a second ``sweep`` of the
-same scenario on the same client can get the key the scheduler is still
-releasing from the first one and fails with ``FutureCancelledError: ...
-lost dependencies``. Each sweep here is given a freshly named copy of the
-scenario, so its key is new.
+The same scenario is swept several times on one client (first sweep, warm
+sweep, one engine thread per worker), as an analyst re-running a sweep would.
 """
 
 from __future__ import annotations
 
 import gc
-import itertools
 import time
 
 import numpy as np
@@ -21,7 +15,6 @@ import planner
 from planner.sweep import _run, grid
 
 REL_TOL = 1e-6
-_FRESH = itertools.count()
 
 
 def taiyuan():
@@ -33,16 +26,9 @@ def default_runs(n: int = 8) -> list[dict]:
     return grid(childcare_per_1000=[round(float(v), 2) for v in np.linspace(3.5, 7.0, n)])
 
 
-def _fresh(sc):
-    """A copy with a new name: a new scatter key (see the module note)."""
-    c = sc.copy()
-    c.name = f"{sc.name} #{next(_FRESH)}"
-    return c
-
-
 def _sweep(sc, runs, client):
     t0 = time.perf_counter()
-    table = planner.sweep(_fresh(sc), runs, client=client, progress=False)
+    table = planner.sweep(sc, runs, client=client, progress=False)
     return table, time.perf_counter() - t0
 
 

@@ -143,6 +143,8 @@ class AreaGroups:
     @classmethod
     def from_pairs(cls, pairs: Pairs, n_areas: int) -> "AreaGroups":
         """Group areas by their set of sites: a 128-bit set hash, then checked exactly."""
+        if n_areas == 0:
+            return cls.identity(pairs, n_areas)
         counts = np.bincount(pairs.area, minlength=n_areas)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         n_fac = int(pairs.facility.max(initial=-1)) + 1
