@@ -49,8 +49,8 @@ class OfflineHTMLError(PlannerError):
 class InlineData(MacroElement):
     """``var <name> = <JSON>;`` for data that several layers share.
 
-    The JSON (from :func:`json.dumps`, with ``<`` escaped) is data, not code,
-    and it is most of a map's bytes. :func:`standalone_html` therefore checks
+    The JSON (e.g. from :func:`json.dumps`) is data, not code, and it is most
+    of a map's bytes. :func:`standalone_html` therefore checks
     the document with a short placeholder in its place and pastes the JSON in
     afterwards: the check stays fast, and a place named e.g. ``fetch(`` cannot
     make it refuse the map. User text inside must still be escaped for the
@@ -66,7 +66,8 @@ class InlineData(MacroElement):
     def __init__(self, json_text: str, name: str = "PlannerData"):
         super().__init__()
         self._name = name
-        self.json = json_text
+        # "<" only occurs inside JSON strings, where \u003c means the same: no "</script>" gets out
+        self.json = json_text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
     @property
     def placeholder(self) -> str:

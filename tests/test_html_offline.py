@@ -167,6 +167,9 @@ def test_inline_data_is_pasted_after_the_check():
     document = standalone_html(fmap)
     assert f'var {data.get_name()} = {{"n":["{words}"]}};' in document
     assert "planner-data" not in document
+    # and data cannot close its <script>: "<" becomes \u003c, the same character to JSON
+    closing = InlineData('{"n":["</script><script>alert(1)</script>"]}')
+    assert closing.json == '{"n":["\\u003c/script>\\u003cscript>alert(1)\\u003c/script>"]}'
 
     folium.Element(f"<script>var u = {words!r};</script>").add_to(fmap.get_root().html)
     with pytest.raises(OfflineHTMLError, match="fetch/XHR"):
