@@ -747,13 +747,15 @@ def section_ladder(sizes):
     mh = [s for s in have if "merge" in s]
     if mh:
         out += ["### Merging areas that see the same sites (`planner.model.AreaGroups`, in `planner.build`)", "",
-                "`planner.build` groups areas per service when they see exactly the same set of sites (a "
-                "128-bit hash of the set, then every pair checked exactly against its group's first area). "
+                "`planner.build` groups the areas of a district per service when they see exactly the same "
+                "set of sites (a 128-bit hash of the set, then every pair checked exactly against its "
+                "group's first area). "
                 "Each group gets one access row (right-hand side Σ share × need) and one set of flow and "
                 "access-shortfall columns. That is exact because flows cost nothing and have no upper "
                 "bound, every area's access shortfall has the same price, and district rows hold "
-                "population totals as constants: neither the district nor the access share has to be part "
-                "of the key. `Model.per_area` splits a group's flows and shortfall back among its areas in "
+                "population totals as constants, so neither the district nor the access share has to be "
+                "part of the key for the optimum; the district is in it so that a group's shortfall, spread "
+                "over its areas, never moves between districts. `Model.per_area` splits a group's flows and shortfall back among its areas in "
                 "proportion to share × need, which satisfies every area's own row (a property test checks "
                 "the split-back plan against the unmerged LP). Below, the groups are checked again by "
                 "code written apart from the engine.", ""]

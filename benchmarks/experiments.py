@@ -151,7 +151,7 @@ def merge_areas(sc, *, log=print) -> dict:
     p, n_a = full.prepared, len(sc.areas)
     gc.collect()
     t0 = time.perf_counter()
-    groups = {s: AreaGroups.from_pairs(pairs, n_a) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
+    groups = {s: AreaGroups.from_pairs(pairs, n_a, p.area_d) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
     t_group = time.perf_counter() - t0
     exact = all(check_groups(pairs, groups[s].of_area, groups[s].n) and groups[s].n == merged.groups[s].n
                 for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e)))

@@ -223,7 +223,7 @@ def _json_numbers(values: np.ndarray) -> list:
     v = np.round(np.asarray(values, float), 2)
     out = v.astype(object)
     finite = np.isfinite(v)
-    whole = finite & (v == np.trunc(v))
+    whole = finite & (v == np.trunc(v)) & (np.abs(v) < 2**53)
     out[whole] = v[whole].astype(np.int64).tolist()
     out[~finite] = None
     return out.tolist()

@@ -22,14 +22,16 @@ so that one unit of any shortfall outweighs the dearest way to close it.
 Flows cost nothing: the model decides capacity; how much need that capacity
 can serve in reach is worked out afterwards (:func:`planner.access.max_served`).
 
-Areas that see exactly the same set of sites for a service share one access
-row and one set of flow columns (:class:`AreaGroups`). That is exact: flows are
-free and unbounded, every access shortfall has the same price, and district
-rows hold population totals as constants, so any group solution splits back
-into per-area flows and shortfalls of the same cost (:meth:`Model.per_area`).
+Areas of one district that see exactly the same set of sites for a service
+share one access row and one set of flow columns (:class:`AreaGroups`). That
+is exact: flows are free and unbounded, every access shortfall has the same
+price, and district rows hold population totals as constants, so any group
+solution splits back into per-area flows and shortfalls of the same cost
+(:meth:`Model.per_area`). The district is part of the key only so that a
+group's shortfall, spread over its areas, never moves between districts.
 In towns many neighbouring areas share their reach set (all areas with
-nothing in reach share the empty one): 26–54 % fewer flow columns on the
-benchmark instances. ``extra_functionality`` models are not merged, since
+nothing in reach share the empty one): about a quarter to a half fewer flow
+columns on the benchmark instances. ``extra_functionality`` models are not merged, since
 user constraints may name per-area flows.
 """
 
@@ -141,15 +143,23 @@ class AreaGroups:
         return cls(np.arange(n_areas), every, every)
 
     @classmethod
-    def from_pairs(cls, pairs: Pairs, n_areas: int) -> "AreaGroups":
-        """Group areas by their set of sites: a 128-bit set hash, then checked exactly."""
-        if n_areas == 0:
+    def from_pairs(cls, pairs: Pairs, n_areas: int, district: np.ndarray | None = None) -> "AreaGroups":
+        """Group areas by their set of sites (and ``district``): a 128-bit set hash, then checked exactly.
+
+        With ``district``, groups never span districts, so each district's access
+        shortfall is as free to fall where the solver puts it as without merging
+        (a group's shortfall is spread over its areas).
+        """
+        key = pairs.area * (int(pairs.facility.max(initial=-1)) + 1) + pairs.facility
+        if n_areas == 0 or np.any(np.diff(key) <= 0):  # merging relies on the Pairs order
             return cls.identity(pairs, n_areas)
         counts = np.bincount(pairs.area, minlength=n_areas)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         n_fac = int(pairs.facility.max(initial=-1)) + 1
         rng = np.random.default_rng(20250101)  # fixed: groups (and column order) are reproducible
-        keys = [counts]
+        keys = [counts.astype(np.uint64)]  # all uint64: a mixed stack would become float64
+        if district is not None:
+            keys.append(np.asarray(district).astype(np.uint64))
         for _ in range(2):
             # a sum of random 64-bit words per site is a hash of the (sorted, distinct) set
             word = rng.integers(0, 2**63, n_fac, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
@@ -336,8 +346,10 @@ def build(scenario, *, merge_areas: bool | None = None) -> Model:
     n_a = len(p.area_d)
     if merge_areas is None:
         merge_areas = scenario.extra_functionality is None
-    group = AreaGroups.from_pairs if merge_areas else AreaGroups.identity
-    groups = {"c": group(p.pairs_c, n_a), "e": group(p.pairs_e, n_a)}
+    if merge_areas:
+        groups = {s: AreaGroups.from_pairs(pairs, n_a, p.area_d) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
+    else:
+        groups = {s: AreaGroups.identity(pairs, n_a) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
     f = scenario.facilities
     fixed = f["fixed_cost"].to_numpy(float)
     min_size = f["min_size"].to_numpy(float)

@@ -235,3 +235,20 @@ def test_areas_seeing_the_same_sites_share_one_access_row():
     a = res.areas.set_index("area_id")
     assert a["served_in_reach_childcare"].tolist() == pytest.approx([45, 45, 45])
     assert a["shortfall_access_childcare"].tolist() == pytest.approx([0, 0, 0])
+
+
+def test_merged_groups_stay_within_a_district():
+    """Three blocks of flats at one spot, two in D1 and one in D2: only the D1 pair shares a row,
+    so a group's access shortfall (spread over its areas) never moves between districts."""
+    from planner.model import build
+
+    districts = [{"district_id": "D1"}, {"district_id": "D2"}]
+    areas = [area("a1", "D1"), area("a2", "D1"), area("a3", "D2")]
+    sc = scenario(areas, [childcare("c1", "D1", slots=5, affordable=5)], districts, access_share=1.0,
+                  **{k: v for k, v in NO_BEDS.items() if k != "access_share"})
+    g = build(sc).groups["c"]
+    assert g.of_area.tolist() == [0, 0, 1]
+    res = planner.solve(sc)
+    short = res.areas.set_index("area_id")["shortfall_access_childcare"]
+    assert short["a1"] == pytest.approx(short["a2"])  # one row: split by need
+    assert short.sum() == pytest.approx(3 * 45 - 5)   # 135 slots needed in reach, 5 exist
