@@ -52,6 +52,7 @@ from folium.template import Template
 from folium.utilities import JsCode, camelize
 
 from . import i18n
+from .access import lonlat
 from ._html import InlineData, add_attribution, escape_text, standalone_html, write_html_atomic
 
 __all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "attainment_index",
@@ -258,10 +259,7 @@ def _synthetic_mask(df) -> np.ndarray:
 
 def _xy(gdf) -> np.ndarray:
     """n×2 lon/lat per row: the point, or a point inside a polygon; rounded."""
-    geom = gdf.geometry.to_numpy()
-    is_point = shapely.get_type_id(geom) == 0
-    pts = np.where(is_point, geom, shapely.point_on_surface(geom))
-    return np.round(shapely.get_coordinates(pts), COORD_DIGITS)
+    return np.round(np.column_stack(lonlat(gdf)), COORD_DIGITS)
 
 
 def _points(xy: np.ndarray, props: list[dict]) -> dict:
@@ -282,13 +280,6 @@ def _num(df, col) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ custom elements
-
-def _data(obj: dict) -> InlineData:
-    """Features shared by several layers, inlined once after the offline check."""
-    data = InlineData(_js_json(obj))
-    data.n_features = len(obj["features"])
-    return data
-
 
 class _Fill(MacroElement):
     """Add shared data to a GeoJson layer (then apply ``properties.style`` if asked)."""
@@ -746,7 +737,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     area_layers, score_layers = [], []
     if a is not None and len(a):
         scored = _has_scores(a)
-        data = _data(_area_data(a, index, d if scored else None))
+        data = InlineData(_js_json(_area_data(a, index, d if scored else None)))
         data.add_to(fmap)
         def point_layer(kind, service, k, show, ring, opacity, formatter):
             """One switchable view of the shared area points (no second copy of the data)."""
@@ -933,7 +924,7 @@ def _facility_group(fmap, fmt, f, kind, states, index: dict, label: str, show: b
                 on_each_feature=fmt.on_each(f"facility('{k}', '{s}')"))
             lyr.add_to(group)
             fmap.planner_markers.append(lyr)
-            data = _data(_points(xy[idx], props))
+            data = InlineData(_js_json(_points(xy[idx], props)))
             data.add_to(fmap)
             _Fill(lyr, data, restyle=True).add_to(fmap)
     return group

@@ -150,12 +150,11 @@ class AreaGroups:
         shortfall is as free to fall where the solver puts it as without merging
         (a group's shortfall is spread over its areas).
         """
-        key = pairs.area * (int(pairs.facility.max(initial=-1)) + 1) + pairs.facility
-        if n_areas == 0 or np.any(np.diff(key) <= 0):  # merging relies on the Pairs order
+        n_fac = int(pairs.facility.max(initial=-1)) + 1
+        if n_areas == 0 or np.any(np.diff(pairs.area * n_fac + pairs.facility) <= 0):  # relies on the Pairs order
             return cls.identity(pairs, n_areas)
         counts = np.bincount(pairs.area, minlength=n_areas)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        n_fac = int(pairs.facility.max(initial=-1)) + 1
         rng = np.random.default_rng(20250101)  # fixed: groups (and column order) are reproducible
         keys = [counts.astype(np.uint64)]  # all uint64: a mixed stack would become float64
         if district is not None:
