@@ -505,8 +505,9 @@ class _FitWhenShown(MacroElement):
         (function (name, box, right) {
             var fitted = false, hidden = false;
             window[name + "_fit"] = function () {
+                // Before the map script runs, window[name] is the map's <div> (named by its id)
                 var m = window[name];
-                if (!m) { return; }  // the map script has not run yet
+                if (!(window.L && m instanceof L.Map)) { return; }
                 var el = m.getContainer(), w = el.clientWidth, h = el.clientHeight;
                 if (!(w > 0 && h > 0)) { hidden = true; return; }
                 if (fitted && !hidden && isFinite(m.getZoom())) { return; }

@@ -609,6 +609,22 @@ def test_formatter_script_has_no_template_openers():
 
 
 @pytest.mark.browser
+def test_map_fit_called_before_the_map_script_runs(tiny, tmp_path):
+    """A resize can reach the fit script while the (large) map script is still loading."""
+    require_chromium()
+    html = tiny.to_html(tmp_path / "map.html").read_text(encoding="utf-8")
+    name = re.search(r'<div class="folium-map" id="(map_\w+)"', html).group(1)
+    fit_end = html.index("</script>", html.index("planner: fit the map")) + len("</script>")
+    early = f'<script>window["{name}_fit"](); window.earlyCallDone = true;</script>'
+    (tmp_path / "early.html").write_text(html[:fit_end] + early + html[fit_end:], encoding="utf-8")
+    with offline_page(tmp_path / "early.html", width=1000, height=700) as run:
+        page = run.page
+        assert page.evaluate("window.earlyCallDone") is True
+        assert 8 <= page.evaluate(f"{name}.getZoom()") <= 18  # fitted once the map exists
+        assert run.blocked == [] and run.errors == []
+
+
+@pytest.mark.browser
 def test_map_first_loaded_in_a_hidden_frame_fits_when_shown(tiny, tmp_path):
     """An intranet page (or a background tab) loads the map in a hidden iframe, then shows it."""
     require_chromium()
