@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8888
 DASH_PORT ?= 8866
 LAUNCHER := $(VENV)/share/jupyter/jupyter_app_launcher
+VOILA_TEMPLATE := $(VENV)/share/jupyter/voila/templates/care-planner
 
 .PHONY: setup lab dashboard test bench demo-data clean
 
@@ -16,6 +17,9 @@ $(VENV)/.installed: pyproject.toml
 	mkdir -p $(LAUNCHER)/care_planner
 	ln -sf "$(CURDIR)/share/jupyter/jupyter_app_launcher/jp_app_launcher_care_planner.yaml" $(LAUNCHER)/
 	ln -sf "$(CURDIR)/notebooks/planner.ipynb" "$(CURDIR)/share/jupyter/jupyter_app_launcher/care_planner/icon.svg" $(LAUNCHER)/care_planner/
+	@# The dashboard's Voila template (no CDN links), likewise.
+	mkdir -p $(VOILA_TEMPLATE)
+	ln -sf "$(CURDIR)/share/jupyter/voila/templates/care-planner/conf.json" "$(CURDIR)/share/jupyter/voila/templates/care-planner/index.html.j2" $(VOILA_TEMPLATE)/
 	touch $@
 
 setup: $(VENV)/.installed
@@ -24,7 +28,7 @@ lab: setup  ## open JupyterLab on the planner notebook (Shanxi demo)
 	$(VENV)/bin/jupyter lab --port=$(PORT) notebooks/planner.ipynb
 
 dashboard: setup  ## the planner as a Voila dashboard (no code shown) on http://localhost:$(DASH_PORT)
-	$(VENV)/bin/voila --port=$(DASH_PORT) --no-browser notebooks/planner.ipynb
+	$(VENV)/bin/voila --template=care-planner --port=$(DASH_PORT) --no-browser notebooks/planner.ipynb
 
 test: setup  ## the whole suite: unit, property, CLI, notebooks, browser
 	$(PY) -m pytest -q -p no:cacheprovider

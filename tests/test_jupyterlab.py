@@ -284,10 +284,12 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
     shutil.copytree(ROOT / "notebooks", root)
     env = _jupyter_env(tmp_path, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
                                   ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")))
+    install_data_files(tmp_path / "prefix")  # the care-planner template, where a wheel puts it
+    env["JUPYTER_PATH"] = str(tmp_path / "prefix" / "share" / "jupyter")
     port = _free_port()
     log = tmp_path / "voila.log"
     cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
-           "--Voila.ip=127.0.0.1"]
+           "--template=care-planner", "--Voila.ip=127.0.0.1"]
     url = f"http://127.0.0.1:{port}/"
 
     def ready() -> bool:
@@ -298,9 +300,16 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1300})
-            # Voila's page template asks a CDN for Font Awesome; offline that fails harmlessly
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
-                (url[:-1], "data:", "blob:", "about:", "ws://127.0.0.1")) else r.abort())
+            outside = []  # a government network has no internet: nothing may be asked of it
+
+            def route(r) -> None:
+                if r.request.url.startswith((url[:-1], "data:", "blob:", "about:", "ws://127.0.0.1")):
+                    r.continue_()
+                else:
+                    outside.append(r.request.url)
+                    r.abort()
+
+            page.route("**/*", route)
             page.goto(url, wait_until="domcontentloaded")
             try:
                 _wait_idle(page, 240_000)
@@ -313,6 +322,11 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
                     "() => Object.keys(window).map(k => { try { return window[k]; } catch (e) { return null; } })"
                     ".filter(m => window.L && m instanceof L.Map).map(m => m.getZoom())")
                 assert zoom and all(4 <= z <= 12 for z in zoom), zoom
+                # the buttons' icons come from Voila's own Font Awesome, not the CDN its template links
+                icon = page.locator(".cp-app button i.fa").first
+                assert "Font Awesome" in icon.evaluate("e => getComputedStyle(e, '::before').fontFamily")
+                assert icon.bounding_box()["width"] > 0
+                assert outside == []
             except Exception:
                 page.screenshot(path=str(tmp_path / "voila-failure.png"), full_page=True)
                 print(f"screenshot in {tmp_path}; voila log:\n{log.read_text()[-4000:]}")
