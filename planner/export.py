@@ -107,7 +107,8 @@ def write_geopackage(result, path) -> Path:
 PERCENT_COLUMNS = {"affordable_share", "care_bed_share", "access_share", "target_affordable_share",
                    "target_care_bed_share", "target_access_share", "affordable_share_before",
                    "affordable_share_after", "care_share_before", "care_share_after", "access_share_childcare",
-                   "access_share_beds", "open_fraction"}
+                   "access_share_beds", "access_share_childcare_before", "access_share_beds_before",
+                   "open_fraction"}
 MONEY_COLUMNS = {"cost", "cost_per_unit", "cost_per_conversion", "fixed_cost"}
 PEOPLE_COLUMNS = {"pop_total", "pop_0_2", "pop_60_plus", "pop_65_plus"}
 

@@ -361,9 +361,10 @@ _FORMAT_JS = r"""
         [T.beds, num(v.beds_before), num(v.beds_after), num(v.target_beds), num(v.shortfall_beds)],
         [T.measure_care, pct(v.care_share_before), pct(v.care_share_after), pct(v.target_care_bed_share),
          num(v.shortfall_care_beds)],
-        [T.access_share_childcare, '', pct(v.access_share_childcare), pct(v.target_access_share),
-         num(v.shortfall_access_childcare)],
-        [T.access_share_beds, '', pct(v.access_share_beds), pct(v.target_access_share), num(v.shortfall_access_beds)],
+        [T.access_share_childcare, pct(v.access_share_childcare_before), pct(v.access_share_childcare),
+         pct(v.target_access_share), num(v.shortfall_access_childcare)],
+        [T.access_share_beds, pct(v.access_share_beds_before), pct(v.access_share_beds), pct(v.target_access_share),
+         num(v.shortfall_access_beds)],
         [T.score_e2sfca_childcare + ' ' + note(T.unit_score_childcare), rate(v.score_e2sfca_childcare_before),
          rate(v.score_e2sfca_childcare_after), rate(v.target_childcare_per_1000), ''],
         [T.score_e2sfca_beds + ' ' + note(T.unit_score_beds), rate(v.score_e2sfca_beds_before),
@@ -822,7 +823,7 @@ NUMERIC_DISTRICT_COLUMNS = (
     "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "care_share_before", "care_share_after",
     "shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
     "shortfall_access_childcare", "shortfall_access_beds", "access_share_childcare", "access_share_beds",
-    "score_e2sfca_childcare_before", "score_e2sfca_childcare_after", "score_e2sfca_beds_before",
+    "access_share_childcare_before", "access_share_beds_before", "score_e2sfca_childcare_before", "score_e2sfca_childcare_after", "score_e2sfca_beds_before",
     "score_e2sfca_beds_after", "people_without_reach_childcare", "people_without_reach_beds",
     "areas_without_reach_childcare", "areas_without_reach_beds")
 

@@ -91,15 +91,17 @@ class Result:
         fac["cost"] = cost_f
 
         # areas
-        served_c = max_served(p.pairs_c, p.need_c, fac["slots_after"].to_numpy(float), v["flow_c"])
-        served_e = max_served(p.pairs_e, p.need_e, fac["beds_after"].to_numpy(float), v["flow_e"])
         ar = a.copy()
         ar["need_childcare"] = p.need_c
         ar["need_beds"] = p.need_e
-        ar["served_in_reach_childcare"] = np.minimum(served_c, p.need_c)
-        ar["served_in_reach_beds"] = np.minimum(served_e, p.need_e)
-        ar["access_share_childcare"] = _share(ar["served_in_reach_childcare"], p.need_c)
-        ar["access_share_beds"] = _share(ar["served_in_reach_beds"], p.need_e)
+        for kind, pairs, need, unit, flow in (("childcare", p.pairs_c, p.need_c, "slots", v["flow_c"]),
+                                              ("beds", p.pairs_e, p.need_e, "beds", v["flow_e"])):
+            # before: the existing capacity alone (a max-flow from nothing); after: the plan's flows, augmented
+            for suffix, cap, start in (("_before", fac[unit], np.zeros(len(pairs))),
+                                       ("", fac[f"{unit}_after"], flow)):
+                served = np.minimum(max_served(pairs, need, cap.to_numpy(float), start), need)
+                ar[f"served_in_reach_{kind}{suffix}"] = served
+                ar[f"access_share_{kind}{suffix}"] = _share(served, need)
         ar["sites_in_reach_childcare"] = np.bincount(p.pairs_c.area, minlength=n_a)
         ar["sites_in_reach_beds"] = np.bincount(p.pairs_e.area, minlength=n_a)
         ar["shortfall_access_childcare"] = _clean(v["sf_acc_c"])
@@ -289,7 +291,9 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     out["shortfall_access_childcare"] = bc(p.area_d, ar["shortfall_access_childcare"])
     out["shortfall_access_beds"] = bc(p.area_d, ar["shortfall_access_beds"])
     for kind, col, people in (("childcare", "need_childcare", "pop_total"), ("beds", "need_beds", "pop_60_plus")):
-        out[f"access_share_{kind}"] = frac(bc(p.area_d, ar[f"served_in_reach_{kind}"]), bc(p.area_d, ar[col]))
+        for suffix in ("_before", ""):
+            out[f"access_share_{kind}{suffix}"] = frac(bc(p.area_d, ar[f"served_in_reach_{kind}{suffix}"]),
+                                                       bc(p.area_d, ar[col]))
         nothing = (ar[f"sites_in_reach_{kind}"] == 0) & (ar[col] > 0)
         out[f"areas_without_reach_{kind}"] = bc(p.area_d, nothing)
         out[f"people_without_reach_{kind}"] = bc(p.area_d, ar[people] * nothing)

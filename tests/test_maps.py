@@ -375,6 +375,9 @@ def test_tiny_map_offline_counts_toggle_and_popups(tiny, tmp_path):
         text = popup.inner_text()
         assert "新区" in text and "规划前" in text and "目标" in text and "缺口" in text
         assert "养老床位：扩建能力不足" in text
+        d2_row = tiny.districts.set_index("district_id").loc["D2"]
+        before, after = (f"{100 * d2_row[c]:.1f}%" for c in ("access_share_childcare_before", "access_share_childcare"))
+        assert re.search(rf"托育可达覆盖率\s+{re.escape(before)}\s+{re.escape(after)}\s", text), text
 
         # facility popup with numbers
         _close_popups(page)

@@ -145,7 +145,13 @@ def test_access_opens_a_site_in_reach_of_the_village():
     res = planner.solve(sc)
     assert res.status == "optimal"
     assert res.cost == pytest.approx(39_600)
-    assert res.areas.set_index("area_id").loc["village", "access_share_childcare"] >= 0.8 - 1e-9
+    a = res.areas.set_index("area_id")
+    assert a.loc["village", "access_share_childcare"] >= 0.8 - 1e-9
+    # before the plan the village has nothing in reach; the town has its 45 from c1's 90
+    assert a["access_share_childcare_before"].tolist() == pytest.approx([1.0, 0.0])
+    d = row(res)
+    assert d["access_share_childcare_before"] == pytest.approx(0.5)
+    assert d["access_share_childcare"] >= 0.9 - 1e-9
 
 
 def test_district_override_beats_scenario_target():
@@ -235,6 +241,10 @@ def test_areas_seeing_the_same_sites_share_one_access_row():
     a = res.areas.set_index("area_id")
     assert a["served_in_reach_childcare"].tolist() == pytest.approx([45, 45, 45])
     assert a["shortfall_access_childcare"].tolist() == pytest.approx([0, 0, 0])
+    # before: c1's 60 slots shared by a1 and a2 (90 needed), c2's 45 serve a3 → 105 of 135
+    assert a["served_in_reach_childcare_before"].sum() == pytest.approx(105)
+    assert a.loc["a3", "served_in_reach_childcare_before"] == pytest.approx(45)
+    assert row(res)["access_share_childcare_before"] == pytest.approx(105 / 135)
 
 
 def test_merged_groups_stay_within_a_district():

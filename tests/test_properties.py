@@ -651,6 +651,12 @@ def test_reach_is_served_within_capacity(spec):
         assert least_unmet(served, cap_after, matrix) <= 1e-6 * max(1.0, need.sum())
         # … and are all it can serve in reach (a max flow, not just the required share).
         assert served.sum() == pytest.approx(need.sum() - least_unmet(need, cap_after, matrix), rel=1e-6, abs=1e-6)
+        # Before the plan: all the existing capacity alone can serve in reach.
+        cap_now = np.array([f["slots" if kind == "childcare" else "beds"] for f in facs], float)
+        before = areas.loc[ids, f"{served_col}_before"].to_numpy(float)
+        assert (before >= -1e-9).all() and (before <= need + 1e-9).all()
+        assert least_unmet(before, cap_now, matrix) <= 1e-6 * max(1.0, need.sum())
+        assert before.sum() == pytest.approx(need.sum() - least_unmet(need, cap_now, matrix), rel=1e-6, abs=1e-6)
         # Access shortfall is the least possible with every facility at its largest.
         cap_max = np.array([f["slots" if kind == "childcare" else "beds"] + growth(f) for f in facs], float)
         assert short.sum() == pytest.approx(least_unmet(share * need, cap_max, matrix),

@@ -332,6 +332,11 @@ def test_summary_tab_shows_before_after_and_targets(app):
     s = app._parts.summary.value
     assert "测试市" in s and i18n.t("w_value_before", "zh") in s and i18n.t("w_value_target", "zh") in s
     assert i18n.fmt_rate(app.result.scenario.targets.childcare_per_1000) in s
+    # reach served within the travel time, before → after, over the whole region
+    a = app.result.areas
+    row = re.search(rf"{re.escape(i18n.column_label('access_share_childcare', 'zh'))}</td>(.*?)</tr>", s).group(1)
+    shares = [i18n.fmt_share(a[f"served_in_reach_childcare{w}"].sum() / a["need_childcare"].sum()) for w in ("_before", "")]
+    assert re.findall(r"<td>(?:<b>)?([^<]*)", row)[:2] == shares
 
 
 def test_map_frame_escapes_the_document():

@@ -116,9 +116,9 @@ def _totals(result) -> dict:
                              frac(s("affordable_slots_after"), s("slots_after"))),
         "beds_per_1000_elderly": (per(s("beds_before"), s("pop_60_plus")), per(s("beds_after"), s("pop_60_plus"))),
         "care_bed_share": (frac(s("care_beds_before"), s("beds_before")), frac(s("care_beds_after"), s("beds_after"))),
-        "access_share_childcare": (np.nan, frac(float(a["served_in_reach_childcare"].sum()),
-                                                float(a["need_childcare"].sum()))),
-        "access_share_beds": (np.nan, frac(float(a["served_in_reach_beds"].sum()), float(a["need_beds"].sum()))),
+        **{f"access_share_{kind}": tuple(frac(float(a[f"served_in_reach_{kind}{when}"].sum()),
+                                              float(a[f"need_{kind}"].sum())) for when in ("_before", ""))
+           for kind in ("childcare", "beds")},
         "slots": (s("slots_before"), s("slots_after")),
         "beds": (s("beds_before"), s("beds_after")),
     }
