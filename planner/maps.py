@@ -823,7 +823,8 @@ NUMERIC_DISTRICT_COLUMNS = (
     "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "care_share_before", "care_share_after",
     "shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
     "shortfall_access_childcare", "shortfall_access_beds", "access_share_childcare", "access_share_beds",
-    "access_share_childcare_before", "access_share_beds_before", "score_e2sfca_childcare_before", "score_e2sfca_childcare_after", "score_e2sfca_beds_before",
+    "access_share_childcare_before", "access_share_beds_before", "score_e2sfca_childcare_before",
+    "score_e2sfca_childcare_after", "score_e2sfca_beds_before",
     "score_e2sfca_beds_after", "people_without_reach_childcare", "people_without_reach_beds",
     "areas_without_reach_childcare", "areas_without_reach_beds")
 
