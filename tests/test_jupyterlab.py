@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -85,6 +86,21 @@ def test_installed_layout_is_what_the_extension_loads(tmp_path):
     nb = json.loads(item["sourceCode"])
     code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "PlannerApp" in code
+
+
+def test_dashboard_template_cuts_every_cdn_link_of_voilas_lab_page():
+    """The care-planner template removes Voila's CDN links by exact text: that text must still be Voila's."""
+    from jupyter_core.paths import jupyter_path
+
+    lab = next(Path(d) / "lab" / "index.html.j2" for d in jupyter_path("voila", "templates")
+               if (Path(d) / "lab" / "index.html.j2").exists()).read_text(encoding="utf-8")
+    ours = (ROOT / "share/jupyter/voila/templates/care-planner/index.html.j2").read_text(encoding="utf-8")
+    cut = re.findall(r"replace\('([^']*)', ''\)", ours)
+    assert len(cut) == 2 and all(link in lab for link in cut)
+    for link in cut:
+        lab = lab.replace(link, "")
+    lab = re.sub(r"\{#.*?#\}", "", lab, flags=re.S)  # comments are not rendered
+    assert not re.search(r"https?://", lab), "Voila's lab page links something new from the internet"
 
 
 def test_makefile_links_the_same_files():
@@ -325,6 +341,8 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
                 # the buttons' icons come from Voila's own Font Awesome, not the CDN its template links
                 icon = page.locator(".cp-app button i.fa").first
                 assert "Font Awesome" in icon.evaluate("e => getComputedStyle(e, '::before').fontFamily")
+                page.wait_for_function("() => [...document.fonts].some(f => f.family.includes('Font Awesome')"
+                                       " && f.status === 'loaded')", timeout=30_000)
                 assert icon.bounding_box()["width"] > 0
                 assert outside == []
             except Exception:

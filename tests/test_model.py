@@ -262,3 +262,21 @@ def test_merged_groups_stay_within_a_district():
     short = res.areas.set_index("area_id")["shortfall_access_childcare"]
     assert short["a1"] == pytest.approx(short["a2"])  # one row: split by need
     assert short.sum() == pytest.approx(3 * 45 - 5)   # 135 slots needed in reach, 5 exist
+
+
+def test_reach_before_and_after_agree_when_the_plan_builds_nothing():
+    """One 30-slot nursery in reach of two districts' flats (22.5 slots of need each), nothing to build.
+
+    Before and after are the same capacity, so every area and district shows the same share before
+    and after (two free max-flows could split the 30 slots differently and show a fall), totalling 30.
+    """
+    districts = [{"district_id": "D1", "name": "A"}, {"district_id": "D2", "name": "B"}]
+    areas = [area("a1", "D1"), area("a2", "D2", lon=BASE_LON + 0.005)]
+    sc = scenario(areas, [childcare("c1", "D1", slots=30, affordable=30)], districts, childcare_per_1000=2.25,
+                  affordable_share=0, beds_per_1000_elderly=0, care_bed_share=0, access_share=0.5)
+    res = planner.solve(sc)
+    assert res.cost == 0
+    a, d = res.areas, res.districts
+    assert a["served_in_reach_childcare_before"].sum() == pytest.approx(30)
+    assert a["served_in_reach_childcare_before"].tolist() == pytest.approx(a["served_in_reach_childcare"].tolist())
+    assert d["access_share_childcare_before"].tolist() == pytest.approx(d["access_share_childcare"].tolist())
