@@ -37,6 +37,7 @@ __all__ = [
     "OfflineHTMLError",
     "add_attribution",
     "escape_text",
+    "script_safe",
     "standalone_html",
     "write_html_atomic",
 ]
@@ -66,12 +67,20 @@ class InlineData(MacroElement):
     def __init__(self, json_text: str, name: str = "PlannerData"):
         super().__init__()
         self._name = name
-        # "<" only occurs inside JSON strings, where \u003c means the same: no "</script>" gets out
-        self.json = json_text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        self.json = script_safe(json_text)
 
     @property
     def placeholder(self) -> str:
         return f"/*planner-data:{self.get_name()}*/null"
+
+
+def script_safe(json_text: str) -> str:
+    """JSON text made safe to paste into a ``<script>``.
+
+    ``<`` only occurs inside JSON strings, where ``\\u003c`` means the same, so
+    no ``</script>`` gets out; U+2028/U+2029 end a line in older JavaScript.
+    """
+    return json_text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ from folium.utilities import JsCode, camelize
 
 from . import i18n
 from .access import lonlat
-from ._html import InlineData, add_attribution, escape_text, standalone_html, write_html_atomic
+from ._html import InlineData, add_attribution, escape_text, script_safe, standalone_html, write_html_atomic
 
 __all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "attainment_index",
            "access_index", "score_attainment", "attribution_text", "MEASURES", "ATTAINMENT_BINS", "ACCESS_BINS",
@@ -230,12 +230,16 @@ def _json_numbers(values: np.ndarray) -> list:
     return out.tolist()
 
 
-def _js_json(obj) -> str:
-    """Compact JSON for a <script>: UTF-8 kept, ``<`` and line separators escaped."""
+def _json(obj) -> str:
+    """Compact JSON, UTF-8 kept (not yet safe for a ``<script>``: :class:`InlineData` makes it so)."""
     import json
 
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _js_json(obj) -> str:
+    """Compact JSON for a <script>: UTF-8 kept, ``<`` and line separators escaped."""
+    return script_safe(_json(obj))
 
 
 def _has_polygons(df) -> bool:
@@ -739,7 +743,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     area_layers, score_layers = [], []
     if a is not None and len(a):
         scored = _has_scores(a)
-        data = InlineData(_js_json(_area_data(a, index, d if scored else None)))
+        data = InlineData(_json(_area_data(a, index, d if scored else None)))
         data.add_to(fmap)
         def point_layer(kind, service, k, show, ring, opacity, formatter):
             """One switchable view of the shared area points (no second copy of the data)."""
@@ -927,7 +931,7 @@ def _facility_group(fmap, fmt, f, kind, states, index: dict, label: str, show: b
                 on_each_feature=fmt.on_each(f"facility('{k}', '{s}')"))
             lyr.add_to(group)
             fmap.planner_markers.append(lyr)
-            data = InlineData(_js_json(_points(xy[idx], props)))
+            data = InlineData(_json(_points(xy[idx], props)))
             data.add_to(fmap)
             _Fill(lyr, data, restyle=True).add_to(fmap)
     return group

@@ -284,7 +284,8 @@ class Model:
         for name, pairs, need in (("c", p.pairs_c, p.need_c), ("e", p.pairs_e, p.need_e)):
             g = self.groups[name]
             required = p.access_share_a * need
-            share = np.where(np.bincount(g.of_area, required, g.n)[g.of_area] > 0, g.split(required), g.split(need))
+            # by need in groups where nothing is required
+            share = g.split(np.where(np.bincount(g.of_area, required, g.n)[g.of_area] > 0, required, need))
             out[f"flow_{name}"] = v[f"flow_{name}"][g.column] * share[pairs.area]
             out[f"sf_acc_{name}"] = v[f"sf_acc_{name}"][g.of_area] * share
         return out
