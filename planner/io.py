@@ -223,6 +223,8 @@ def _check_areas(t: _Table) -> None:
     df["setting"] = setting
     for c in ("pop_0_2", "pop_60_plus"):
         t.fail((df[c] > df["pop_total"]).to_numpy(), c, lambda v, c=c: f"{c} ({v:g}) exceeds pop_total")
+    t.fail((df["pop_care_need"] > df["pop_60_plus"]).to_numpy(), "pop_care_need",
+           lambda v: f"pop_care_need ({v:g}) exceeds pop_60_plus: assessed people are aged 60+")
 
 
 def _check_facilities(t: _Table) -> None:
@@ -259,6 +261,9 @@ def _check_facilities(t: _Table) -> None:
 def _check_districts(t: _Table) -> None:
     from .scenario import check_target
 
+    n = t.df["min_affordable_centres"].to_numpy(float)
+    t.fail(~np.isnan(n) & (n != np.round(n)), "min_affordable_centres",
+           lambda v: f"min_affordable_centres is a whole number of centres, got {v:g}")
     for col in TARGET_COLUMNS:
         for i, v in enumerate(t.df[col.name].to_numpy(float)):
             if not math.isnan(v):
@@ -356,27 +361,133 @@ def _lonlat(t: _Table, required: bool):
     return out
 
 
-def check_links(areas, facilities, districts, sources) -> pd.DataFrame:
-    """Check every area and facility names a known district; derive districts if absent."""
+def check_links(areas, facilities, districts, sources, report=None):
+    """Check the district tree and that every area and facility names a leaf district.
+
+    Derives the districts from the areas when there is no table. Area and
+    facility ``district_id`` values that are 12-digit statistical division
+    codes (统计用区划代码) match a leaf whose id is their first 9 or 6 digits
+    (a township or county table); the code is kept in ``division_code`` and
+    the matches are counted in ``report`` (the scenario's load report).
+
+    Returns
+    -------
+    (leaves, parents) : the leaf rows and the rows above them (``None`` when
+    the table has one level).
+    """
+    report = {} if report is None else report
     if districts is None:
         ids = pd.unique(areas["district_id"])
-        districts = pd.DataFrame({"district_id": ids, "name": ids, "parent_id": ""})
+        districts = pd.DataFrame({"district_id": ids, "name": ids, "parent_id": "", "level": ""})
         for col in TARGET_COLUMNS:
             districts[col.name] = np.nan
+        districts["min_affordable_centres"] = np.nan
         districts.attrs["derived"] = True
+    src = sources.get("districts", "districts")
+    is_leaf = check_tree(districts, src)
     known = set(districts["district_id"])
+    leaf_ids = set(districts["district_id"][is_leaf])
     what = "districts table" if not districts.attrs.get("derived") else "areas table"
     for table, df in (("areas", areas), ("facilities", facilities)):
         t = _Table(df, table, sources.get(table, table))
+        _match_division_codes(df, leaf_ids, districts, table, report)
         t.fail(~df["district_id"].isin(known).to_numpy(), "district_id",
                lambda v: f"unknown district {v!r} (not in the {what})")
-    return districts
+        t.fail(~df["district_id"].isin(leaf_ids).to_numpy(), "district_id",
+               lambda v: f"district {v!r} has districts below it in the districts table; "
+                         "point areas and facilities at the lowest level (a leaf district)")
+    if is_leaf.all():
+        return districts, None
+    rows = np.asarray(districts.attrs.get("rows", np.arange(len(districts)) + 2))
+    leaves, parents = districts[is_leaf].reset_index(drop=True), districts[~is_leaf].reset_index(drop=True)
+    leaves.attrs["rows"], parents.attrs["rows"] = rows[is_leaf], rows[~is_leaf]
+    return leaves, parents
+
+
+def check_tree(districts, source) -> np.ndarray:
+    """Validate ``parent_id`` / ``level`` as a tree; returns which rows are leaves.
+
+    A table is several levels when some ``parent_id`` names a row of the
+    table; then every ``parent_id`` must name one, links may not loop, and
+    a row's level (where given) must lie below its parent's. A one-level
+    table may use ``parent_id`` as a free label (e.g. the prefecture's code).
+    Level words are stored in canonical form (``县`` → ``county``).
+    """
+    from .levels import LEVELS, canonical_level
+
+    t = _Table(districts, "districts", source)
+    d = districts
+    if "level" not in d.columns:
+        d["level"] = ""
+    level = d["level"].astype(str).str.strip()
+    canon = level.map(lambda w: canonical_level(w) if w else "")
+    t.fail((level != "").to_numpy() & canon.isna().to_numpy(), "level",
+           lambda v: f"unknown level {v!r}; use {', '.join(LEVELS)} (省/市/县/乡镇/村)")
+    d["level"] = canon.fillna("").astype(object)
+    ids = d["district_id"].astype(str).to_numpy(object)
+    parent = d["parent_id"].astype(str).to_numpy(object)
+    pos = pd.Index(ids).get_indexer(parent)
+    given = parent != ""
+    if not (pos >= 0).any():  # one level: parent_id is a label
+        return np.ones(len(d), bool)
+    t.fail(given & (pos < 0), "parent_id",
+           lambda v: f"unknown parent {v!r}: no row of the districts table has this district_id")
+    t.fail(parent == ids, "parent_id", lambda v: f"district {v!r} names itself as its parent")
+    # cycles: follow parents for as many steps as there are rows
+    up = pos.copy()
+    for _ in range(len(d)):
+        up = np.where(up >= 0, pos[np.maximum(up, 0)], -1)
+    on_cycle = np.zeros(len(d), bool)
+    on_cycle[up[up >= 0]] = True  # after n steps every walk that never ends sits on a loop
+    if on_cycle.any():
+        i = int(np.flatnonzero(on_cycle)[0])
+        chain, j = [ids[i]], pos[i]
+        while j != i:
+            chain.append(ids[j])
+            j = pos[j]
+        t.fail(on_cycle, "parent_id", f"parent links form a loop: {' → '.join(chain + [ids[i]])}")
+    rank = np.array([LEVELS.index(v) if v else -1 for v in d["level"]])
+    pr = np.where(pos >= 0, rank[np.maximum(pos, 0)], -1)
+    bad = (rank >= 0) & (pr >= 0) & (rank <= pr)
+    t.fail(bad, "level", lambda v: f"level {v!r} is not below its parent's level")
+    has_child = np.zeros(len(d), bool)
+    has_child[pos[pos >= 0]] = True
+    return ~has_child
+
+
+def _match_division_codes(df, leaf_ids, districts, table, report) -> None:
+    """12-digit statistical codes → the leaf named by their first 9 or 6 digits (kept in division_code)."""
+    code = df["district_id"].astype(str)
+    unknown = ~code.isin(leaf_ids) & code.str.fullmatch(r"\d{12}")
+    if not unknown.any():
+        return
+    matched = pd.Series("", index=df.index, dtype=object)
+    for digits in (9, 6):
+        prefix = code.str[:digits]
+        hit = unknown & (matched == "") & prefix.isin(leaf_ids)
+        matched[hit] = prefix[hit]
+    hit = (matched != "").to_numpy()
+    if not hit.any():
+        return
+    if "division_code" not in df.columns:
+        df["division_code"] = ""
+    df.loc[hit, "division_code"] = code[hit].to_numpy()
+    df.loc[hit, "district_id"] = matched[hit].to_numpy()
+    levels = districts.set_index("district_id")["level"] if "level" in districts else None
+    lv = sorted({(levels.get(m) if levels is not None else "") or f"{len(m)}-digit" for m in matched[hit]})
+    report.setdefault("division_codes", {})[table] = {
+        "rows": int(hit.sum()),
+        "matched_to": ", ".join(lv),
+        "message": f"{int(hit.sum())} {table} rows carry a 12-digit statistical division code (统计用区划代码) "
+                   f"as district_id; matched to the districts table by the code's leading digits "
+                   f"(original code kept in column division_code)",
+    }
 
 
 # ---------------------------------------------------------------- scenarios
 
 SCENARIO_KEYS = {"name", "areas", "facilities", "districts", "targets", "budget", "options", "attribution",
-                 "reach", "travel"}
+                 "reach", "travel", "target_level", "objective"}
 
 
 def load_scenario(path):
@@ -421,7 +532,9 @@ def load_scenario(path):
     sc = Scenario.from_frames(tables["areas"], tables["facilities"], tables.get("districts"),
                               targets=section("targets", Targets), budget=spec.get("budget"),
                               options=section("options", Options), name=str(spec.get("name") or path.stem),
-                              sources={k: str(v) for k, v in files.items()})
+                              sources={k: str(v) for k, v in files.items()},
+                              target_level=spec.get("target_level") or "leaf",
+                              objective=spec.get("objective") or "least_cost")
     sc.sources["scenario"] = str(path)
     sc.attribution = str(spec.get("attribution") or "")
     sc.reach = spec.get("reach")

@@ -31,6 +31,9 @@ class Targets:
         Catchment: a facility serves an area within this travel time.
     access_share : float
         Share of each area's need that must be served within the catchment.
+    care_beds_per_care_need : float
+        Care-oriented beds per person aged 60+ assessed as needing long-term
+        care (areas column ``pop_care_need``), e.g. 0.3; 0 = no such target.
     """
 
     childcare_per_1000: float = 4.5
@@ -39,6 +42,7 @@ class Targets:
     care_bed_share: float = 0.55
     access_minutes: float = 15.0
     access_share: float = 0.8
+    care_beds_per_care_need: float = 0.0
 
     def validate(self, where: str = "targets") -> None:
         """Raise PlannerError for a negative value or a share outside 0–1."""
@@ -58,6 +62,9 @@ def check_target(name: str, value, where: str, row=None) -> None:
         raise PlannerError(f"{name} is a share between 0 and 1, got {value!r}", where, row, name)
     if name == "access_minutes" and v == 0:
         raise PlannerError("access_minutes must be > 0", where, row, name)
+
+
+OBJECTIVES = ("least_cost", "equity")
 
 
 @dataclass
@@ -151,6 +158,21 @@ class Scenario:
         ``f(problem, variables, scenario)`` adds PuLP constraints to the model
         before it is solved (``variables`` maps block names to lists of
         ``pulp.LpVariable``). Solving then goes through PuLP.
+    parents : DataFrame or None
+        District rows above the leaves (prefectures, the province …) when the
+        districts table holds several levels; ``districts`` holds the leaves,
+        the rows areas and facilities point to (see :mod:`planner.levels`).
+    target_level : str
+        Where the scenario-wide ``targets`` apply: ``"leaf"`` (default, every
+        leaf district), a level name (``"prefecture"``, 市 …: the aggregate of
+        each district of that level) or ``"all"`` (the whole region). Leaves
+        keep only their own target columns, as floors.
+    objective : str
+        ``"least_cost"`` (default) or ``"equity"``: within the budget, first
+        lift the worst district's attainment, then least cost with it held.
+    load_report : dict
+        What loading did besides validating (e.g. areas matched to a county
+        by the first 6 digits of a 12-digit statistical code).
     """
 
     areas: pd.DataFrame
@@ -165,14 +187,20 @@ class Scenario:
     reach: object = None
     travel: object = None
     extra_functionality: Callable | None = None
+    parents: pd.DataFrame | None = None
+    target_level: str = "leaf"
+    objective: str = "least_cost"
+    load_report: dict = field(default_factory=dict)
 
     @classmethod
     def from_frames(cls, areas, facilities, districts=None, *, targets=None, budget=None,
-                    options=None, name="scenario", sources=None):
+                    options=None, name="scenario", sources=None, target_level="leaf", objective="least_cost"):
         """Validate tables a user already holds (DataFrames or GeoDataFrames).
 
         ``districts`` may be omitted: districts are then the distinct
-        ``district_id`` values of the areas, named by their ids.
+        ``district_id`` values of the areas, named by their ids. It may hold
+        rows of several levels (``parent_id``, ``level``): they are checked
+        as a tree and split into leaves (``districts``) and ``parents``.
         """
         from . import io
 
@@ -182,9 +210,11 @@ class Scenario:
         a = io.validate_table(areas, "areas", sources["areas"])
         f = io.validate_table(facilities, "facilities", sources["facilities"])
         d = None if districts is None else io.validate_table(districts, "districts", sources["districts"])
-        d = io.check_links(a, f, d, sources)
+        report = {}
+        d, parents = io.check_links(a, f, d, sources, report)
         sc = cls(areas=a, facilities=f, districts=d, targets=targets or Targets(),
-                 budget=budget, options=options or Options(), name=name, sources=sources)
+                 budget=budget, options=options or Options(), name=name, sources=sources,
+                 parents=parents, target_level=target_level, objective=objective, load_report=report)
         sc.validate()
         return sc
 
@@ -192,8 +222,16 @@ class Scenario:
         """Check the settings (the tables were checked when read)."""
         from .access import reach_rules
 
+        from .levels import Tree, check_target_level, resolve_level
+
         self.targets.validate()
         self.options.validate()
+        self.target_level = check_target_level(self.target_level)
+        if self.target_level not in ("leaf", "all"):
+            resolve_level(Tree.from_scenario(self), self.target_level)
+        if self.objective not in OBJECTIVES:
+            raise PlannerError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}",
+                               "scenario", None, "objective")
         reach_rules(self.reach)
         if hasattr(self.travel, "check"):
             self.travel.check(self.areas, self.facilities)
@@ -203,11 +241,19 @@ class Scenario:
                 raise PlannerError(f"budget must be a number of yuan ≥ 0 or None, got {b!r}", "scenario", None, "budget")
 
     def district_targets(self) -> pd.DataFrame:
-        """Targets per district: the district's override where given, else the scenario's.
+        """Targets per (leaf) district: the district's override where given, else the scenario's.
 
         Returns a DataFrame indexed like ``districts`` with one column per
-        target name.
+        target name. With several levels or ``target_level`` above the
+        leaves, the rate each leaf is held to or counted against
+        (:func:`planner.levels.leaf_rates`); which aggregates the targets
+        constrain is :func:`planner.levels.target_groups`.
         """
+        if self.target_level != "leaf" or (self.parents is not None and len(self.parents)):
+            from .levels import leaf_rates
+
+            rates = leaf_rates(self)
+            return rates[[c.name for c in TARGET_COLUMNS if c.name in rates.columns]]
         d, n = self.districts, len(self.districts)
         out = {}
         for col in TARGET_COLUMNS:
@@ -226,9 +272,18 @@ class Scenario:
         if unknown:
             raise PlannerError(f"unknown district id(s): {', '.join(sorted(unknown))}", "districts", None, "district_id")
         keep = lambda t: t[t["district_id"].isin(ids)].reset_index(drop=True)  # noqa: E731
+        parents = self.parents
+        if parents is not None and len(parents):  # the rows above the kept leaves
+            from .levels import Tree
+
+            tree = Tree.from_scenario(self)
+            leaf = np.flatnonzero(np.isin(tree.ids[:tree.n_leaves], list(ids)))
+            above = np.flatnonzero(np.asarray(tree.members[:, leaf].sum(axis=1)).ravel() > 0)
+            above = above[above >= tree.n_leaves] - tree.n_leaves
+            parents = parents.iloc[np.sort(above)].reset_index(drop=True)
         return replace(self, areas=keep(self.areas), facilities=keep(self.facilities),
                        districts=keep(self.districts), targets=replace(self.targets),
-                       options=replace(self.options))
+                       options=replace(self.options), parents=parents, load_report=dict(self.load_report))
 
     def copy(self) -> "Scenario":
         """An independent copy whose targets/options/budget can be changed freely."""

@@ -42,6 +42,8 @@ AREAS = (
     Column("pop_0_2", "number", False, NAN, "people", "children under 3 (reported, not used in the targets)"),
     Column("pop_60_plus", "number", True, None, "people", "residents aged 60 and over"),
     Column("setting", "text", False, "urban", "", "urban or rural (城镇/农村): picks the reach rule"),
+    Column("pop_care_need", "number", False, 0.0, "people",
+           "aged 60+ assessed as needing long-term care (护理需求评估: 失能/半失能)"),
 )
 
 FACILITIES = (
@@ -68,6 +70,10 @@ DISTRICTS = (
     Column("district_id", "id", True, None, "", "unique id (e.g. the 6-digit adcode)"),
     Column("name", "text", False, "", "", "label; defaults to the id"),
     Column("parent_id", "id", False, "", "", "parent division, e.g. the prefecture"),
+    Column("level", "text", False, "", "",
+           "province / prefecture / county / township / village (省/市/县/乡镇/村)"),
+    Column("min_affordable_centres", "number", False, NAN, "centres",
+           "at least this many affordable (普惠) childcare centres open in the district (and below it)"),
 )
 
 # Optional per-district overrides of the scenario targets (same names as Targets).
@@ -78,6 +84,8 @@ TARGET_COLUMNS = (
     Column("care_bed_share", "number", False, NAN, "share 0–1", "care-oriented share of beds"),
     Column("access_minutes", "number", False, NAN, "minutes", "catchment travel time"),
     Column("access_share", "number", False, NAN, "share 0–1", "share of need served within reach"),
+    Column("care_beds_per_care_need", "number", False, NAN, "care-oriented beds per assessed person",
+           "care-oriented beds per person assessed as needing care"),
 )
 
 OD = (

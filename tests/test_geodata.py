@@ -31,8 +31,15 @@ IDS = {"district_id": str, "area_id": str, "facility_id": str}
 
 
 @pytest.fixture(scope="module")
-def districts():
+def table():
+    """The whole districts layer: province, prefecture and county rows."""
     return gpd.read_file(DATA / "districts.gpkg", layer="districts")
+
+
+@pytest.fixture(scope="module")
+def districts(table):
+    """The county rows (the leaves the areas and facilities point to)."""
+    return table[table["level"] == "county"].reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +198,28 @@ def builder():
     return mod
 
 
-def test_build_is_deterministic_and_matches_files(builder, districts):
+def test_levels_in_one_table(table, prefectures, areas):
+    """Province and prefecture rows: real names, 6-digit codes and census totals; sums exact."""
+    assert table["level"].value_counts().to_dict() == {"county": 117, "prefecture": 11, "province": 1}
+    prov = table[table["level"] == "province"].iloc[0]
+    assert (prov["district_id"], prov["name"], prov["parent_id"]) == ("140000", "山西省", "")
+    assert prov["pop_total"] == PROVINCE_POP
+    pref = table[table["level"] == "prefecture"].set_index("district_id")
+    assert (pref["parent_id"] == "140000").all()
+    assert dict(zip(pref["name"], pref["pop_total"])) == PREFECTURE_POP
+    assert set(pref.index) == set(prefectures["prefecture_id"])
+    counties = table[table["level"] == "county"]
+    for col in ("pop_total", "pop_0_2", "pop_60_plus", "pop_65_plus"):
+        assert (counties.groupby("parent_id")[col].sum() == pref[col]).all(), col
+        assert pref[col].sum() == prov[col], col
+    assert table["synthetic"].str.contains("estimated").all()
+    assert table.is_valid.all()
+    # assessed care need: the reported 2.3万, spread over areas (synthetic)
+    assert areas["pop_care_need"].sum() == 23_000
+    assert (areas["pop_care_need"] <= areas["pop_60_plus"]).all()
+
+
+def test_build_is_deterministic_and_matches_files(builder, table):
     a, b = builder.build(), builder.build()
     for name in ("areas", "facilities"):
         pd.testing.assert_frame_equal(a[name], b[name])
@@ -204,8 +232,8 @@ def test_build_is_deterministic_and_matches_files(builder, districts):
         assert a[name].geometry.geom_equals_exact(b[name].geometry, 0).all()
     built = a["districts"]
     pd.testing.assert_frame_equal(built.drop(columns="geometry").reset_index(drop=True),
-                                  districts.drop(columns="geometry"), check_dtype=False)
-    assert built.geometry.reset_index(drop=True).geom_equals_exact(districts.geometry, 1e-9).all()
+                                  table.drop(columns="geometry"), check_dtype=False)
+    assert built.geometry.reset_index(drop=True).geom_equals_exact(table.geometry, 1e-9).all()
 
 
 def test_apportion_exact(builder):

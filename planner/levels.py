@@ -1,0 +1,380 @@
+"""Administrative levels: the district tree, which target applies to which aggregate, roll-ups.
+
+A districts table may hold rows of several levels linked by ``parent_id``
+(province → prefecture → county → township → village). Areas and facilities
+point to *leaves* (rows without children); every other row stands for the
+aggregate of the leaves below it. This module is the one place that knows
+the tree:
+
+* :func:`canonical_level` — level words (``county``, 县, 区县, …) → the five
+  canonical names of :data:`LEVELS`;
+* :class:`Tree` — leaves, ancestors and the leaf membership of every row,
+  built from frames that :mod:`planner.io` has already validated;
+* :func:`target_groups` — for each target, the aggregates it constrains and
+  the value it asks for (``Scenario.target_level``, parent-row columns, leaf
+  floors), ready for the model;
+* :func:`rollup` — a leaf table aggregated to a level.
+
+Which target applies where
+--------------------------
+For each per-1,000 / share / care-need target ``n``:
+
+* ``target_level = "leaf"`` (default): every leaf carries ``n`` (its own
+  column where given, else the scenario's value) — today's model exactly;
+* ``target_level = L`` (a level name): every row of level ``L`` carries ``n``
+  for the aggregate of its leaves (its own column where given, else the
+  scenario's value); leaves keep only their own columns, as floors;
+* ``target_level = "all"``: one aggregate, the whole region, carries the
+  scenario's value; leaves keep their own columns as floors.
+
+In every case a non-leaf row's own column constrains its aggregate as well.
+The reach rule (``access_minutes``, ``access_share``) is per area, not per
+aggregate: a leaf uses its own column, else its nearest ancestor's, else
+the scenario's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._errors import PlannerError
+
+#: Canonical level names, top to bottom.
+LEVELS = ("province", "prefecture", "county", "township", "village")
+#: Words planners write in a ``level`` column (lower-cased English or Chinese).
+LEVEL_ALIASES = {
+    "province": "province", "provincial": "province", "省": "province", "省级": "province",
+    "自治区": "province", "直辖市": "province",
+    "prefecture": "prefecture", "city": "prefecture", "市": "prefecture", "地级": "prefecture",
+    "地级市": "prefecture", "地市": "prefecture", "州": "prefecture", "盟": "prefecture",
+    "county": "county", "district": "county", "县": "county", "区县": "county", "县级": "county",
+    "县区": "county", "县市区": "county", "旗": "county",
+    "township": "township", "town": "township", "subdistrict": "township", "street": "township",
+    "乡镇": "township", "乡": "township", "镇": "township", "街道": "township", "乡级": "township",
+    "乡镇街道": "township", "苏木": "township",
+    "village": "village", "community": "village", "村": "village", "社区": "village", "村级": "village",
+    "村居": "village",
+}
+#: ``target_level`` values besides a level name.
+LEAF, ALL = "leaf", "all"
+#: The roll-up row for ``"all"``.
+ALL_ID = "all"
+
+#: Targets set per aggregate (district rows); the reach rule is per area.
+AGGREGATE_TARGETS = ("childcare_per_1000", "affordable_share", "beds_per_1000_elderly", "care_bed_share",
+                     "care_beds_per_care_need")
+AREA_RULES = ("access_minutes", "access_share")
+
+
+def canonical_level(word) -> str | None:
+    """``"县"`` → ``"county"``; ``None`` for a word that names no level."""
+    w = str(word).strip()
+    return LEVEL_ALIASES.get(w.lower(), LEVEL_ALIASES.get(w))
+
+
+def check_target_level(value, where="scenario") -> str:
+    """A ``target_level`` setting in canonical form (``leaf``, ``all`` or a level name)."""
+    if value is None:
+        return LEAF
+    w = str(value).strip()
+    if w.lower() in (LEAF, ALL, "全部", "全域"):
+        return ALL if w.lower() in (ALL, "全部", "全域") else LEAF
+    level = canonical_level(w)
+    if level is None:
+        raise PlannerError(f"target_level must be 'leaf', 'all' or a level ({', '.join(LEVELS)}; "
+                           f"省/市/县/乡镇), got {value!r}", where, None, "target_level")
+    return level
+
+
+@dataclass
+class Tree:
+    """The district tree of a scenario.
+
+    Attributes
+    ----------
+    ids : ndarray of str
+        Every district row: the leaves (``Scenario.districts``, in order) first,
+        then the rows above them (``Scenario.parents``, in order).
+    n_leaves : int
+    level : ndarray of str
+        Canonical level per row ("" where the table names none).
+    members : scipy.sparse.csr_matrix, bool, (rows × leaves)
+        ``members[r, j]``: leaf ``j`` lies under (or is) row ``r``.
+    """
+
+    ids: np.ndarray
+    names: np.ndarray
+    parent: np.ndarray
+    level: np.ndarray
+    n_leaves: int
+    members: sp.csr_matrix
+
+    @classmethod
+    def from_scenario(cls, scenario) -> "Tree":
+        leaves = scenario.districts
+        parents = getattr(scenario, "parents", None)
+        frames = [leaves] if parents is None or len(parents) == 0 else [leaves, parents]
+        ids = np.concatenate([f["district_id"].astype(str).to_numpy(object) for f in frames])
+        names = np.concatenate([f["name"].astype(str).to_numpy(object) for f in frames])
+        parent = np.concatenate([f["parent_id"].astype(str).to_numpy(object) if "parent_id" in f else
+                                 np.full(len(f), "", object) for f in frames])
+        level = np.concatenate([f["level"].astype(str).to_numpy(object) if "level" in f else
+                                np.full(len(f), "", object) for f in frames])
+        n, n_leaves = len(ids), len(leaves)
+        pos = pd.Index(ids).get_indexer(parent)  # -1: a root (or a free parent label)
+        # walk each leaf up the (validated, acyclic) tree
+        rows, cols = [np.arange(n_leaves)], [np.arange(n_leaves)]
+        up = pos[:n_leaves].copy()
+        leaf = np.arange(n_leaves)
+        for _ in range(n):
+            live = up >= 0
+            if not live.any():
+                break
+            rows.append(up[live])
+            cols.append(leaf[live])
+            up[live] = pos[up[live]]
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        members = sp.csr_matrix((np.ones(len(r), bool), (r, c)), shape=(n, n_leaves))
+        return cls(ids, names, parent, level, n_leaves, members)
+
+    @property
+    def levels(self) -> list[str]:
+        """Levels present, top to bottom."""
+        present = set(self.level)
+        return [lv for lv in LEVELS if lv in present]
+
+    def rows_at(self, level: str) -> np.ndarray:
+        """Positions of the rows of ``level`` (canonical, ``"leaf"`` or ``"all"``)."""
+        if level == LEAF:
+            return np.arange(self.n_leaves)
+        return np.flatnonzero(self.level == level)
+
+    def ancestors(self, row: int) -> list[int]:
+        pos = pd.Index(self.ids)
+        out, p = [], pos.get_indexer([self.parent[row]])[0]
+        while p >= 0 and len(out) < len(self.ids):
+            out.append(int(p))
+            p = pos.get_indexer([self.parent[p]])[0]
+        return out
+
+
+def resolve_level(tree: Tree, level) -> str:
+    """A roll-up level argument in canonical form; PlannerError listing the levels present."""
+    w = str(level).strip()
+    if w.lower() in (LEAF, ALL):
+        return w.lower()
+    lv = canonical_level(w)
+    if lv is None or lv not in tree.levels:
+        have = ", ".join([*tree.levels, LEAF, ALL])
+        raise PlannerError(f"no districts at level {level!r}; levels here: {have}", "districts", None, "level")
+    return lv
+
+
+@dataclass
+class TargetGroups:
+    """Where one target applies: one row per constrained aggregate.
+
+    Attributes
+    ----------
+    name : str
+        The target (``childcare_per_1000`` …).
+    row : ndarray of int
+        The district row (position in :attr:`Tree.ids`) that carries it;
+        ``-1`` for the whole region (``target_level: all``).
+    value : ndarray of float
+    members : csr_matrix (groups × leaves)
+        The leaves each aggregate sums over (one leaf for a leaf row).
+    """
+
+    name: str
+    row: np.ndarray
+    value: np.ndarray
+    members: sp.csr_matrix
+
+    @property
+    def is_leaf_identity(self) -> bool:
+        """Exactly one group per leaf, in leaf order (today's per-district rows)."""
+        m = self.members
+        return (m.shape[0] == m.shape[1] and m.nnz == m.shape[0]
+                and np.array_equal(self.row, np.arange(m.shape[0])))
+
+
+def _column(frame, name, n) -> np.ndarray:
+    if frame is None or len(frame) == 0:
+        return np.full(n, np.nan)
+    if name in frame.columns:
+        return frame[name].to_numpy(float)
+    return np.full(len(frame), np.nan)
+
+
+def own_values(scenario, tree: Tree, name: str) -> np.ndarray:
+    """Each district row's own column value for target ``name`` (NaN where blank)."""
+    parents = getattr(scenario, "parents", None)
+    leaf = _column(scenario.districts, name, tree.n_leaves)
+    up = _column(parents, name, len(tree.ids) - tree.n_leaves)
+    return np.concatenate([leaf, up])
+
+
+def target_groups(scenario, name: str, tree: Tree | None = None) -> TargetGroups:
+    """The aggregates target ``name`` constrains (see the module notes)."""
+    tree = tree or Tree.from_scenario(scenario)
+    level = check_target_level(getattr(scenario, "target_level", LEAF))
+    default = float(getattr(scenario.targets, name))
+    own = own_values(scenario, tree, name)
+    n = len(tree.ids)
+    carries = ~np.isnan(own)            # rows with their own column
+    value = own.copy()
+    at_level = np.zeros(n, bool)
+    if level == LEAF:
+        at_level[:tree.n_leaves] = True
+    elif level != ALL:
+        at_level[tree.rows_at(level)] = True
+    value[at_level & ~carries] = default
+    rows = np.flatnonzero(at_level | carries)
+    groups_rows = list(rows)
+    values = list(value[rows])
+    blocks = [tree.members[rows]]
+    if level == ALL:
+        groups_rows.append(-1)
+        values.append(default)
+        blocks.append(sp.csr_matrix(np.ones((1, tree.n_leaves), bool)))
+    members = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, tree.n_leaves), dtype=bool)
+    return TargetGroups(name, np.asarray(groups_rows, np.int64), np.asarray(values, float), members)
+
+
+def leaf_rates(scenario, tree: Tree | None = None) -> pd.DataFrame:
+    """The target rate each leaf is held to or counted against, per target name.
+
+    Aggregate targets: the leaf's own column, else the value of the row at
+    ``target_level`` above it (``all``: the scenario's), else the scenario's.
+    Reach rules: own column, else nearest ancestor's, else the scenario's.
+    Used for each area's need (reach rows) and as the leaf's reference target.
+    """
+    tree = tree or Tree.from_scenario(scenario)
+    level = check_target_level(getattr(scenario, "target_level", LEAF))
+    nl = tree.n_leaves
+    out = {}
+    for name in (*AGGREGATE_TARGETS, *AREA_RULES):
+        if not hasattr(scenario.targets, name):
+            continue
+        default = float(getattr(scenario.targets, name))
+        own = own_values(scenario, tree, name)
+        v = own[:nl].copy()
+        if name in AREA_RULES:
+            chain = _nearest_ancestor_value(tree, own)
+        elif level in (LEAF, ALL):
+            chain = np.full(nl, np.nan)
+        else:
+            at = tree.rows_at(level)
+            chain = np.full(nl, np.nan)
+            m = tree.members[at].tocoo()
+            chain[m.col] = np.where(np.isnan(own[at][m.row]), default, own[at][m.row])
+        v = np.where(np.isnan(v), chain, v)
+        out[name] = np.where(np.isnan(v), default, v)
+    return pd.DataFrame(out, index=scenario.districts.index)
+
+
+def _nearest_ancestor_value(tree: Tree, own: np.ndarray) -> np.ndarray:
+    pos = pd.Index(tree.ids).get_indexer(tree.parent)
+    nl = tree.n_leaves
+    out = np.full(nl, np.nan)
+    up = pos[:nl].copy()
+    for _ in range(len(tree.ids)):
+        live = (up >= 0) & np.isnan(out)
+        if not live.any():
+            break
+        out[live] = own[up[live]]
+        up[live] = pos[up[live]]
+    return out
+
+
+# ---------------------------------------------------------------- roll-ups
+
+#: Leaf-table columns that add up over leaves (people, capacity, yuan, shortfalls).
+SUM_COLUMNS = (
+    "pop_total", "pop_0_2", "pop_60_plus", "care_need",
+    "slots_before", "slots_after", "affordable_slots_before", "affordable_slots_after",
+    "beds_before", "beds_after", "care_beds_before", "care_beds_after",
+    "target_slots", "target_beds", "target_care_need_beds",
+    "shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
+    "shortfall_care_need_beds", "shortfall_access_childcare", "shortfall_access_beds",
+    "affordable_centres_before", "affordable_centres_after", "shortfall_affordable_centres",
+    "need_childcare", "need_beds", "served_in_reach_childcare", "served_in_reach_beds",
+    "served_in_reach_childcare_before", "served_in_reach_beds_before",
+    "areas_without_reach_childcare", "areas_without_reach_beds",
+    "people_without_reach_childcare", "people_without_reach_beds", "cost",
+)
+#: Shortfall column of each aggregate target (what a group's shortfall is reported as).
+SHORTFALL_OF = {"childcare_per_1000": "shortfall_slots", "affordable_share": "shortfall_affordable",
+                "beds_per_1000_elderly": "shortfall_beds", "care_bed_share": "shortfall_care_beds",
+                "care_beds_per_care_need": "shortfall_care_need_beds",
+                "min_affordable_centres": "shortfall_affordable_centres"}
+#: Requirement column of the targets whose requirement is a count.
+REQUIRED_OF = {"childcare_per_1000": "target_slots", "beds_per_1000_elderly": "target_beds",
+               "care_beds_per_care_need": "target_care_need_beds",
+               "min_affordable_centres": "target_affordable_centres"}
+
+
+def rollup(leaf_table: pd.DataFrame, tree: Tree, level: str, aggregates: pd.DataFrame | None = None,
+           ratios=None) -> pd.DataFrame:
+    """The leaf table aggregated to ``level``: one row per district of that level.
+
+    Parameters
+    ----------
+    leaf_table : DataFrame
+        ``Result.districts`` (one row per leaf, in tree leaf order).
+    tree : Tree
+    level : str
+        Canonical level, ``"leaf"`` or ``"all"`` (one row, ``district_id`` "all").
+    aggregates : DataFrame, optional
+        Aggregate targets and their outcome (``Result.aggregate_targets``):
+        a row that carries a target shows that target, its requirement and
+        its shortfall; a row that carries none shows the sums of its leaves.
+    ratios : callable, optional
+        ``ratios(frame)`` adds the per-1,000 and share columns from the sums
+        (:func:`planner.targets`-style arithmetic, shared with the leaf table).
+
+    Columns in :data:`SUM_COLUMNS` are exact sums over the leaves; ``met``
+    holds when the row's own targets and every leaf below it are met;
+    ``districts`` / ``districts_met`` count those leaves.
+    """
+    if level == LEAF:
+        return leaf_table.copy()
+    if level == ALL:
+        rows = np.array([-1])
+        members = sp.csr_matrix(np.ones((1, tree.n_leaves), bool))
+        ids, names, parent, lv = [ALL_ID], ["all"], [""], [ALL]
+    else:
+        rows = tree.rows_at(level)
+        members = tree.members[rows]
+        ids, names, parent, lv = tree.ids[rows], tree.names[rows], tree.parent[rows], tree.level[rows]
+    M = members.astype(float)
+    out = pd.DataFrame({"district_id": list(ids), "name": list(names), "parent_id": list(parent),
+                        "level": list(lv)})
+    for c in SUM_COLUMNS:
+        if c in leaf_table.columns:
+            out[c] = M @ leaf_table[c].fillna(0).to_numpy(float)
+    out["districts"] = M @ np.ones(tree.n_leaves)
+    met_leaf = leaf_table["met"].to_numpy(bool) if "met" in leaf_table else np.ones(tree.n_leaves, bool)
+    out["districts_met"] = M @ met_leaf.astype(float)
+    own_met = np.ones(len(out), bool)
+    if aggregates is not None and len(aggregates):
+        key = pd.Index(out["district_id"].astype(str))
+        for r in aggregates.itertuples(index=False):
+            i = key.get_indexer([str(r.district_id)])[0]
+            if i < 0:
+                continue
+            out.loc[i, f"target_{r.target}"] = r.value
+            if r.target in REQUIRED_OF:
+                out.loc[i, REQUIRED_OF[r.target]] = r.required
+            if r.target in SHORTFALL_OF:
+                out.loc[i, SHORTFALL_OF[r.target]] = r.shortfall
+            own_met[i] &= bool(r.shortfall <= 1e-3)
+    out["met"] = own_met & (out["districts_met"].to_numpy() == out["districts"].to_numpy())
+    if ratios is not None:
+        ratios(out)
+    return out

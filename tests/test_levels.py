@@ -1,0 +1,179 @@
+"""Levels: districts of several levels in one table, validated as a tree; targets per level; roll-ups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import planner
+from planner import levels
+
+from conftest import area, childcare
+
+
+def tree_rows(*rows):
+    """(district_id, parent_id, level) tuples → a districts frame."""
+    return pd.DataFrame([{"district_id": i, "name": f"n{i}", "parent_id": p, "level": lv} for i, p, lv in rows])
+
+
+THREE = [("P", "", "province"), ("M1", "P", "prefecture"), ("M2", "P", "prefecture"),
+         ("C1", "M1", "county"), ("C2", "M1", "county"), ("C3", "M2", "county")]
+
+
+def small(districts=THREE, area_district=("C1", "C2", "C3")):
+    areas = [area(f"a{i}", d, pop=10_000) for i, d in enumerate(area_district)]
+    facs = [childcare(f"f{i}", d, slots=10) for i, d in enumerate(area_district)]
+    return planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), tree_rows(*districts))
+
+
+def test_tree_splits_into_leaves_and_parents():
+    sc = small()
+    assert list(sc.districts["district_id"]) == ["C1", "C2", "C3"]
+    assert list(sc.parents["district_id"]) == ["P", "M1", "M2"]
+    t = levels.Tree.from_scenario(sc)
+    assert t.levels == ["province", "prefecture", "county"]
+    m = t.members.toarray()
+    assert m[list(t.ids).index("M1")].tolist() == [True, True, False]
+    assert m[list(t.ids).index("P")].tolist() == [True, True, True]
+
+
+def test_chinese_level_words():
+    rows = [("P", "", "省"), ("M1", "P", "市"), ("C1", "M1", "县"), ("T1", "C1", "乡镇")]
+    sc = small(rows, ("T1",))
+    assert list(sc.parents["level"]) == ["province", "prefecture", "county"]
+    assert list(sc.districts["level"]) == ["township"]
+
+
+@pytest.mark.parametrize("rows, row, column, words", [
+    (THREE[:3] + [("C1", "M9", "county"), ("C2", "M1", "county"), ("C3", "M2", "county")], 5, "parent_id",
+     "unknown parent 'M9'"),
+    ([("P", "C1", "province")] + THREE[1:], 2, "parent_id", "loop"),
+    (THREE[:3] + [("C1", "C1", "county"), ("C2", "M1", "county"), ("C3", "M2", "county")], 5, "parent_id",
+     "names itself"),
+    (THREE[:3] + [("C1", "M1", "county"), ("C2", "M1", "county"), ("C3", "M2", "canton")], 7, "level",
+     "unknown level 'canton'"),
+    (THREE[:3] + [("C1", "M1", "province"), ("C2", "M1", "county"), ("C3", "M2", "county")], 5, "level",
+     "not below its parent"),
+])
+def test_tree_errors_name_file_row_column(rows, row, column, words):
+    with pytest.raises(planner.PlannerError) as e:
+        small(rows)
+    assert (e.value.file, e.value.row, e.value.column) == ("districts", row, column)
+    assert words in e.value.message
+
+
+def test_loop_message_lists_the_loop():
+    rows = [("A", "B", ""), ("B", "C", ""), ("C", "A", ""), ("L", "A", "")]
+    with pytest.raises(planner.PlannerError, match="A → B → C → A"):
+        small(rows, ("L",))
+
+
+def test_area_pointing_at_a_parent_row():
+    with pytest.raises(planner.PlannerError) as e:
+        small(area_district=("C1", "M2", "C3"))
+    assert (e.value.file, e.value.row, e.value.column) == ("areas", 3, "district_id")
+    assert "lowest level" in e.value.message
+
+
+def test_one_level_table_keeps_parent_id_as_a_label():
+    """Today's tables: parent_id naming a prefecture that is not a row is fine."""
+    rows = [("C1", "140100", ""), ("C2", "140100", ""), ("C3", "140200", "")]
+    sc = small(rows)
+    assert sc.parents is None and len(sc.districts) == 3
+
+
+def test_twelve_digit_codes_match_county_rows_and_are_reported():
+    rows = [("140100", "", "prefecture"), ("140105", "140100", "county"), ("140106", "140100", "county")]
+    areas = [area("a1", "140105001001"), area("a2", "140106"), area("a3", "140106100200")]
+    facs = [childcare("f1", "140105")]
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), tree_rows(*rows))
+    assert list(sc.areas["district_id"]) == ["140105", "140106", "140106"]
+    assert list(sc.areas["division_code"]) == ["140105001001", "", "140106100200"]
+    rep = sc.load_report["division_codes"]["areas"]
+    assert rep["rows"] == 2 and rep["matched_to"] == "county"
+
+
+def test_twelve_digit_code_without_a_county_is_still_unknown():
+    rows = [("140100", "", "prefecture"), ("140105", "140100", "county")]
+    areas = [area("a1", "140199001001")]
+    with pytest.raises(planner.PlannerError, match="unknown district '140199001001'"):
+        planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame([childcare("f1", "140105")]),
+                                     tree_rows(*rows))
+
+
+def test_care_need_cannot_exceed_elderly():
+    a = pd.DataFrame([area("a1", "D1", pop60=100) | {"pop_care_need": 150}])
+    with pytest.raises(planner.PlannerError) as e:
+        planner.Scenario.from_frames(a, pd.DataFrame([childcare("f1")]))
+    assert (e.value.row, e.value.column) == (2, "pop_care_need")
+
+
+def test_target_level_and_objective_are_checked():
+    sc = small()
+    sc.target_level = "市"
+    sc.validate()
+    assert sc.target_level == "prefecture"
+    sc.target_level = "township"
+    with pytest.raises(planner.PlannerError, match="no districts at level 'township'"):
+        sc.validate()
+    sc.target_level = "leaf"
+    sc.objective = "fairest"
+    with pytest.raises(planner.PlannerError, match="objective must be one of"):
+        sc.validate()
+
+
+def test_which_target_applies_where():
+    d = tree_rows(*THREE)
+    d["childcare_per_1000"] = [np.nan, 6.0, np.nan, 3.0, np.nan, np.nan]  # prefecture M1 and county C1
+    areas = [area(f"a{i}", c) for i, c in enumerate(("C1", "C2", "C3"))]
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame([childcare("f1", "C1")]), d)
+    sc.targets.childcare_per_1000 = 4.5
+    ids = lambda g: [levels.ALL_ID if r < 0 else t.ids[r] for r in g.row]  # noqa: E731
+    t = levels.Tree.from_scenario(sc)
+    g = levels.target_groups(sc, "childcare_per_1000", t)   # leaf: every county + M1's own column
+    assert dict(zip(ids(g), g.value)) == {"C1": 3.0, "C2": 4.5, "C3": 4.5, "M1": 6.0}
+    sc.target_level = "prefecture"
+    g = levels.target_groups(sc, "childcare_per_1000", t)   # prefectures; C1 keeps its floor
+    assert dict(zip(ids(g), g.value)) == {"C1": 3.0, "M1": 6.0, "M2": 4.5}
+    assert list(sc.district_targets()["childcare_per_1000"]) == [3.0, 6.0, 4.5]
+    sc.target_level = "all"
+    g = levels.target_groups(sc, "childcare_per_1000", t)
+    assert dict(zip(ids(g), g.value)) == {"C1": 3.0, "M1": 6.0, "all": 4.5}
+    assert g.members.toarray()[-1].all()
+
+
+def test_leaf_groups_are_todays_rows():
+    sc = small()
+    g = levels.target_groups(sc, "beds_per_1000_elderly")
+    assert g.is_leaf_identity and (g.value == 40.0).all()
+
+
+def test_reach_rule_inherits_from_ancestors():
+    d = tree_rows(*THREE)
+    d["access_minutes"] = [np.nan, 10.0, np.nan, np.nan, 20.0, np.nan]
+    areas = [area(f"a{i}", c) for i, c in enumerate(("C1", "C2", "C3"))]
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame([childcare("f1", "C1")]), d)
+    assert list(sc.district_targets()["access_minutes"]) == [10.0, 20.0, 15.0]
+
+
+def test_subset_keeps_the_rows_above():
+    sc = small().subset(["C3"])
+    assert list(sc.parents["district_id"]) == ["P", "M2"]
+
+
+def test_yaml_keys(tmp_path):
+    pd.DataFrame([area("a1", "C1"), area("a2", "C2")]).to_csv(tmp_path / "areas.csv", index=False)
+    pd.DataFrame([childcare("f1", "C1")]).to_csv(tmp_path / "facilities.csv", index=False)
+    tree_rows(("M", "", "市"), ("C1", "M", "县"), ("C2", "M", "县")).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "s.yaml").write_text("areas: areas.csv\nfacilities: facilities.csv\ndistricts: d.csv\n"
+                                     "target_level: 市\nobjective: equity\n", encoding="utf-8")
+    sc = planner.load_scenario(tmp_path / "s.yaml")
+    assert (sc.target_level, sc.objective) == ("prefecture", "equity")
+
+
+def test_demo_has_three_levels():
+    sc = planner.load_demo("shanxi")
+    t = levels.Tree.from_scenario(sc)
+    assert t.levels == ["province", "prefecture", "county"] and t.n_leaves == 117
+    assert len(sc.parents) == 12
