@@ -33,6 +33,11 @@ TABLES = ("districts", "facilities", "areas")
 ID_COLUMNS = {"districts": "district_id", "facilities": "facility_id", "areas": "area_id"}
 
 
+#: Roll-up sheet titles (both languages) → table key.
+ROLLUP_SHEETS = {i18n.table_label(k, lang): k for k in i18n.TABLE_LABELS if k.startswith("rollup_")
+                 for lang in ("zh", "en")}
+
+
 def _protect(result) -> list:
     sources = getattr(result.scenario, "sources", {}) or {}
     return [p for p in sources.values() if p]
@@ -60,6 +65,18 @@ def _tidy(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def rollup_tables(result) -> dict:
+    """``{"rollup_prefecture": frame, …}``: one roll-up per level above the leaves, top level first."""
+    from .levels import Tree
+
+    parents = getattr(result.scenario, "parents", None)
+    if parents is None or not len(parents) or not hasattr(result, "rollup"):
+        return {}
+    tree = Tree.from_scenario(result.scenario)
+    above = [lv for lv in tree.levels if lv in set(tree.level[tree.n_leaves:])]
+    return {f"rollup_{lv}": result.rollup(lv) for lv in above}
+
+
 def _missing(v) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
@@ -82,8 +99,9 @@ def write_geopackage(result, path) -> Path:
     import pyogrio
 
     tables = {}
-    for name in TABLES:
-        df = getattr(result, name)
+    rollups = rollup_tables(result)
+    for name in (*TABLES, *rollups):
+        df = rollups[name] if name in rollups else getattr(result, name)
         if df is None:
             continue
         tidy = _tidy(df)
@@ -127,12 +145,12 @@ def _number_format(column: str) -> str:
     return "#,##0.0"
 
 
-def _sheet_frame(result, name: str, lang: str) -> pd.DataFrame:
+def _sheet_frame(result, name: str, lang: str, df=None) -> pd.DataFrame:
     """The table as written: geometry dropped (lon/lat kept), code columns explained in words."""
-    df = getattr(result, name)
+    df = getattr(result, name) if df is None else df
     geom = df.geometry if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns else None
     out = pd.DataFrame(df.drop(columns=[geom.name] if geom is not None else []))
-    if geom is not None and name != "districts" and not {"lon", "lat"} <= set(out.columns):
+    if geom is not None and name in ("facilities", "areas") and not {"lon", "lat"} <= set(out.columns):
         pts = geom.where(geom.geom_type == "Point", geom.representative_point())
         out["lon"], out["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
     out = _tidy(out)
@@ -183,6 +201,8 @@ def write_excel(result, path, lang: str = "zh") -> Path:
 
     i18n.check_lang(lang)
     frames = {name: _sheet_frame(result, name, lang) for name in TABLES}
+    for name, df in rollup_tables(result).items():  # one sheet per level above the districts
+        frames[name] = _sheet_frame(result, name, lang, df)
     head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     code_font = Font(italic=True, color="808080", size=9)
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -271,7 +291,8 @@ def _notes_sheet(ws, result, frames, lang, bold) -> None:
 def read_excel(path) -> dict[str, pd.DataFrame]:
     """Read a workbook written by :func:`write_excel` back into tables.
 
-    Returns ``{"districts": …, "facilities": …, "areas": …}`` with the
+    Returns ``{"districts": …, "facilities": …, "areas": …}`` (and
+    ``"rollup_<level>"`` for each roll-up sheet) with the
     machine column names of row 2; sheets are recognised by their first
     column (``district_id`` …), whatever the language. Cell types are kept
     as stored: numeric columns come back as float, TRUE/FALSE columns as
@@ -295,6 +316,7 @@ def read_excel(path) -> dict[str, pd.DataFrame]:
             rows = ws.iter_rows(min_row=2, values_only=True)
             columns = next(rows)
             name = next(k for k, v in ID_COLUMNS.items() if v == columns[0])
+            name = ROLLUP_SHEETS.get(ws.title, name)  # a roll-up sheet: keyed by district_id too
             data = [r for r in rows if any(v is not None for v in r)]
             cols = {}
             for j, c in enumerate(columns):

@@ -519,3 +519,48 @@ WIDGET_LABELS: dict[str, tuple[str, str]] = {
     "w_details": ("详细信息", "Details"),
 }
 LABELS.update(WIDGET_LABELS)
+
+# ------------------------------------------------------------------ levels, care need, equity
+
+#: Administrative levels (planner.levels.LEVELS) and the two pseudo-levels.
+LEVEL_LABELS: dict[str, tuple[str, str]] = {
+    "province": ("省", "Province"), "prefecture": ("市", "Prefecture"), "county": ("县区", "County"),
+    "township": ("乡镇街道", "Township"), "village": ("村社区", "Village"),
+    "leaf": ("最低一级", "Lowest level"), "all": ("全域", "Whole region"),
+}
+COLUMNS.update({
+    "level": ("行政级别", "Level"),
+    "division_code": ("统计用区划代码", "Statistical division code"),
+    "pop_care_need": ("护理需求评估人数 (人)", "Assessed as needing care"),
+    "care_need": ("护理需求评估人数 (人)", "Assessed as needing care"),
+    "care_beds_per_care_need": ("护理型床位/评估失能人数", "Care beds per assessed person"),
+    "target_care_beds_per_care_need": ("目标 护理型床位/评估人数", "Target care beds per assessed person"),
+    "target_care_need_beds": ("按评估需求的护理型床位 (张)", "Care beds for assessed need"),
+    "care_beds_per_care_need_before": ("护理型床位/评估人数 (规划前)", "Care beds per assessed person (before)"),
+    "care_beds_per_care_need_after": ("护理型床位/评估人数 (规划后)", "Care beds per assessed person (after)"),
+    "shortfall_care_need_beds": ("评估需求护理型床位缺口 (张)", "Care-bed shortfall vs assessed need"),
+    "min_affordable_centres": ("普惠托育机构 至少 (个)", "Affordable centres, at least"),
+    "target_affordable_centres": ("目标 普惠托育机构 (个)", "Target affordable centres"),
+    "affordable_centres_before": ("普惠托育机构 规划前 (个)", "Affordable centres before"),
+    "affordable_centres_after": ("普惠托育机构 规划后 (个)", "Affordable centres after"),
+    "shortfall_affordable_centres": ("普惠托育机构缺口 (个)", "Affordable centre shortfall"),
+    "attainment_childcare": ("托位达标率", "Childcare attainment"),
+    "attainment_beds": ("床位达标率", "Bed attainment"),
+    "districts": ("下辖区县数", "Districts below"),
+    "districts_met": ("其中全部达标", "Of which meet every target"),
+})
+TABLE_LABELS.update({f"rollup_{k}": (f"汇总-{v[0]}", f"By {v[1].lower()}") for k, v in LEVEL_LABELS.items()})
+LABELS.update({
+    "objective_least_cost": ("最低成本", "Least cost"),
+    "objective_equity": ("公平优先", "Equity first"),
+    "min_attainment_childcare": ("最差区县托位达标率", "Worst district's childcare attainment"),
+    "min_attainment_beds": ("最差区县床位达标率", "Worst district's bed attainment"),
+    "gini_slots_per_1000": ("托位/千人 基尼系数", "Gini of slots per 1,000"),
+    "gini_beds_per_1000_elderly": ("床位/千名老人 基尼系数", "Gini of beds per 1,000 aged 60+"),
+})
+
+
+def level_label(level: str, lang: str = DEFAULT_LANG) -> str:
+    """``"prefecture"`` → ``'市'`` / ``'Prefecture'``; unknown levels as given."""
+    pair = LEVEL_LABELS.get(level)
+    return _pick(pair, lang) if pair else str(level)

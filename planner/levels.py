@@ -378,3 +378,28 @@ def rollup(leaf_table: pd.DataFrame, tree: Tree, level: str, aggregates: pd.Data
     if ratios is not None:
         ratios(out)
     return out
+
+
+def ratio_columns(out: pd.DataFrame) -> pd.DataFrame:
+    """Per-1,000 and share columns of a roll-up, from its summed counts (in place)."""
+    def div(num, den, scale=1.0):
+        n, d = out[num].to_numpy(float), out[den].to_numpy(float)
+        return np.where(d > 0, scale * n / np.where(d > 0, d, 1), np.nan)
+
+    pairs = [("slots_per_1000_{w}", "slots_{w}", "pop_total", 1000.0),
+             ("affordable_share_{w}", "affordable_slots_{w}", "slots_{w}", 1.0),
+             ("beds_per_1000_elderly_{w}", "beds_{w}", "pop_60_plus", 1000.0),
+             ("care_share_{w}", "care_beds_{w}", "beds_{w}", 1.0),
+             ("care_beds_per_care_need_{w}", "care_beds_{w}", "care_need", 1.0)]
+    for when in ("before", "after"):
+        for col, num, den, scale in pairs:
+            num, den = num.format(w=when), den.format(w=when)
+            if num in out and den in out:
+                out[col.format(w=when)] = div(num, den, scale)
+    for kind in ("childcare", "beds"):
+        for suffix in ("_before", ""):
+            served = f"served_in_reach_{kind}{suffix}"
+            if served in out and f"need_{kind}" in out:
+                out[f"access_share_{kind}{suffix}"] = np.where(out[f"need_{kind}"] > 0, div(served, f"need_{kind}"),
+                                                               1.0)
+    return out

@@ -10,6 +10,7 @@ import pandas as pd
 import geopandas as gpd
 
 from .access import max_served
+from .fairness import attainment, gini, worst
 
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
 
@@ -49,6 +50,7 @@ class Result:
     areas: gpd.GeoDataFrame
     scenario: object = field(repr=False)
     info: object = field(repr=False)
+    aggregate_targets: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def solver_status(self) -> str:
@@ -150,10 +152,64 @@ class Result:
             "shortfall_affordable": tot("shortfall_affordable"), "shortfall_care_beds": tot("shortfall_care_beds"),
             "shortfall_access_childcare": tot("shortfall_access_childcare"),
             "shortfall_access_beds": tot("shortfall_access_beds"),
+            **self._fairness(),
             "solver": self.info.solver, "build_seconds": round(self.info.build_seconds, 4),
             "solve_seconds": round(self.info.solve_seconds, 4),
             "variables": self.info.n_variables, "constraints": self.info.n_constraints,
         }
+
+    def rollup(self, level) -> pd.DataFrame:
+        """The district table aggregated to an administrative level.
+
+        Parameters
+        ----------
+        level : str
+            ``"province"``, ``"prefecture"``, ``"county"``, ``"township"``,
+            ``"village"`` (or 省/市/县/乡镇/村), ``"leaf"`` (the district table
+            itself) or ``"all"`` (one row for the whole region).
+
+        Returns
+        -------
+        DataFrame (GeoDataFrame where the rows have polygons)
+            One row per district of that level, keyed by ``district_id``:
+            people, capacity before/after, requirements, shortfalls and cost
+            summed exactly over its leaves; per-1,000 figures and shares
+            recomputed from the sums. A row that carries its own target
+            (a parent row's column, or ``target_level``) shows that target,
+            its requirement and its shortfall instead of its leaves' sums;
+            ``met`` holds when its own targets and every leaf below are met.
+        """
+        from .levels import Tree, resolve_level, rollup, ratio_columns
+
+        tree = Tree.from_scenario(self.scenario)
+        lv = resolve_level(tree, level)
+        if lv == "leaf":
+            return self.districts.copy()
+        leaf = pd.DataFrame(self.districts.drop(columns="geometry", errors="ignore"))
+        n = tree.n_leaves
+        pos = pd.Index(leaf["district_id"]).get_indexer(self.areas["district_id"])
+        for col in ("need_childcare", "need_beds", "served_in_reach_childcare", "served_in_reach_beds",
+                    "served_in_reach_childcare_before", "served_in_reach_beds_before"):
+            if col in self.areas:
+                leaf[col] = np.bincount(pos, self.areas[col].to_numpy(float), n)
+        out = rollup(leaf, tree, lv, self.aggregate_targets, ratios=ratio_columns)
+        return _with_geometry(out, self, tree, lv)
+
+    def _fairness(self) -> dict:
+        """Worst-off district and Gini figures before and after (the equity objective's yardsticks)."""
+        d = self.districts
+        r = lambda v: None if v is None else round(v, 6)  # noqa: E731
+        out = {"objective": getattr(self.scenario, "objective", "least_cost"),
+               "target_level": getattr(self.scenario, "target_level", "leaf"),
+               "min_attainment_childcare": r(worst(d["attainment_childcare"])),
+               "min_attainment_beds": r(worst(d["attainment_beds"]))}
+        for name, num, den in (("gini_slots_per_1000", "slots", "pop_total"),
+                               ("gini_beds_per_1000_elderly", "beds", "pop_60_plus")):
+            for when in ("before", "after"):
+                people = d[den].to_numpy(float)
+                rate = np.where(people > 0, d[f"{num}_{when}"].to_numpy(float) / np.where(people > 0, people, 1), np.nan)
+                out[f"{name}_{when}"] = r(gini(rate, people))
+        return out
 
     def explain(self, district_id) -> list[str]:
         """Plain-English lines on why a district misses targets (empty if met)."""
@@ -219,6 +275,24 @@ class Result:
         from .maps import write_png
 
         return write_png(self, path, lang=lang, measure=measure, when=when, **kwargs)
+
+
+def _with_geometry(out, res, tree, level):
+    """Roll-up rows with their polygons: parents' own, or the union of the leaves for "all"."""
+    leaves = res.districts
+    if not isinstance(leaves, gpd.GeoDataFrame):
+        return out
+    if level == "all":
+        import shapely
+
+        geom = [shapely.union_all(leaves.geometry.to_numpy())]
+    else:
+        parents = res.scenario.parents
+        if not isinstance(parents, gpd.GeoDataFrame):
+            return out
+        g = parents.set_index(parents["district_id"].astype(str)).geometry
+        geom = g.reindex(out["district_id"].astype(str)).to_numpy()
+    return gpd.GeoDataFrame(out, geometry=list(geom), crs=leaves.crs)
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -287,10 +361,18 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     out["beds_per_1000_elderly_before"], out["beds_per_1000_elderly_after"] = per(beds_b, eld), per(beds_a, eld)
     out["care_beds_before"], out["care_beds_after"] = care_b, care_a
     out["care_share_before"], out["care_share_after"] = frac(care_b, beds_b), frac(care_a, beds_a)
+    # assessed care need (护理需求评估): care-oriented beds per assessed person
+    need = bc(p.area_d, ar["pop_care_need"]) if "pop_care_need" in ar else np.zeros(n_d)
+    out["care_need"] = need
+    out["target_care_need_beds"] = t["care_beds_per_care_need"].to_numpy(float) * need \
+        if "care_beds_per_care_need" in t else np.zeros(n_d)
+    out["care_beds_per_care_need_before"] = frac(care_b, need)
+    out["care_beds_per_care_need_after"] = frac(care_a, need)
     out["shortfall_slots"] = _clean(v["sf_slots"])
     out["shortfall_affordable"] = _clean(v["sf_aff"])
     out["shortfall_beds"] = _clean(v["sf_beds"])
     out["shortfall_care_beds"] = _clean(v["sf_care"])
+    out["shortfall_care_need_beds"] = _clean(v["sf_careneed"]) if "sf_careneed" in v else np.zeros(n_d)
     out["shortfall_access_childcare"] = bc(p.area_d, ar["shortfall_access_childcare"])
     out["shortfall_access_beds"] = bc(p.area_d, ar["shortfall_access_beds"])
     for kind, col, people in (("childcare", "need_childcare", "pop_total"), ("beds", "need_beds", "pop_60_plus")):
@@ -305,10 +387,12 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
             out[score] = frac(bc(p.area_d, ar[score] * ar[people]), bc(p.area_d, ar[people]))
     sf_cols = ["shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
                "shortfall_access_childcare", "shortfall_access_beds"]
-    out["met_targets"] = (out[sf_cols[:4]] <= TOL).all(axis=1)  # the per-1,000 and share targets
+    out["met_targets"] = (out[sf_cols[:4] + ["shortfall_care_need_beds"]] <= TOL).all(axis=1)  # per-1,000, shares
     out["met_access"] = (out[sf_cols[4:]] <= TOL).all(axis=1)   # the life-circle reach rule
     out["met"] = out["met_targets"] & out["met_access"]
     out["shortfall_reason"] = _reasons(p, ar, out, status)
+    out["attainment_childcare"] = attainment(slots_a, out["target_slots"])
+    out["attainment_beds"] = attainment(beds_a, out["target_beds"])
     out["cost"] = bc(fd, fac["cost"])
     geom = getattr(d, "geometry", None) if isinstance(d, gpd.GeoDataFrame) else None
     if geom is not None:

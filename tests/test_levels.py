@@ -9,7 +9,7 @@ import pytest
 import planner
 from planner import levels
 
-from conftest import area, childcare
+from conftest import area, childcare, eldercare
 
 
 def tree_rows(*rows):
@@ -177,3 +177,86 @@ def test_demo_has_three_levels():
     t = levels.Tree.from_scenario(sc)
     assert t.levels == ["province", "prefecture", "county"] and t.n_leaves == 117
     assert len(sc.parents) == 12
+
+
+# ------------------------------------------------------------------ roll-ups and exports
+
+def test_rollup_by_hand():
+    """Two counties under M1, one under M2: 4.5/1,000 each; sums and rates by hand."""
+    areas = [area("a1", "C1", pop=10_000, pop60=1000), area("a2", "C2", pop=20_000, pop60=2000),
+             area("a3", "C3", pop=30_000, pop60=3000)]
+    facs = [childcare("f1", "C1", slots=20, max_add=100, cost=1000), childcare("f2", "C2", slots=100),
+            childcare("f3", "C3", slots=0, max_add=200, cost=2000)]
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), tree_rows(*THREE))
+    sc.targets.beds_per_1000_elderly = 0
+    sc.targets.access_share = 0
+    res = planner.solve(sc)
+    # C1 needs 45 (adds 25 × 1,000), C2 has 100 ≥ 90, C3 needs 135 (× 2,000)
+    assert res.cost == pytest.approx(25 * 1000 + 135 * 2000)
+    m = res.rollup("市").set_index("district_id")
+    assert list(m.index) == ["M1", "M2"]
+    assert m.at["M1", "pop_total"] == 30_000 and m.at["M1", "slots_after"] == pytest.approx(145)
+    assert m.at["M1", "slots_per_1000_after"] == pytest.approx(145 / 30)
+    assert m.at["M1", "cost"] == pytest.approx(25_000) and m.at["M1", "districts"] == 2
+    assert m.at["M2", "slots_before"] == 0 and m.at["M2", "level"] == "prefecture"
+    everything = res.rollup("all")
+    assert len(everything) == 1 and everything["district_id"].iloc[0] == "all"
+    assert everything["cost"].iloc[0] == pytest.approx(res.cost)
+    assert everything["pop_total"].iloc[0] == 60_000
+    assert res.rollup("leaf").equals(res.districts)
+    with pytest.raises(planner.PlannerError, match="levels here: province, prefecture, county, leaf, all"):
+        res.rollup("township")
+
+
+def test_rollup_sheets_and_layers(tmp_path):
+    import pyogrio
+    from planner.export import read_excel
+
+    res = planner.solve(small())
+    res.to_excel(tmp_path / "plan.xlsx", lang="en")
+    t = read_excel(tmp_path / "plan.xlsx")
+    assert set(t) == {"districts", "facilities", "areas", "rollup_province", "rollup_prefecture"}
+    assert list(t["rollup_prefecture"]["district_id"]) == ["M1", "M2"]
+    assert list(t["districts"]["district_id"]) == ["C1", "C2", "C3"]
+    res.to_excel(tmp_path / "plan_zh.xlsx")
+    assert set(read_excel(tmp_path / "plan_zh.xlsx")) == set(t)
+    # no polygons: attribute tables
+    res.to_geopackage(tmp_path / "plan.gpkg")
+    layers = {name for name, _ in pyogrio.list_layers(tmp_path / "plan.gpkg")}
+    assert {"rollup_province", "rollup_prefecture"} <= layers
+
+
+def test_demo_rollup_shows_census_totals():
+    res = planner.solve(planner.load_demo("shanxi", prefecture="阳泉"))
+    m = res.rollup("prefecture")
+    assert list(m["name"]) == ["阳泉市"] and m["pop_total"].iloc[0] == 1_318_505
+    assert m.geometry.notna().all()
+
+
+def test_care_need_columns():
+    areas = [area("a1", "C1", pop=10_000, pop60=1000) | {"pop_care_need": 100}]
+    facs = [eldercare("e1", "C1", beds=40, care=20)]
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs))
+    sc.targets.childcare_per_1000 = 0
+    sc.targets.access_share = 0
+    sc.targets.beds_per_1000_elderly = 0
+    sc.targets.care_bed_share = 0
+    d = planner.solve(sc).districts.iloc[0]
+    assert d["care_need"] == 100
+    assert d["care_beds_per_care_need_before"] == pytest.approx(0.2)
+    assert d["shortfall_care_need_beds"] == 0
+
+
+def test_gini_matches_the_pairwise_definition():
+    from planner.fairness import gini
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        x, w = rng.random(9) * 6, rng.integers(1, 1000, 9).astype(float)
+        mu = (w * x).sum() / w.sum()
+        pairwise = (w[:, None] * w[None, :] * abs(x[:, None] - x[None, :])).sum() / (2 * w.sum() ** 2 * mu)
+        assert gini(x, w) == pytest.approx(pairwise, rel=1e-12)
+    assert gini([2.0, 2.0, 2.0], [1, 5, 9]) == pytest.approx(0.0, abs=1e-15)
+    # all capacity in one of two equal districts: 0.5 (the two-group maximum)
+    assert gini([0.0, 4.0], [100, 100]) == pytest.approx(0.5)
+    assert gini([np.nan], [0]) is None
