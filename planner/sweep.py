@@ -41,6 +41,8 @@ def apply(scenario, overrides: dict):
             setattr(sc.options, key, value)
         elif key == "budget":
             sc.budget = value
+        elif key in ("objective", "target_level"):
+            setattr(sc, key, value)
         elif key == "prefecture":
             d = sc.districts
             parent = d.get("parent_name", d["parent_id"]).astype(str)
@@ -51,7 +53,8 @@ def apply(scenario, overrides: dict):
         elif key == "label":
             continue
         else:
-            raise PlannerError(f"cannot vary {key!r}; use a target, an option, budget or prefecture",
+            raise PlannerError(f"cannot vary {key!r}; use a target, an option, budget, objective, "
+                               "target_level or prefecture",
                                "sweep", None, key)
     return sc
 
@@ -187,5 +190,59 @@ def cost_curve(table: pd.DataFrame, x: str = "childcare_per_1000", y: str = "cos
     marg_ax.set_ylabel(f"cost of +{step:g} (million yuan)" if lang == "en" else f"每增加 {step:g} 的费用（百万元）")
     if several:
         ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+FAIRNESS_COLUMNS = ("min_attainment_childcare", "min_attainment_beds", "gini_slots_per_1000_after",
+                    "gini_beds_per_1000_elderly_after")
+
+
+def fairness_curve(scenario, budgets, client=None, *, progress=True) -> pd.DataFrame:
+    """Cost against fairness: each budget solved least-cost and equity-first, on Dask.
+
+    Answers "what does lifting the worst-off district cost?": for every
+    budget (yuan; ``None`` = meet every target at least cost) the table has
+    one row per objective with the plan's cost, the worst district's
+    attainment of each target and the Gini of the per-1,000 rates after.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``budget``, ``objective``, ``status``, ``cost_yuan``, then
+        :data:`FAIRNESS_COLUMNS` (and the rest of :func:`sweep`'s columns);
+        draw it with :func:`fairness_plot`.
+    """
+    runs = grid(budget=list(budgets), objective=["least_cost", "equity"])
+    table = sweep(scenario, runs, client, progress=progress)
+    lead = ["budget", "objective", "status", "cost_yuan", *FAIRNESS_COLUMNS]
+    return table[[c for c in lead if c in table] + [c for c in table if c not in lead]]
+
+
+def fairness_plot(table: pd.DataFrame, measure: str = "min_attainment_childcare", *, ax=None, lang: str = "en"):
+    """Draw a :func:`fairness_curve` table: ``measure`` against cost, one line per objective.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    from . import i18n
+
+    for col in ("objective", "cost_yuan", measure):
+        if col not in table.columns:
+            raise PlannerError(f"the table needs a column {col!r} (from fairness_curve)", "sweep", None, col)
+    ok = table[table.get("status", "optimal") != "error"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for objective, g in ok.groupby("objective", sort=False):
+        g = g.sort_values("cost_yuan")
+        ax.plot(g["cost_yuan"].to_numpy(float) / 1e8, g[measure].to_numpy(float), marker="o",
+                label=i18n.t(f"objective_{objective}", lang))
+    ax.set_xlabel("cost (100 million yuan)" if lang == "en" else "费用（亿元）")
+    key = measure.rsplit("_after", 1)[0]
+    ax.set_ylabel(i18n.t(key, lang) if key in i18n.LABELS else measure)
+    ax.legend()
     ax.grid(alpha=0.3)
     return ax
