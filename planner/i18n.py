@@ -173,6 +173,8 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 TARGET_WORDS: dict[str, tuple[str, str]] = {
+    "care_need": ("按护理需求评估的护理型床位", "care-oriented beds for assessed care need"),
+    "centres": ("普惠托育机构数", "affordable childcare centres"),
     "slots": ("托位", _TARGETS_EN["slots"]),
     "affordable": ("普惠托位占比", _TARGETS_EN["affordable"]),
     "beds": ("养老床位", _TARGETS_EN["beds"]),

@@ -381,25 +381,96 @@ def rollup(leaf_table: pd.DataFrame, tree: Tree, level: str, aggregates: pd.Data
 
 
 def ratio_columns(out: pd.DataFrame) -> pd.DataFrame:
-    """Per-1,000 and share columns of a roll-up, from its summed counts (in place)."""
-    def div(num, den, scale=1.0):
-        n, d = out[num].to_numpy(float), out[den].to_numpy(float)
-        return np.where(d > 0, scale * n / np.where(d > 0, d, 1), np.nan)
+    """Per-1,000, share and attainment columns of a roll-up, from its summed counts (in place)."""
+    from . import targets
 
-    pairs = [("slots_per_1000_{w}", "slots_{w}", "pop_total", 1000.0),
-             ("affordable_share_{w}", "affordable_slots_{w}", "slots_{w}", 1.0),
-             ("beds_per_1000_elderly_{w}", "beds_{w}", "pop_60_plus", 1000.0),
-             ("care_share_{w}", "care_beds_{w}", "beds_{w}", 1.0),
-             ("care_beds_per_care_need_{w}", "care_beds_{w}", "care_need", 1.0)]
+    pairs = [("slots_per_1000_{w}", "slots_{w}", "pop_total", targets.per_1000),
+             ("affordable_share_{w}", "affordable_slots_{w}", "slots_{w}", targets.share),
+             ("beds_per_1000_elderly_{w}", "beds_{w}", "pop_60_plus", targets.per_1000),
+             ("care_share_{w}", "care_beds_{w}", "beds_{w}", targets.share),
+             ("care_beds_per_care_need_{w}", "care_beds_{w}", "care_need", targets.share)]
     for when in ("before", "after"):
-        for col, num, den, scale in pairs:
+        for col, num, den, f in pairs:
             num, den = num.format(w=when), den.format(w=when)
             if num in out and den in out:
-                out[col.format(w=when)] = div(num, den, scale)
+                out[col.format(w=when)] = f(out[num].to_numpy(float), out[den].to_numpy(float))
     for kind in ("childcare", "beds"):
         for suffix in ("_before", ""):
             served = f"served_in_reach_{kind}{suffix}"
             if served in out and f"need_{kind}" in out:
-                out[f"access_share_{kind}{suffix}"] = np.where(out[f"need_{kind}"] > 0, div(served, f"need_{kind}"),
-                                                               1.0)
+                out[f"access_share_{kind}{suffix}"] = np.nan_to_num(
+                    targets.share(out[served].to_numpy(float), out[f"need_{kind}"].to_numpy(float)), nan=1.0)
+    for kind, cap, need in (("childcare", "slots_after", "target_slots"), ("beds", "beds_after", "target_beds")):
+        if cap in out and need in out:
+            out[f"attainment_{kind}"] = targets.attainment(out[cap].to_numpy(float), out[need].to_numpy(float))
     return out
+
+
+# ---------------------------------------------------------------- what the model reads
+
+@dataclass
+class LevelData:
+    """The tree and its targets as the model's ``define_*`` families read them.
+
+    Attributes
+    ----------
+    tree : Tree
+    leaf_targets : DataFrame
+        Per leaf (``Scenario.districts`` order), the value of each aggregate
+        target on the leaf's own row: with ``target_level: leaf`` exactly
+        :meth:`Scenario.district_targets`; above the leaves, the leaf's own
+        column (a floor) or 0 where it has none (0 asks for nothing).
+    aggregates : dict
+        Target name → :class:`TargetGroups` of the aggregates above the leaves
+        (parent rows with their own column, rows at ``target_level``, the
+        whole region); names with no such aggregate are left out.
+    centres : TargetGroups or None
+        ``min_affordable_centres`` of every row that sets it (leaves and parents).
+    """
+
+    tree: Tree
+    leaf_targets: pd.DataFrame
+    aggregates: dict
+    centres: TargetGroups | None
+
+    @property
+    def care_need(self) -> bool:
+        """Whether any row asks for care-oriented beds per assessed person."""
+        return bool((self.leaf_targets["care_beds_per_care_need"] > 0).any()) or any(
+            (g.value > 0).any() for n, g in self.aggregates.items() if n == "care_beds_per_care_need")
+
+    def group_ids(self, groups: TargetGroups) -> np.ndarray:
+        """District id of each group (``"all"`` for the whole region)."""
+        return np.array([ALL_ID if r < 0 else self.tree.ids[r] for r in groups.row], dtype=object)
+
+    def group_levels(self, groups: TargetGroups) -> np.ndarray:
+        return np.array([ALL if r < 0 else self.tree.level[r] for r in groups.row], dtype=object)
+
+
+def level_data(scenario, plain_targets: pd.DataFrame | None = None) -> LevelData:
+    """:class:`LevelData` of a validated scenario.
+
+    ``plain_targets``: the scenario's :meth:`~Scenario.district_targets`
+    (passed when already computed).
+    """
+    tree = Tree.from_scenario(scenario)
+    nl = tree.n_leaves
+    base = scenario.district_targets() if plain_targets is None else plain_targets
+    leaf = base.copy()
+    aggregates = {}
+    for name in AGGREGATE_TARGETS:
+        if not hasattr(scenario.targets, name):
+            continue
+        g = target_groups(scenario, name, tree)
+        at_leaf = (g.row >= 0) & (g.row < nl)
+        values = np.zeros(nl)
+        values[g.row[at_leaf]] = g.value[at_leaf]
+        if not g.is_leaf_identity:  # today's case keeps the exact values of district_targets()
+            leaf[name] = values
+        above = ~at_leaf
+        if above.any():
+            aggregates[name] = TargetGroups(name, g.row[above], g.value[above], g.members[np.flatnonzero(above)])
+    own = own_values(scenario, tree, "min_affordable_centres")
+    rows = np.flatnonzero(~np.isnan(own))
+    centres = TargetGroups("min_affordable_centres", rows, own[rows], tree.members[rows]) if len(rows) else None
+    return LevelData(tree, leaf, aggregates, centres)

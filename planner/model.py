@@ -305,7 +305,10 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
     budget_mode = p.budget is not None
     # In budget mode shortfall comes first; cost only breaks ties (whole budget < one unit).
     cost_weight = 1.0 if not budget_mode else min(1.0, 1.0 / max(p.budget / scale, 1e-12))
-    t = p.targets
+    from .levels import level_data
+
+    levels = level_data(scenario, p.targets)
+    t = levels.leaf_targets
     # One added unit closes only (1 − share) of a share shortfall, so least-cost
     # mode prices those rows up accordingly; in budget mode every unit counts alike.
     share_price = (lambda share: np.ones_like(share)) if budget_mode else (
@@ -324,7 +327,10 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
         fixed=fixed, min_size=min_size, max_size=f["max_size"].to_numpy(float),
         scale=scale, cost_weight=cost_weight, price=price,
         pop=np.bincount(p.area_d, a["pop_total"].to_numpy(float), n_d),
-        elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d))
+        elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d),
+        care_need=np.bincount(p.area_d, a["pop_care_need"].to_numpy(float), n_d) if "pop_care_need" in a
+        else np.zeros(n_d),
+        levels=levels, budget_mode=budget_mode, objective=getattr(scenario, "objective", "least_cost"))
 
     lp = LinearProblem()
     variables = {}

@@ -11,7 +11,6 @@ import geopandas as gpd
 
 from . import targets
 from .access import max_served
-from .fairness import attainment, gini, worst
 
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
 
@@ -21,7 +20,8 @@ REASONS = {
     "budget": "the budget runs out first",
     "time_limit": "the solver stopped at its time limit",
 }
-TARGET_WORDS = {"slots": "childcare slots", "affordable": "affordable share", "beds": "elderly-care beds",
+TARGET_WORDS = {"care_need": "care-oriented beds for assessed care need", "centres": "affordable childcare centres",
+                "slots": "childcare slots", "affordable": "affordable share", "beds": "elderly-care beds",
                 "care": "care-oriented share", "access_childcare": "childcare within reach",
                 "access_beds": "elderly care within reach"}
 
@@ -121,10 +121,13 @@ class Result:
         _add_scores(ar, fac, p, sc.options.score_decay)
 
         districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
-        met_all = bool(districts["met"].all())
+        _centre_columns(districts, fac, model, v)
+        _care_need_reasons(districts, p)
+        aggregates = _aggregate_table(model, v, districts)
+        met_all = bool(districts["met"].all()) and bool((aggregates["shortfall"] <= TOL).all())
         cost = float(cost_f.sum())
         return cls(status="optimal" if met_all else "shortfall", cost=cost, districts=districts,
-                   facilities=fac, areas=ar, scenario=sc, info=info, solution=sol)
+                   facilities=fac, areas=ar, scenario=sc, info=info, solution=sol, aggregate_targets=aggregates)
 
     # ------------------------------------------------------------ summaries
 
@@ -208,14 +211,13 @@ class Result:
         r = lambda v: None if v is None else round(v, 6)  # noqa: E731
         out = {"objective": getattr(self.scenario, "objective", "least_cost"),
                "target_level": getattr(self.scenario, "target_level", "leaf"),
-               "min_attainment_childcare": r(worst(d["attainment_childcare"])),
-               "min_attainment_beds": r(worst(d["attainment_beds"]))}
+               "min_attainment_childcare": r(targets.worst(d["attainment_childcare"])),
+               "min_attainment_beds": r(targets.worst(d["attainment_beds"]))}
         for name, num, den in (("gini_slots_per_1000", "slots", "pop_total"),
                                ("gini_beds_per_1000_elderly", "beds", "pop_60_plus")):
             for when in ("before", "after"):
                 people = d[den].to_numpy(float)
-                rate = np.where(people > 0, d[f"{num}_{when}"].to_numpy(float) / np.where(people > 0, people, 1), np.nan)
-                out[f"{name}_{when}"] = r(gini(rate, people))
+                out[f"{name}_{when}"] = r(targets.gini(targets.per_1000(d[f"{num}_{when}"], people), people))
         return out
 
     def explain(self, district_id) -> list[str]:
@@ -282,6 +284,117 @@ class Result:
         from .maps import write_png
 
         return write_png(self, path, lang=lang, measure=measure, when=when, **kwargs)
+
+
+AGGREGATE_COLUMNS = ("district_id", "name", "level", "target", "value", "required", "achieved", "shortfall")
+
+
+def _aggregate_table(model, v, districts) -> pd.DataFrame:
+    """Targets on aggregates of districts and their outcome: one row per (aggregate, target).
+
+    ``required`` / ``achieved``: slots, beds, care-oriented beds, affordable
+    slots or centres the target asks for and the plan gives; ``shortfall``
+    the model's shortfall (0 when met). Per-leaf targets are in ``districts``.
+    """
+    from .formulation import AGGREGATE_KEYS
+
+    lv = getattr(getattr(model, "data", None), "levels", None)
+    rows = []
+    if lv is not None:
+        leaf = districts
+        sums = lambda g, col: _sum_over(g, leaf[col].to_numpy(float))  # noqa: E731
+        spec = {  # target → (required as f(value, group), achieved column)
+            "childcare_per_1000": (lambda t, g: targets.required(t, sums(g, "pop_total")), "slots_after"),
+            "affordable_share": (lambda t, g: targets.share_floor(t, sums(g, "slots_after")), "affordable_slots_after"),
+            "beds_per_1000_elderly": (lambda t, g: targets.required(t, sums(g, "pop_60_plus")), "beds_after"),
+            "care_bed_share": (lambda t, g: targets.share_floor(t, sums(g, "beds_after")), "care_beds_after"),
+            "care_beds_per_care_need": (lambda t, g: t * sums(g, "care_need"), "care_beds_after"),
+        }
+        groups = [(name, g, f"sf_agg_{AGGREGATE_KEYS[name]}") for name, g in lv.aggregates.items()]
+        if lv.centres is not None:
+            groups.append(("min_affordable_centres", lv.centres, "sf_centres"))
+        for name, g, block in groups:
+            if block not in v:  # (care need at 0 asks for nothing: no rows)
+                continue
+            ids = lv.group_ids(g)
+            by_id = pd.Series(np.asarray(v[block], float), index=model.problem.variables[block].index)
+            if name == "min_affordable_centres":
+                required = g.value
+                achieved = sums(g, "affordable_centres_after")
+            else:
+                fn, col = spec[name]
+                required, achieved = fn(g.value, g), sums(g, col)
+            for i, gid in enumerate(ids):
+                r = g.row[i]
+                rows.append({"district_id": gid, "name": "all" if r < 0 else lv.tree.names[r],
+                             "level": lv.group_levels(g)[i], "target": name, "value": float(g.value[i]),
+                             "required": float(required[i]), "achieved": float(achieved[i]),
+                             "shortfall": float(_clean(by_id.get(gid, 0.0)))})
+    if rows:
+        out = pd.DataFrame(rows)
+        leaf_rows = out["district_id"].isin(districts["district_id"]) & (out["target"] == "min_affordable_centres")
+        return out[~leaf_rows].reset_index(drop=True)  # a leaf's centres are in its own row
+    return pd.DataFrame({c: pd.Series(dtype=object if c in ("district_id", "name", "level", "target") else float)
+                         for c in AGGREGATE_COLUMNS})
+
+
+def _sum_over(groups, per_leaf) -> np.ndarray:
+    return groups.members.astype(float) @ np.nan_to_num(np.asarray(per_leaf, float))
+
+
+def _care_need_reasons(districts, p) -> None:
+    """Reason codes for a care-need shortfall: all allowed conversions and new beds are not enough, or budget."""
+    short = districts["shortfall_care_need_beds"].to_numpy(float) > TOL
+    if not short.any():
+        return
+    C = p.child
+    n = p.n_districts
+    conv_up = np.bincount(p.fac_d[~C], p.conv_upper[~C], n)
+    new_up = np.bincount(p.fac_d[~C], p.add_upper[~C], n) if p.new_beds_care else np.zeros(n)
+    possible = (districts["care_beds_before"].to_numpy(float) + conv_up + new_up
+                >= districts["target_care_need_beds"].to_numpy(float) - TOL)
+    limited = "budget" if p.budget is not None else "expansion_limit"
+    codes = districts["shortfall_reason"].to_numpy(object).copy()
+    for i in np.flatnonzero(short):
+        code = f"care_need:{limited if possible[i] else 'expansion_limit'}"
+        codes[i] = ";".join(filter(None, [codes[i], code]))
+    districts["shortfall_reason"] = codes
+    districts.loc[short, "met_targets"] = False
+    districts.loc[short, "met"] = False
+
+
+def _centre_columns(districts, fac, model, v) -> None:
+    """Affordable (普惠) childcare centres per district, before and after (``min_affordable_centres``)."""
+    p = model.prepared
+    n = p.n_districts
+    child, cand = p.child, p.cand
+    existing = child & ~cand & (fac["slots_affordable"].to_numpy(float) > 0)
+    before = np.bincount(p.fac_d[existing], minlength=n).astype(float)
+    after = before.copy()
+    opened = np.zeros(len(fac))
+    if "open_aff" in v:
+        sites = np.flatnonzero(cand & child)
+        opened[sites] = np.asarray(v["open_aff"], float)
+        after += np.bincount(p.fac_d, opened, n)
+    fac["affordable_centre"] = existing | (opened > 1e-6)
+    districts["affordable_centres_before"] = before
+    districts["affordable_centres_after"] = after
+    sc = model.scenario
+    own = sc.districts["min_affordable_centres"].to_numpy(float) if "min_affordable_centres" in sc.districts \
+        else np.full(n, np.nan)
+    districts["target_affordable_centres"] = own
+    sf = np.zeros(n)
+    if "sf_centres" in v:
+        by_id = pd.Series(np.asarray(v["sf_centres"], float), index=model.problem.variables["sf_centres"].index)
+        sf = _clean(by_id.reindex(districts["district_id"]).fillna(0.0).to_numpy(float))
+    districts["shortfall_affordable_centres"] = sf
+    short = sf > TOL
+    if short.any():
+        districts.loc[short, "met_targets"] = False
+        districts.loc[short, "met"] = False
+        districts.loc[short, "shortfall_reason"] = [
+            ";".join(filter(None, [r, "centres:expansion_limit" if p.budget is None else "centres:budget"]))
+            for r in districts.loc[short, "shortfall_reason"]]
 
 
 def _with_geometry(out, res, tree, level):
@@ -397,8 +510,8 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     out["met_access"] = (out[sf_cols[4:]] <= TOL).all(axis=1)   # the life-circle reach rule
     out["met"] = out["met_targets"] & out["met_access"]
     out["shortfall_reason"] = _reasons(p, ar, out, status)
-    out["attainment_childcare"] = attainment(slots_a, out["target_slots"])
-    out["attainment_beds"] = attainment(beds_a, out["target_beds"])
+    out["attainment_childcare"] = targets.attainment(slots_a, out["target_slots"])
+    out["attainment_beds"] = targets.attainment(beds_a, out["target_beds"])
     out["cost"] = bc(fd, fac["cost"])
     geom = getattr(d, "geometry", None) if isinstance(d, gpd.GeoDataFrame) else None
     if geom is not None:

@@ -35,6 +35,7 @@ class SolveInfo:
     mip_gap: float | None = None
     warm: bool = False    # re-solved from the previous plan's solvers
     duals: object = field(default=None, repr=False)  # row duals (LP on HiGHS), objective units per row unit
+    equity: dict | None = None  # objective "equity": stage 1's worst attainment per target
     state: object = field(default=None, repr=False)  # solvers kept for the next warm start
 
 
@@ -71,11 +72,51 @@ def solve(scenario, *, model: Model | None = None, warm_start=None):
     t0 = time.perf_counter()
     model = model or build(scenario)
     build_s = time.perf_counter() - t0
-    keep = warm_start is not None and warm_start is not False
-    previous = getattr(getattr(warm_start, "info", None), "state", None)
-    x, info = run(model, warm=previous, keep=keep)
+    if getattr(scenario, "objective", "least_cost") == "equity":
+        x, info = run_equity(model)
+    else:
+        keep = warm_start is not None and warm_start is not False
+        previous = getattr(getattr(warm_start, "info", None), "state", None)
+        x, info = run(model, warm=previous, keep=keep)
     info.build_seconds = build_s
     return Result.from_solution(model, x, info)
+
+
+EQUITY_FLOOR_SLACK = 1e-7  # attainment held in stage 2: stage 1's value less this (solver round-off)
+
+
+def run_equity(model: Model):
+    """The equity objective in two solves (lexicographic); returns (column values, SolveInfo).
+
+    1. Within the budget (and every other row of the model), maximise
+       worst + ε · Σ attain_t: the worst district's attainment of the two
+       targets together, then each target's own worst
+       (:func:`planner.formulation.define_equity_floor`).
+    2. Hold attain_t ≥ stage 1's values and solve the plan's own objective:
+       least cost, or in budget mode the least shortfall then least cost.
+
+    ``info.equity`` holds stage 1's attainments; the time is both solves'.
+    """
+    from dataclasses import replace
+
+    from .formulation import EQUITY_EPSILON
+
+    lp = model.lp
+    att, worst = lp.blocks["attain"], lp.blocks["attain_worst"]
+    first = np.zeros_like(lp.cost)
+    first[worst] = -1.0
+    first[att] = -EQUITY_EPSILON
+    x1, info1 = run(replace(model, lp=replace(lp, cost=first)))
+    floor = np.clip(x1[att] - EQUITY_FLOOR_SLACK, 0.0, 1.0)
+    lower = lp.lower.copy()
+    lower[att] = floor
+    x, info = run(replace(model, lp=replace(lp, lower=lower)))
+    info.solve_seconds += info1.solve_seconds
+    info.equity = {"attain_childcare": float(x1[att][0]), "attain_beds": float(x1[att][1]),
+                   "attain_worst": float(x1[worst][0])}
+    if info1.status == "time_limit":
+        info.status = "time_limit"
+    return x, info
 
 
 def run(model: Model, warm=None, keep=False):

@@ -248,7 +248,7 @@ def test_care_need_columns():
 
 
 def test_gini_matches_the_pairwise_definition():
-    from planner.fairness import gini
+    from planner.targets import gini
 
     rng = np.random.default_rng(3)
     for _ in range(20):

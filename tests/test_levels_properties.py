@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import planner
 from conftest import area, childcare, eldercare
@@ -22,7 +22,7 @@ SUMMED = ("pop_total", "pop_60_plus", "care_need", "slots_before", "slots_after"
 
 def props(n):
     return settings(max_examples=n, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 @st.composite
@@ -93,3 +93,33 @@ def test_target_level_leaf_equals_todays_model(tree):
     np.testing.assert_allclose(with_tree.districts[cols].to_numpy(float), plain.districts[cols].to_numpy(float),
                                rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(with_tree.info.objective, plain.info.objective, rtol=1e-9, atol=1e-9)
+
+
+def _worst(res) -> float:
+    """The worst attainment over districts and both targets, capped at 1 (a met target is enough)."""
+    a = res.districts[["attainment_childcare", "attainment_beds"]].to_numpy(float)
+    return float(np.nanmin(np.minimum(a, 1.0)))
+
+
+@props(15)
+@given(trees())
+def test_equity_worst_attainment_is_at_least_least_costs(tree):
+    lc = _solve(tree)
+    eq = _solve(tree, objective="equity")
+    assert _worst(eq) >= _worst(lc) - 1e-6
+    if tree[3] is not None:
+        assert eq.cost <= tree[3] + 1e-6
+
+
+@props(10)
+@given(trees())
+def test_a_prefecture_target_never_costs_more_than_every_county_meeting_it(tree):
+    """Aggregate rows relax the per-county rows: where every county can meet its targets, the plan
+    that meets them meets the prefecture's too, so the prefecture plan is never dearer. (Where a
+    county cannot, the prefecture plan may spend elsewhere to close the aggregate's gap.)"""
+    d, a, f, _ = tree
+    leaf = _solve((d, a, f, None))
+    assume(leaf.status == "optimal")
+    pref = _solve((d, a, f, None), target_level="prefecture")
+    assert pref.status == "optimal"
+    assert pref.cost <= leaf.cost * (1 + 1e-9) + 1e-6
