@@ -307,7 +307,7 @@ def define_care_need(lp: LinearProblem, v: dict, d: ModelData):
     sf = lp.add_variables("sf_careneed", d.districts)
     lp.add_objective(sf * SHORTFALL_PRICE)
     lhs = (v["conv"].sum_by(dE, d.districts) + (v["add"][E] * float(p.new_beds_care)).sum_by(dE, d.districts) + sf)
-    rhs = t_need * d.care_need - d.per_district(E, d.existing["care"])
+    rhs = T.care_beds_required(t_need, d.care_need) - d.per_district(E, d.existing["care"])
     v["sf_careneed"] = sf
     return lp.add_constraints("care_need", lhs >= rhs)
 
@@ -368,7 +368,7 @@ def define_aggregate_targets(lp: LinearProblem, v: dict, d: ModelData) -> list:
             lhs = _over_groups(v["conv"], dE, g, index)
             if n:
                 lhs = lhs + _over_groups(v["add"][E], dE, g, index)
-            rhs = t * _leaf_sums(g, d.care_need) - _leaf_sums(g, d.per_district(E, d.existing["care"]))
+            rhs = T.care_beds_required(t, _leaf_sums(g, d.care_need)) - _leaf_sums(g, d.per_district(E, d.existing["care"]))
         out.append(lp.add_constraints(f"agg_{key}", lhs + sf >= rhs))
     return out
 

@@ -542,6 +542,8 @@ COLUMNS.update({
     "care_beds_per_care_need_after": ("护理型床位/评估人数 (规划后)", "Care beds per assessed person (after)"),
     "shortfall_care_need_beds": ("评估需求护理型床位缺口 (张)", "Care-bed shortfall vs assessed need"),
     "min_affordable_centres": ("普惠托育机构 至少 (个)", "Affordable centres, at least"),
+    "target_min_affordable_centres": ("目标 普惠托育机构 至少 (个)", "Target affordable centres, at least"),
+    "affordable_centre": ("普惠托育机构", "Affordable centre"),
     "target_affordable_centres": ("目标 普惠托育机构 (个)", "Target affordable centres"),
     "affordable_centres_before": ("普惠托育机构 规划前 (个)", "Affordable centres before"),
     "affordable_centres_after": ("普惠托育机构 规划后 (个)", "Affordable centres after"),
@@ -553,6 +555,10 @@ COLUMNS.update({
 })
 TABLE_LABELS.update({f"rollup_{k}": (f"汇总-{v[0]}", f"By {v[1].lower()}") for k, v in LEVEL_LABELS.items()})
 LABELS.update({
+    "w_care_beds_per_care_need": ("护理型床位/评估失能人数", "Care beds per person assessed as needing care"),
+    "w_care_beds_per_care_need_hint": ("按护理需求评估：每名评估需护理的老人配置的护理型床位；0 = 不设此目标",
+                                       "Care-oriented beds per person aged 60+ assessed as needing long-term care; "
+                                       "0 = no such target"),
     "objective_least_cost": ("最低成本", "Least cost"),
     "objective_equity": ("公平优先", "Equity first"),
     "min_attainment_childcare": ("最差区县托位达标率", "Worst district's childcare attainment"),

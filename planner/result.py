@@ -308,7 +308,8 @@ def _aggregate_table(model, v, districts) -> pd.DataFrame:
             "affordable_share": (lambda t, g: targets.share_floor(t, sums(g, "slots_after")), "affordable_slots_after"),
             "beds_per_1000_elderly": (lambda t, g: targets.required(t, sums(g, "pop_60_plus")), "beds_after"),
             "care_bed_share": (lambda t, g: targets.share_floor(t, sums(g, "beds_after")), "care_beds_after"),
-            "care_beds_per_care_need": (lambda t, g: t * sums(g, "care_need"), "care_beds_after"),
+            "care_beds_per_care_need": (lambda t, g: targets.care_beds_required(t, sums(g, "care_need")),
+                                        "care_beds_after"),
         }
         groups = [(name, g, f"sf_agg_{AGGREGATE_KEYS[name]}") for name, g in lv.aggregates.items()]
         if lv.centres is not None:
@@ -483,7 +484,7 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     # assessed care need (护理需求评估): care-oriented beds per assessed person
     need = bc(p.area_d, ar["pop_care_need"]) if "pop_care_need" in ar else np.zeros(n_d)
     out["care_need"] = need
-    out["target_care_need_beds"] = t["care_beds_per_care_need"].to_numpy(float) * need \
+    out["target_care_need_beds"] = targets.care_beds_required(t["care_beds_per_care_need"].to_numpy(float), need) \
         if "care_beds_per_care_need" in t else np.zeros(n_d)
     out["care_beds_per_care_need_before"] = frac(care_b, need)
     out["care_beds_per_care_need_after"] = frac(care_a, need)

@@ -21,6 +21,11 @@ def required(rate_per_1000, people):
     return np.asarray(rate_per_1000, float) * np.asarray(people, float) / 1000
 
 
+def care_beds_required(rate_per_person, assessed):
+    """Care-oriented beds assessed care need asks for: ``rate × people assessed as needing care``."""
+    return np.asarray(rate_per_person, float) * np.asarray(assessed, float)
+
+
 def share_floor(share, total):
     """The part a share target asks for: ``share × total`` (e.g. affordable slots ≥ share × slots)."""
     return np.asarray(share, float) * np.asarray(total, float)

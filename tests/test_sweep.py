@@ -81,3 +81,25 @@ def test_the_same_scenario_swept_twice_on_one_client(client):
     first = sweep(base, runs, client=client, progress=False)
     second = sweep(base, runs, client=client, progress=False)
     assert second["cost_yuan"].tolist() == first["cost_yuan"].tolist() == pytest.approx([80_600, 90_600])
+
+
+def test_fairness_curve(client):
+    """Two counties (1,000 and 3,000 yuan per slot, 45 slots each): at 90,000 yuan least cost leaves
+    C2 at 1/3 of its target, equity lifts both to 1/2; with no budget both meet every target."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from planner.sweep import fairness_curve, fairness_plot
+
+    areas = [area("a1", "C1"), area("a2", "C2")]
+    facs = [childcare("f1", "C1", max_add=100, cost=1000), childcare("f2", "C2", max_add=100, cost=3000)]
+    base = scenario(areas, facs, access_share=0, beds_per_1000_elderly=0)
+    table = fairness_curve(base, [None, 90_000], client=client, progress=False)
+    assert list(table.columns[:4]) == ["budget", "objective", "status", "cost_yuan"]
+    t = table.set_index(["objective", table["budget"].fillna(-1)])
+    assert t.loc[("least_cost", 90_000), "min_attainment_childcare"] == pytest.approx(1 / 3, abs=1e-6)
+    assert t.loc[("equity", 90_000), "min_attainment_childcare"] == pytest.approx(0.5, abs=1e-6)
+    assert t.loc[("equity", -1), "cost_yuan"] == pytest.approx(180_000)
+    assert (t["gini_slots_per_1000_after"].notna()).all()
+    ax = fairness_plot(table)
+    assert len(ax.get_lines()) == 2
