@@ -1,0 +1,94 @@
+"""Levels, care need and equity on the product path: ``planner.solve`` on the Shanxi demo.
+
+Baseline (same run): the demo as it ships (117 counties, targets per county,
+least cost). Each variant is timed against it, build + solve as a user calls
+it, median of ``--repeat`` runs after one warm-up:
+
+* ``flat``: the same counties without the province/prefecture rows (what the
+  tree costs when every target sits on the leaves: should be ≈ 1);
+* ``prefecture`` / ``province``: ``target_level`` above the counties;
+* ``care_need``: ``care_beds_per_care_need`` = 3 (binds in some counties);
+* ``equity`` / ``equity_budget``: the two-solve equity objective, without and
+  with a budget (3e9 yuan, where least cost and equity differ).
+
+Also reported: cost, worst attainment and Gini after, so the table doubles as
+the demo's cost-vs-fairness figures.
+
+Usage: ``python benchmarks/bench_levels.py [--repeat 3]``; writes
+``benchmarks/results_levels.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import statistics
+import time
+
+import planner
+
+HERE = Path(__file__).resolve().parent
+
+
+def variants(base):
+    def with_(**kw):
+        sc = base.copy()
+        for k, v in kw.items():
+            if k in ("care_beds_per_care_need",):
+                setattr(sc.targets, k, v)
+            else:
+                setattr(sc, k, v)
+        return sc
+
+    flat = base.copy()
+    flat.parents = None
+    return {
+        "baseline": base,
+        "flat": flat,
+        "prefecture": with_(target_level="prefecture"),
+        "province": with_(target_level="province"),
+        "care_need": with_(care_beds_per_care_need=3.0),
+        "equity": with_(objective="equity"),
+        "least_cost_budget": with_(budget=3e9),
+        "equity_budget": with_(objective="equity", budget=3e9),
+    }
+
+
+def timed(sc, repeat):
+    planner.solve(sc)  # warm-up
+    times, res = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        res = planner.solve(sc)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), res
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    base = planner.load_demo("shanxi")
+    out = {}
+    for name, sc in variants(base).items():
+        seconds, res = timed(sc, args.repeat)
+        s = res.summary()
+        out[name] = {"seconds": round(seconds, 3), "status": res.status, "cost_yuan": round(res.cost),
+                     "min_attainment_childcare": s["min_attainment_childcare"],
+                     "min_attainment_beds": s["min_attainment_beds"],
+                     "gini_slots_per_1000_after": s["gini_slots_per_1000_after"],
+                     "gini_beds_per_1000_elderly_after": s["gini_beds_per_1000_elderly_after"]}
+    for row in out.values():
+        row["ratio"] = round(row["seconds"] / out["baseline"]["seconds"], 2)
+    (HERE / "results_levels.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    w = max(map(len, out))
+    for name, row in out.items():
+        print(f"{name:<{w}}  {row['seconds']:7.3f} s  ×{row['ratio']:<5}  {row['cost_yuan'] / 1e8:8.2f} 亿  "
+              f"worst {row['min_attainment_childcare']}/{row['min_attainment_beds']}  "
+              f"gini {row['gini_slots_per_1000_after']}/{row['gini_beds_per_1000_elderly_after']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
