@@ -372,8 +372,11 @@ _FORMAT_JS = r"""
         [T.no_reach_childcare, '', nobody(v.people_without_reach_childcare, v.areas_without_reach_childcare), '', ''],
         [T.no_reach_beds, '', nobody(v.people_without_reach_beds, v.areas_without_reach_beds), '', ''],
         [T.population, '', num(v.pop_total), '', ''],
-        [T.pop_60_plus, '', num(v.pop_60_plus), '', ''],
-        [T.cost, '', yuan(v.cost), '', '']];
+        [T.pop_60_plus, '', num(v.pop_60_plus), '', '']].concat(v.care_need > 0 ? [
+        [T.care_need_people, '', num(v.care_need), '', ''],
+        [T.care_need_per_person, rate(v.care_beds_per_care_need_before), rate(v.care_beds_per_care_need_after),
+         rate(v.target_care_beds_per_care_need), num(v.shortfall_care_need_beds)]] : []).concat([
+        [T.cost, '', yuan(v.cost), '', '']]);
       var why = p.why.length
         ? '<b>' + T.reasons + '</b><ul class="planner-reasons">' +
           p.why.map(function (w) { return '<li>' + w + '</li>'; }).join('') + '</ul>'
@@ -666,7 +669,8 @@ _CSS = """
 
 # ------------------------------------------------------------------ the map
 
-def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: str = "slots",
+def build_map(result, lang: str = "zh", tiles: str | None = None, *, level: str | None = None,
+              measure: str = "slots",
               when: str = "after", show_areas: bool = False) -> folium.Map:
     """The interactive map of a plan.
 
@@ -679,6 +683,10 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
         A folium tile name or URL template for a background map. Default
         ``None``: no tile server; boundaries are drawn from the data.
         Tiles need the internet when the map is opened.
+    level : str, optional
+        With a districts table of several levels: the level whose outlines
+        and figures (``Result.rollup``) start shown (``"prefecture"`` …);
+        every level above the districts is in the layer list.
     measure : {"slots", "beds", "care"}
         The district shading shown first.
     when : {"before", "after"}
@@ -789,6 +797,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
                                                  (".planner-legend-score", score_layers)) if lyrs]
         _HtmlControl(legend, position="bottomleft", css_class="planner-legend", toggles=toggles).add_to(fmap)
     add_attribution(fmap, attribution_text(result, lang))
+    layers.update(_level_layers(fmap, result, lang, level))
     folium.plugins.Fullscreen(position="topleft").add_to(fmap)
     control = folium.LayerControl(collapsed=False, position="topright")
     control.add_to(fmap)
@@ -827,7 +836,9 @@ NUMERIC_DISTRICT_COLUMNS = (
     "access_share_childcare_before", "access_share_beds_before", "score_e2sfca_childcare_before",
     "score_e2sfca_childcare_after", "score_e2sfca_beds_before",
     "score_e2sfca_beds_after", "people_without_reach_childcare", "people_without_reach_beds",
-    "areas_without_reach_childcare", "areas_without_reach_beds")
+    "areas_without_reach_childcare", "areas_without_reach_beds",
+    "care_need", "care_beds_per_care_need_before", "care_beds_per_care_need_after", "target_care_beds_per_care_need",
+    "shortfall_care_need_beds")
 
 
 def _district_data(d: gpd.GeoDataFrame, choices, start: int, lang: str) -> dict:
@@ -1015,6 +1026,75 @@ def attribution_text(result, lang: str = "zh") -> str:
 
 
 # ------------------------------------------------------------------ HTML file
+
+LEVEL_STYLE = {"color": "#222222", "weight": 2.5, "fillOpacity": 0.0, "dashArray": None}
+
+
+def _level_layers(fmap, result, lang: str, level=None) -> dict:
+    """One overlay per administrative level above the districts (``Result.rollup``).
+
+    Outlines of each prefecture / province …, with a tooltip and popup of the
+    level's figures (per-1,000 before → after and target, shortfall, care need,
+    cost). Only ``level`` starts shown; the layer list switches between them.
+    Returns ``{"level_<name>": layer}``.
+    """
+    from .levels import Tree
+
+    sc = result.scenario
+    parents = getattr(sc, "parents", None)
+    if parents is None or not len(parents) or not hasattr(result, "rollup"):
+        return {}
+    tree = Tree.from_scenario(sc)
+    out = {}
+    for lv in [x for x in tree.levels if x in set(tree.level[tree.n_leaves:])]:
+        r = result.rollup(lv)
+        if not isinstance(r, gpd.GeoDataFrame) or r.geometry.isna().all():
+            continue
+        r = r[r.geometry.notna()]
+        feats = []
+        for row, geom in zip(r.itertuples(index=False), _round_geometry(r.geometry.to_numpy())):
+            tip, pop = _level_text(row._asdict(), lang)
+            feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
+                          "properties": {"tip": tip, "pop": pop}})
+        name = f"{i18n.level_label(lv, lang)} · {i18n.t('layer_level', lang)}"
+        layer = folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=name, overlay=True,
+                               control=True, show=(lv == level), style_function=lambda _: dict(LEVEL_STYLE),
+                               tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
+                               popup=folium.GeoJsonPopup(["pop"], labels=False, max_width=360))
+        layer.add_to(fmap)
+        out[f"level_{lv}"] = layer
+    return out
+
+
+def _level_text(v: dict, lang: str) -> tuple[str, str]:
+    """Tooltip and popup HTML of one roll-up row (every user string escaped)."""
+    t = lambda k: escape_text(i18n.t(k, lang))  # noqa: E731
+    num, rate, share = i18n.fmt_number, i18n.fmt_rate, i18n.fmt_share
+
+    def arrow(key, fmt, target):
+        b, a, tg = v.get(f"{key}_before"), v.get(f"{key}_after"), v.get(target)
+        tg_txt = "" if tg is None or (isinstance(tg, float) and np.isnan(tg)) else f" ({t('target')} {fmt(tg)})"
+        return f"{escape_text(fmt(b))} → <b>{escape_text(fmt(a))}</b>{escape_text(tg_txt)}"
+
+    name = escape_text(str(v.get("name", "")))
+    met = int(v.get("districts_met", 0)), int(v.get("districts", 0))
+    tip = (f"<b>{name}</b><br>{t('measure_slots')}: {arrow('slots_per_1000', rate, 'target_childcare_per_1000')}"
+           f"<br>{t('measure_beds')}: {arrow('beds_per_1000_elderly', rate, 'target_beds_per_1000_elderly')}")
+    rows = [(t("measure_slots"), arrow("slots_per_1000", rate, "target_childcare_per_1000")),
+            (escape_text(i18n.column_label("shortfall_slots", lang)), escape_text(num(v.get("shortfall_slots", 0)))),
+            (t("measure_beds"), arrow("beds_per_1000_elderly", rate, "target_beds_per_1000_elderly")),
+            (escape_text(i18n.column_label("shortfall_beds", lang)), escape_text(num(v.get("shortfall_beds", 0)))),
+            (t("measure_care"), arrow("care_share", share, "target_care_bed_share"))]
+    if (v.get("care_need") or 0) > 0:
+        rows.append((t("care_need_per_person"),
+                     arrow("care_beds_per_care_need", rate, "target_care_beds_per_care_need")))
+    rows += [(t("population"), escape_text(num(v.get("pop_total", 0)))),
+             (t("cost"), escape_text(i18n.fmt_yuan(v.get("cost", 0.0), lang))),
+             (t("level_districts_met"), f"{met[0]} / {met[1]}")]
+    pop = (f"<b>{name}</b><table class='planner-table'>"
+           + "".join(f"<tr><th>{k}</th><td>{x}</td></tr>" for k, x in rows) + "</table>")
+    return tip, pop
+
 
 def map_html(result, lang: str = "zh", tiles: str | None = None, **kwargs) -> str:
     """The map as one self-contained HTML document (see :func:`build_map`).

@@ -92,6 +92,7 @@ class PlannerApp(w.AppLayout):
         self.timings: dict = {}
         self.map_document = None
         self._map_lang = None
+        self._map_level = None
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
@@ -305,9 +306,10 @@ class PlannerApp(w.AppLayout):
         t1 = time.perf_counter()
         self._status("w_status_map", busy=True, step=2)
         lang = self.lang
-        document = map_html(res, lang=lang)
+        level = self._view_level()
+        document = map_html(res, lang=lang, level=level)
         t2 = time.perf_counter()
-        self.result, self.map_document, self._map_lang = res, document, lang
+        self.result, self.map_document, self._map_lang, self._map_level = res, document, lang, level
         self._show_map()
         self._render_all(with_map=False)
         t3 = time.perf_counter()
@@ -324,13 +326,14 @@ class PlannerApp(w.AppLayout):
     def _render_all(self, with_map: bool) -> None:
         lang = self.lang
         res = self.result
-        if with_map and res is not None and self._map_lang != lang:
+        level = self._view_level()
+        if with_map and res is not None and (self._map_lang != lang or self._map_level != level):
             self._status("w_status_map", busy=True, step=2)
-            document = map_html(res, lang=lang)
-            self.map_document, self._map_lang = document, lang
+            document = map_html(res, lang=lang, level=level)
+            self.map_document, self._map_lang, self._map_level = document, lang, level
             self._show_map()
             self._status("w_status_ready", busy=True, step=3)
-        self._parts.headline.value = views.headline_html(res, lang)
+        self._parts.headline.value = views.headline_html(res, lang, level=level)
         self._render_districts()
         self._render_facilities()
         self._render_summary()
@@ -356,8 +359,17 @@ class PlannerApp(w.AppLayout):
         if change["new"] == 0 and self._map_stale:
             self._show_map()
 
+    def _view_level(self):
+        """The level the results are shown at (``None``: the districts themselves)."""
+        level = self.controls.view_level.value
+        return None if level in (None, "leaf") else level
+
     def _render_districts(self) -> None:
         p = self._parts
+        level = self._view_level()
+        if level is not None and self.result is not None:
+            p.districts.value = views.level_html(self.result, level, self.lang)
+            return
         p.districts.value = views.districts_html(self.result, self.lang, p.sort_by.value, p.descending.value,
                                                  p.only_missed.value)
 
@@ -373,6 +385,8 @@ class PlannerApp(w.AppLayout):
     def _on_controls(self, kind: str) -> None:
         if kind == "lang":
             self._relabel()
+            self._request("render")
+        elif kind == "view":  # another level shown: same plan, new headline, table and map
             self._request("render")
         elif self.controls.auto.value:
             self.solve()

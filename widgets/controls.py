@@ -114,6 +114,16 @@ class Controls:
         self.level.observe(self._on_level, "value")
         self.region.observe(self._changed("plan"), "value")
 
+        self._objective_label = w.HTML()
+        self.objective = w.ToggleButtons(options=[("", "least_cost"), ("", "equity")], value="least_cost",
+                                         style={"button_width": "auto"})
+        self.objective.add_class("cp-objective")
+        self.objective.observe(self._changed("plan"), "value")
+        self._view_label = w.HTML()
+        self.view_level = w.Dropdown(layout=w.Layout(width="98%"))
+        self.view_level.add_class("cp-view-level")
+        self.view_level.observe(self._changed("view"), "value")
+
         self._options_label = w.HTML()
         self.integer = w.Checkbox(indent=False, layout=w.Layout(width="auto"))
         self.integer.observe(self._changed("plan"), "value")
@@ -143,6 +153,7 @@ class Controls:
         rows += [self._overrides_note,
                  self._budget_label, self.budget_mode, w.HBox([self.budget_yuan, self._budget_readout]),
                  self._region_label, self.level, self.region,
+                 self._view_label, self.view_level, self._objective_label, self.objective,
                  self._options_label, self.integer, self.auto,
                  w.HBox([self.solve_button, self.reset_button])]
         return w.VBox(rows, layout=w.Layout(width="100%"))
@@ -175,6 +186,7 @@ class Controls:
             self.budget_mode.value = "none" if sc.budget is None else "limit"
             self.budget_yuan.value = 0.0 if sc.budget is None else float(sc.budget)
             self.integer.value = bool(sc.options.integer)
+            self.objective.value = getattr(sc, "objective", "least_cost")
             self.reach_rules.value = sc.reach is not None
             self._update_reach()
             self._update_budget()
@@ -204,6 +216,7 @@ class Controls:
             setattr(sc.targets, spec.name, v)
         sc.budget = float(self.budget_yuan.value) if self.budget_mode.value == "limit" else None
         sc.options.integer = bool(self.integer.value)
+        sc.objective = self.objective.value
         sc.reach = self._reach_setting()
         return sc
 
@@ -245,6 +258,11 @@ class Controls:
             self._set_level_options()
             self._set_region_options()
             self._options_label.value = _heading(t("w_options"))
+            self._objective_label.value = _heading(t("w_objective"))
+            self.objective.options = [(t("objective_least_cost"), "least_cost"), (t("objective_equity"), "equity")]
+            self.objective.tooltips = [t("w_objective_least_cost_hint"), t("w_objective_equity_hint")]
+            self._view_label.value = _heading(t("w_view_level"))
+            self._set_view_options()
             self.integer.description = t("w_integer")
             self.auto.description = t("w_auto")
             self.solve_button.description = t("w_solve")
@@ -262,6 +280,23 @@ class Controls:
         keep = self.level.value
         self.level.options = levels
         self.level.value = keep if keep in dict(levels).values() else "all"
+
+    def _set_view_options(self) -> None:
+        """Levels the results can be shown at: the districts, and every level above them."""
+        from planner.levels import Tree
+
+        tree = Tree.from_scenario(self.base)
+        above = [lv for lv in tree.levels if lv in set(tree.level[tree.n_leaves:])]
+        leaf_levels = sorted(set(tree.level[:tree.n_leaves]) - {""})
+        leaf_word = (i18n.level_label(leaf_levels[0], self._lang) if len(leaf_levels) == 1
+                     else i18n.table_label("districts", self._lang))
+        options = [(leaf_word, "leaf")] + [(i18n.level_label(lv, self._lang), lv) for lv in reversed(above)]
+        keep = self.view_level.value
+        self.view_level.options = options
+        self.view_level.value = keep if keep in dict(options).values() else "leaf"
+        shown = None if above else "none"
+        self.view_level.layout.display = shown
+        self._view_label.layout.display = shown
 
     def _set_region_options(self) -> None:
         level = self.level.value

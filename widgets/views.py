@@ -20,7 +20,7 @@ from planner.result import TOL
 
 __all__ = ["districts_meeting", "headline_html", "summary_html", "districts_html", "facilities_html",
            "map_frame", "error_html", "sort_districts", "DISTRICT_SORTS", "DISTRICT_COLUMNS", "SHORTFALL_COLUMNS",
-           "BUILD_STATES"]
+           "BUILD_STATES", "level_html", "LEVEL_COLUMNS"]
 
 #: Shortfall columns of Result.districts, shown first in the district table.
 SHORTFALL_COLUMNS = ("shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
@@ -35,7 +35,8 @@ BUILD_STATES = ("expanded", "converted", "opened")
 _RATE = {"slots_per_1000_before", "slots_per_1000_after", "beds_per_1000_elderly_before",
          "beds_per_1000_elderly_after"}
 _SHARE = {"affordable_share_before", "affordable_share_after", "care_share_before", "care_share_after",
-          "access_share_childcare", "access_share_beds", "open_fraction"}
+          "access_share_childcare", "access_share_beds", "open_fraction", "attainment_childcare", "attainment_beds"}
+_RATE |= {"target_childcare_per_1000", "target_beds_per_1000_elderly", "care_beds_per_care_need_after"}
 
 _CSS = """<style>
 .cp-table {border-collapse:collapse;font-size:12.5px;width:100%}
@@ -127,13 +128,29 @@ def _arrow(before, after, fmt) -> str:
     return f"{_esc(b)} → <b>{_esc(fmt(after))}</b>"
 
 
-def headline_html(result, lang: str = "zh") -> str:
-    """The headline strip: cost, status, attainment before → after, what the plan adds."""
+def headline_html(result, lang: str = "zh", level: str | None = None) -> str:
+    """The headline strip: cost, status, attainment before → after, what the plan adds.
+
+    ``level`` (``"prefecture"`` …): the districts-met card counts the rows of
+    that level (``Result.rollup``) instead of the districts.
+    """
     if result is None:
         return f"<div class='cp-note'>{_esc(_t('w_no_result', lang))}</div>"
     f = result.facilities
     n = len(result.districts)
     meet = districts_meeting(result)
+    s = result.summary()
+    pct = lambda x: "–" if x is None else i18n.fmt_share(x)  # noqa: E731
+    gini = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
+    fair = [("cp-headline-fair", _t("w_fairness", lang),
+             f"{_esc(pct(s['min_attainment_childcare']))} / {_esc(pct(s['min_attainment_beds']))}"),
+            ("cp-headline-gini", _t("w_gini", lang),
+             f"{_esc(gini(s['gini_slots_per_1000_after']))} / {_esc(gini(s['gini_beds_per_1000_elderly_after']))}")]
+    level_card = []
+    if level not in (None, "leaf"):
+        r = result.rollup(level)
+        level_card = [("cp-headline-level", _t("w_level_rows_met", lang).format(level=i18n.level_label(level, lang)),
+                       f"{int(r['met'].sum())} / {len(r)}")]
     tot = _totals(result)
     status_ok = result.status == "optimal"
     status = _t("status_optimal" if status_ok else "status_shortfall", lang)
@@ -141,7 +158,9 @@ def headline_html(result, lang: str = "zh") -> str:
         ("cp-headline-cost", _t("total_cost", lang), _esc(i18n.fmt_yuan(result.cost, lang))),
         ("cp-headline-status", _t("notes_status", lang),
          f"<span class='{'cp-ok' if status_ok else 'cp-bad'}' style='font-size:15px'>{_esc(status)}</span>"),
+        *level_card,
         ("cp-headline-met", _t("districts_met", lang), f"{meet['all'][1]} / {n}"),
+        *fair,
         ("cp-headline-slots", _t("measure_slots", lang), _arrow(*tot["slots_per_1000"], i18n.fmt_rate)),
         ("cp-headline-beds", _t("measure_beds", lang), _arrow(*tot["beds_per_1000_elderly"], i18n.fmt_rate)),
         ("cp-headline-care", _t("measure_care", lang), _arrow(*tot["care_bed_share"], i18n.fmt_share)),
@@ -278,7 +297,9 @@ def sort_districts(result, by: str = "shortfall_total", descending: bool = True,
 DISTRICT_COLUMNS = ("name", "met") + SHORTFALL_COLUMNS + (
     "slots_per_1000_before", "slots_per_1000_after", "affordable_share_after",
     "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "care_share_after",
-    "access_share_childcare", "access_share_beds", "cost", "shortfall_reason_text", "district_id")
+    "access_share_childcare", "access_share_beds", "attainment_childcare", "attainment_beds",
+    "care_need", "care_beds_per_care_need_after", "shortfall_care_need_beds",
+    "cost", "shortfall_reason_text", "district_id")
 
 
 def districts_html(result, lang: str = "zh", by: str = "shortfall_total", descending: bool = True,
@@ -289,6 +310,26 @@ def districts_html(result, lang: str = "zh", by: str = "shortfall_total", descen
     d = sort_districts(result, by, descending, only_missed, lang)
     table = _table(d, DISTRICT_COLUMNS, lang, wrap=("shortfall_reason_text",))
     return f"{_CSS}<div class='cp-scroll cp-districts'>{table}</div>"
+
+
+#: Columns of the table at a level above the districts (``Result.rollup``).
+LEVEL_COLUMNS = ("name", "met", "districts_met", "districts", "pop_total", "slots_per_1000_before",
+                 "slots_per_1000_after", "target_childcare_per_1000", "shortfall_slots", "affordable_share_after",
+                 "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "target_beds_per_1000_elderly",
+                 "shortfall_beds", "care_share_after", "care_need", "care_beds_per_care_need_after",
+                 "attainment_childcare", "attainment_beds", "cost", "district_id")
+
+
+def level_html(result, level: str, lang: str = "zh") -> str:
+    """The plan at one administrative level: a row per prefecture (province …), figures summed over its districts."""
+    if result is None:
+        return f"<div class='cp-note'>{_esc(_t('w_no_result', lang))}</div>"
+    r = pd.DataFrame(result.rollup(level).drop(columns="geometry", errors="ignore"))
+    for c in LEVEL_COLUMNS:
+        if c not in r:
+            r[c] = np.nan
+    table = _table(r, LEVEL_COLUMNS, lang)
+    return f"{_CSS}<div class='cp-scroll cp-districts cp-level-table'>{table}</div>"
 
 
 def facilities_html(result, lang: str = "zh", state: str | None = None, limit: int = 300) -> str:
