@@ -260,3 +260,25 @@ def test_gini_matches_the_pairwise_definition():
     # all capacity in one of two equal districts: 0.5 (the two-group maximum)
     assert gini([0.0, 4.0], [100, 100]) == pytest.approx(0.5)
     assert gini([np.nan], [0]) is None
+
+
+def test_map_has_one_layer_per_level_and_escapes_names():
+    import geopandas as gpd
+    import shapely
+
+    box = lambda x: shapely.box(x, 0, x + 1, 1)  # noqa: E731
+    d = gpd.GeoDataFrame(tree_rows(*THREE).assign(name=["省", "<b>M1</b>", "M2", "C1", "C2", "C3"]),
+                         geometry=[box(0).union(box(1)).union(box(2)), box(0).union(box(1)), box(2), box(0),
+                                   box(1), box(2)], crs=4326)
+    areas = [area(f"a{i}", c, lon=i + 0.5, lat=0.5) for i, c in enumerate(("C1", "C2", "C3"))]
+    facs = [childcare(f"f{i}", c, slots=10, lon=i + 0.5, lat=0.5) for i, c in enumerate(("C1", "C2", "C3"))]
+    res = planner.solve(planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), d))
+    m = res.map(level="prefecture")
+    assert {"level_province", "level_prefecture"} <= set(m.planner_layers)
+    assert m.planner_layers["level_prefecture"].show and not m.planner_layers["level_province"].show
+    html = m.get_root().render()
+    import re
+    found = re.findall(r'"tip": "([^"]*M1[^"]*)"', html)
+    assert found, "the prefecture's tooltip"
+    text = found[0].encode().decode("unicode_escape")  # the JSON string as the browser reads it
+    assert "&lt;b&gt;M1&lt;/b&gt;" in text and "<b>M1</b>" not in text

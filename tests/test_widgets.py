@@ -512,3 +512,49 @@ def test_slider_moves_resolve_warm_with_the_cold_answer():
     assert moved is not first and moved.info.warm
     cold = planner.solve(app.controls.scenario())
     assert moved.cost == pytest.approx(cold.cost, rel=1e-9)
+
+
+# ------------------------------------------------------------------ levels and equity in the app
+
+def _two_counties_app(**kw):
+    """M1 over C1 (slots at 1,000 yuan) and C2 (3,000 yuan); 45 slots needed in each."""
+    d = pd.DataFrame([{"district_id": "M1", "name": "一市", "parent_id": "", "level": "市"},
+                      {"district_id": "C1", "name": "甲县", "parent_id": "M1", "level": "县"},
+                      {"district_id": "C2", "name": "乙县", "parent_id": "M1", "level": "县"}])
+    areas = [area("a1", "C1"), area("a2", "C2", lon=L + 0.05)]
+    facs = [childcare("f1", "C1", max_add=100, cost=1000), childcare("f2", "C2", max_add=100, cost=3000, lon=L + 0.05)]
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), d)
+    sc.targets.access_share = 0
+    sc.targets.beds_per_1000_elderly = 0
+    return PlannerApp(sc, **kw)
+
+
+def test_show_by_level_and_the_equity_switch():
+    a = _two_counties_app(lang="en")
+    c = a.controls
+    assert [v for _, v in c.view_level.options] == ["leaf", "prefecture"]
+    assert c.view_level.layout.display is None
+    solves = a.result
+    c.view_level.value = "prefecture"            # a view change: same plan, new tables
+    a.wait(60)
+    assert a.result is solves
+    assert "cp-level-table" in a._parts.districts.value and "一市" in a._parts.districts.value
+    assert "Prefecture meeting every target" in a._parts.headline.value
+    assert "cp-headline-fair" in a._parts.headline.value
+    c.budget_mode.value = "limit"
+    c.budget_yuan.value = 90_000
+    a.wait(60)
+    assert a.result.summary()["min_attainment_childcare"] == pytest.approx(1 / 3, abs=1e-6)
+    c.objective.value = "equity"
+    a.wait(60)
+    assert a.result.scenario.objective == "equity"
+    assert a.result.summary()["min_attainment_childcare"] == pytest.approx(0.5, abs=1e-6)
+    assert "50.0%" in a._parts.headline.value     # worst district's attainment, shown
+    c.lang.value = "zh"
+    a.wait(60)
+    assert [label for label, _ in c.objective.options] == ["最低成本", "公平优先"]
+    assert [label for label, _ in c.view_level.options] == ["县区", "市"]
+
+
+def test_no_level_switch_for_a_one_level_table(app):
+    assert app.controls.view_level.layout.display == "none"
