@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--integer", action="store_true", help="exact whole-site decisions (slower MILP)")
     s.add_argument("--solver", choices=["highs", "cbc"], help="solver (default: the scenario's, else highs)")
     s.add_argument("--time-limit", type=float, help="solver time limit, seconds")
+    s.add_argument("--objective", choices=["least_cost", "equity"],
+                   help="equity: lift the worst district first, then least cost (default: the scenario's)")
+    s.add_argument("--target-level", help="where the targets apply: leaf, a level (prefecture, 市 …) or all")
     s.add_argument("--strict", action="store_true", help="exit with code 3 if any target cannot be met")
     s.add_argument("--quiet", action="store_true", help="print nothing on success")
     c = sub.add_parser("check", help="validate a scenario's files without solving")
@@ -86,6 +89,10 @@ def _solve(args) -> int:
         sc.options.solver = args.solver
     if args.time_limit:
         sc.options.time_limit_s = args.time_limit
+    if args.objective:
+        sc.objective = args.objective
+    if args.target_level:
+        sc.target_level = args.target_level
     res = planner.solve(sc)
     written = res.to_csv(args.out)
     if hasattr(res, "to_html"):
@@ -96,6 +103,8 @@ def _solve(args) -> int:
               f"{s['districts_met']}/{s['districts']} districts meet every target")
         print(f"slots per 1,000: {s['slots_per_1000_before']} → {s['slots_per_1000_after']}; "
               f"beds per 1,000 aged 60+: {s['beds_per_1000_elderly_before']} → {s['beds_per_1000_elderly_after']}")
+        for note in _load_notes(sc):
+            print(note)
         for p in written.values():
             print(f"wrote {p}")
     return EXIT_SHORTFALL if args.strict and res.status != "optimal" else EXIT_OK
@@ -105,9 +114,20 @@ def _check(args) -> int:
     import planner
 
     sc = planner.load_scenario(args.scenario)
-    print(json.dumps({"scenario": sc.name, "areas": len(sc.areas), "facilities": len(sc.facilities),
-                      "districts": len(sc.districts), "ok": True}, ensure_ascii=False))
+    out = {"scenario": sc.name, "areas": len(sc.areas), "facilities": len(sc.facilities),
+           "districts": len(sc.districts), "ok": True}
+    if sc.parents is not None and len(sc.parents):
+        out["districts_above"] = len(sc.parents)  # prefectures, the province …
+    if sc.load_report:
+        out["load_report"] = sc.load_report
+    print(json.dumps(out, ensure_ascii=False))
     return EXIT_OK
+
+
+def _load_notes(sc) -> list[str]:
+    """The load report in words (e.g. areas matched by 12-digit division codes)."""
+    codes = (getattr(sc, "load_report", {}) or {}).get("division_codes", {})
+    return [f"note: {item['message']}" for item in codes.values()]
 
 
 def _columns(args) -> int:

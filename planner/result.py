@@ -163,6 +163,7 @@ class Result:
             "shortfall_access_childcare": tot("shortfall_access_childcare"),
             "shortfall_access_beds": tot("shortfall_access_beds"),
             **self._fairness(),
+            "load_report": getattr(self.scenario, "load_report", {}) or {},
             "solver": self.info.solver, "build_seconds": round(self.info.build_seconds, 4),
             "solve_seconds": round(self.info.solve_seconds, 4),
             "variables": self.info.n_variables, "constraints": self.info.n_constraints,

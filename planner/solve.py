@@ -82,7 +82,7 @@ def solve(scenario, *, model: Model | None = None, warm_start=None):
     return Result.from_solution(model, x, info)
 
 
-EQUITY_FLOOR_SLACK = 1e-7  # attainment held in stage 2: stage 1's value less this (solver round-off)
+EQUITY_FLOOR_SLACK = 1e-7  # a partial attainment held in stage 2: stage 1's value less this (round-off)
 
 
 def run_equity(model: Model):
@@ -107,7 +107,9 @@ def run_equity(model: Model):
     first[worst] = -1.0
     first[att] = -EQUITY_EPSILON
     x1, info1 = run(replace(model, lp=replace(lp, cost=first)))
-    floor = np.clip(x1[att] - EQUITY_FLOOR_SLACK, 0.0, 1.0)
+    # a target met in full stays met in full; a partial attainment is held less the solver's round-off
+    reached = x1[att]
+    floor = np.clip(np.where(reached >= 1.0 - 1e-9, 1.0, reached - EQUITY_FLOOR_SLACK), 0.0, 1.0)
     lower = lp.lower.copy()
     lower[att] = floor
     x, info = run(replace(model, lp=replace(lp, lower=lower)))

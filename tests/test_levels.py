@@ -282,3 +282,27 @@ def test_map_has_one_layer_per_level_and_escapes_names():
     assert found, "the prefecture's tooltip"
     text = found[0].encode().decode("unicode_escape")  # the JSON string as the browser reads it
     assert "&lt;b&gt;M1&lt;/b&gt;" in text and "<b>M1</b>" not in text
+
+
+def test_cli_objective_target_level_and_load_report(tmp_path, capsys):
+    from planner.cli import main
+
+    pd.DataFrame([area("a1", "140105001001"), area("a2", "140106")]).to_csv(tmp_path / "areas.csv", index=False)
+    pd.DataFrame([childcare("f1", "140105", max_add=100, cost=1000),
+                  childcare("f2", "140106", max_add=100, cost=3000)]).to_csv(tmp_path / "facilities.csv", index=False)
+    tree_rows(("140100", "", "市"), ("140105", "140100", "县"), ("140106", "140100", "县")).to_csv(
+        tmp_path / "d.csv", index=False)
+    (tmp_path / "s.yaml").write_text("areas: areas.csv\nfacilities: facilities.csv\ndistricts: d.csv\n"
+                                     "targets: {access_share: 0, beds_per_1000_elderly: 0}\n", encoding="utf-8")
+    assert main(["solve", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"),
+                 "--target-level", "市"]) == 0
+    out = capsys.readouterr().out
+    assert "1 areas rows carry a 12-digit statistical division code" in out
+    import json
+    s = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert s["target_level"] == "prefecture" and s["cost_yuan"] == 90_000
+    assert s["load_report"]["division_codes"]["areas"]["rows"] == 1
+    assert main(["solve", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "eq"), "--target-level", "市",
+                 "--objective", "equity", "--quiet"]) == 0
+    s = json.loads((tmp_path / "eq" / "summary.json").read_text(encoding="utf-8"))
+    assert s["objective"] == "equity" and s["cost_yuan"] == 180_000
