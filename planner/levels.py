@@ -153,14 +153,6 @@ class Tree:
             return np.arange(self.n_leaves)
         return np.flatnonzero(self.level == level)
 
-    def ancestors(self, row: int) -> list[int]:
-        pos = pd.Index(self.ids)
-        out, p = [], pos.get_indexer([self.parent[row]])[0]
-        while p >= 0 and len(out) < len(self.ids):
-            out.append(int(p))
-            p = pos.get_indexer([self.parent[p]])[0]
-        return out
-
 
 def resolve_level(tree: Tree, level) -> str:
     """A roll-up level argument in canonical form; PlannerError listing the levels present."""

@@ -218,3 +218,21 @@ def test_equity_in_integer_mode():
     # whole slots: 22 in each (88,000 yuan; 23 each would cost 92,000), the 2,000 left buy 2 more in C1
     assert (s["C1"], s["C2"]) == (24, 22)
     assert res.cost == pytest.approx(90_000)
+
+
+def test_prefecture_average_in_integer_mode_with_candidate_sites():
+    """Integer mode, two candidate sites: the prefecture's 90 slots fit in C1's site alone
+    (20,000 + 90 × 1,000), not C2's dearer one; every county meeting 4.5 would open both."""
+    areas = [area("a1", "C1", pop=10_000), area("a2", "C2", pop=10_000)]
+    facs = [childcare("k1", "C1", candidate=True, fixed=20_000, cost=1000, min_size=10, max_size=100),
+            childcare("k2", "C2", candidate=True, fixed=20_000, cost=3000, min_size=10, max_size=100)]
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), districts(*PREF),
+                                      target_level="prefecture")
+    sc.targets.access_share = 0
+    sc.targets.beds_per_1000_elderly = 0
+    sc.options.integer = True
+    res = planner.solve(sc)
+    f = res.facilities.set_index("facility_id")
+    assert bool(f.at["k1", "opened"]) and not bool(f.at["k2", "opened"])
+    assert f.at["k1", "added_slots"] == 90 and res.cost == pytest.approx(20_000 + 90 * 1000)
+    assert res.status == "optimal"
