@@ -204,6 +204,8 @@ class Result:
             if col in self.areas:
                 leaf[col] = np.bincount(pos, self.areas[col].to_numpy(float), n)
         out = rollup(leaf, tree, lv, self.aggregate_targets, ratios=ratio_columns)
+        if lv == "all":
+            out["name"] = str(getattr(self.scenario, "name", "") or "all")
         return _with_geometry(out, self, tree, lv)
 
     def _fairness(self) -> dict:
