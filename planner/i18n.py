@@ -567,6 +567,8 @@ LABELS.update({
     "w_fairness": ("最差区县达标率 托位 / 床位", "Worst district: slots / beds attained"),
     "w_gini": ("基尼系数 托位 / 床位 (规划后)", "Gini slots / beds (after)"),
     "w_level_rows_met": ("{level}全部达标", "{level} meeting every target"),
+    "w_level_meeting": ("达标{level}数（规划前 → 规划后，共 {n} 个）",
+                        "{level} rows meeting each target (before → after, of {n})"),
     "layer_level": ("汇总边界与指标", "outlines and figures"),
     "level_districts_met": ("下辖区县全部达标", "Districts meeting every target"),
     "care_need_per_person": ("护理床位/评估人数", "Care beds per assessed"),

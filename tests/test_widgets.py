@@ -558,3 +558,16 @@ def test_show_by_level_and_the_equity_switch():
 
 def test_no_level_switch_for_a_one_level_table(app):
     assert app.controls.view_level.layout.display == "none"
+
+
+def test_headline_counts_the_rows_that_carry_the_targets():
+    """target_level prefecture: the chips count prefectures (the counties only carry floors)."""
+    a = _two_counties_app(lang="en", solve=False)
+    sc = a.controls.scenario()
+    sc.target_level = "prefecture"
+    res = planner.solve(sc)
+    head = views.headline_html(res, "en")
+    assert "Prefecture rows meeting each target (before → after, of 1)" in head
+    assert "childcare slots 0 → <b class='cp-ok'>1</b>" in head
+    assert "Districts meeting every target" in head and "2 / 2" in head
+    assert views.rows_meeting(res, "prefecture")["slots"] == (0, 1)

@@ -367,6 +367,8 @@ class PlannerApp(w.AppLayout):
     def _render_districts(self) -> None:
         p = self._parts
         level = self._view_level()
+        for wid in (p.sort_by, p.descending, p.only_missed):  # the level table has its own order
+            wid.layout.display = None if level is None else "none"
         if level is not None and self.result is not None:
             p.districts.value = views.level_html(self.result, level, self.lang)
             return

@@ -20,7 +20,7 @@ from planner.result import TOL
 
 __all__ = ["districts_meeting", "headline_html", "summary_html", "districts_html", "facilities_html",
            "map_frame", "error_html", "sort_districts", "DISTRICT_SORTS", "DISTRICT_COLUMNS", "SHORTFALL_COLUMNS",
-           "BUILD_STATES", "level_html", "LEVEL_COLUMNS"]
+           "BUILD_STATES", "level_html", "LEVEL_COLUMNS", "rows_meeting"]
 
 #: Shortfall columns of Result.districts, shown first in the district table.
 SHORTFALL_COLUMNS = ("shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
@@ -101,6 +101,30 @@ def districts_meeting(result) -> dict[str, tuple[int | None, int]]:
     return out
 
 
+def rows_meeting(result, level: str) -> dict[str, tuple[int | None, int]]:
+    """:func:`districts_meeting` for the rows of a level above the districts (``Result.rollup``).
+
+    A row meets a target when its own target (where it carries one, else the
+    sum of its districts' requirements) is met; reach: every area below it.
+    """
+    r = result.rollup(level)
+    col = lambda c: r[c].to_numpy(float) if c in r else np.full(len(r), np.nan)  # noqa: E731
+    share = lambda c: np.nan_to_num(col(c), nan=0.0)  # noqa: E731 - a share no row carries asks nothing
+    before = plan_targets.met(col("slots_before"), col("affordable_slots_before"), col("beds_before"),
+                              col("care_beds_before"), target_slots=col("target_slots"),
+                              affordable_share=share("target_affordable_share"), target_beds=col("target_beds"),
+                              care_bed_share=share("target_care_bed_share"), tol=TOL)
+    after = {k: col(c) <= TOL for k, c in (("slots", "shortfall_slots"), ("affordable", "shortfall_affordable"),
+                                            ("beds", "shortfall_beds"), ("care", "shortfall_care_beds"))}
+    out = {k: (int(before[k].sum()), int(after[k].sum())) for k in before}
+    reach = (col("shortfall_access_childcare") <= TOL) & (col("shortfall_access_beds") <= TOL)
+    out["targets"] = (int(np.logical_and.reduce(list(before.values())).sum()),
+                      int(np.logical_and.reduce(list(after.values())).sum()))
+    out["reach"] = (None, int(reach.sum()))
+    out["all"] = (None, int(r["met"].sum()))
+    return out
+
+
 _MEETING_ROWS = (("slots", "slots"), ("affordable", "affordable"), ("beds", "beds"), ("care", "care"))
 
 
@@ -138,7 +162,11 @@ def headline_html(result, lang: str = "zh", level: str | None = None) -> str:
         return f"<div class='cp-note'>{_esc(_t('w_no_result', lang))}</div>"
     f = result.facilities
     n = len(result.districts)
-    meet = districts_meeting(result)
+    # with targets set above the districts, count the rows that carry them (the districts only carry floors)
+    sc_level = getattr(result.scenario, "target_level", "leaf")
+    chip_level = level if level not in (None, "leaf") else (None if sc_level == "leaf" else sc_level)
+    meet_districts = districts_meeting(result)
+    meet = meet_districts if chip_level is None else rows_meeting(result, chip_level)
     s = result.summary()
     pct = lambda x: "–" if x is None else i18n.fmt_share(x)  # noqa: E731
     gini = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
@@ -159,7 +187,7 @@ def headline_html(result, lang: str = "zh", level: str | None = None) -> str:
         ("cp-headline-status", _t("notes_status", lang),
          f"<span class='{'cp-ok' if status_ok else 'cp-bad'}' style='font-size:15px'>{_esc(status)}</span>"),
         *level_card,
-        ("cp-headline-met", _t("districts_met", lang), f"{meet['all'][1]} / {n}"),
+        ("cp-headline-met", _t("districts_met", lang), f"{meet_districts['all'][1]} / {n}"),
         *fair,
         ("cp-headline-slots", _t("measure_slots", lang), _arrow(*tot["slots_per_1000"], i18n.fmt_rate)),
         ("cp-headline-beds", _t("measure_beds", lang), _arrow(*tot["beds_per_1000_elderly"], i18n.fmt_rate)),
@@ -172,15 +200,17 @@ def headline_html(result, lang: str = "zh", level: str | None = None) -> str:
     html_cards = "".join(f"<div class='cp-card {cls}'><div class='cp-k'>{_esc(k)}</div>"
                          f"<div class='cp-v'>{v}</div></div>" for cls, k, v in cards)
     chips = []
+    n_rows = n if chip_level is None else len(result.rollup(chip_level))
     for key, word in _MEETING_ROWS + (("reach", None), ("all", None)):
         label = (i18n._pick(i18n.TARGET_WORDS[word], lang) if word else
                  _t("w_target_reach" if key == "reach" else "w_all_targets", lang))
         b, a = meet[key]
-        cls = "cp-ok" if a == n else "cp-bad"
+        cls = "cp-ok" if a == n_rows else "cp-bad"
         chips.append(f"<span class='cp-chip cp-meet-{key}'>{_esc(label)} "
                      f"{'–' if b is None else b} → <b class='{cls}'>{a}</b></span>")
     return (f"{_CSS}<div class='cp-headline'><div class='cp-cards'>{html_cards}</div>"
-            f"<div class='cp-chips'><span class='cp-k'>{_esc(_t('w_districts_meeting', lang).format(n=n))}</span>"
+            f"<div class='cp-chips'><span class='cp-k'>"
+            f"{_esc(_t('w_districts_meeting', lang).format(n=n) if chip_level is None else _t('w_level_meeting', lang).format(n=n_rows, level=i18n.level_label(chip_level, lang)))}</span>"
             f"{''.join(chips)}</div></div>")
 
 
