@@ -104,16 +104,32 @@ def districts_meeting(result) -> dict[str, tuple[int | None, int]]:
 def rows_meeting(result, level: str) -> dict[str, tuple[int | None, int]]:
     """:func:`districts_meeting` for the rows of a level above the districts (``Result.rollup``).
 
-    A row meets a target when its own target (where it carries one, else the
-    sum of its districts' requirements) is met; reach: every area below it.
+    A row that carries its own target meets it when its aggregate does; a row
+    that carries none meets it when every district below it does. Reach:
+    every area below it.
     """
+    from planner.levels import Tree, resolve_level
+
     r = result.rollup(level)
+    tree = Tree.from_scenario(result.scenario)
+    lv = resolve_level(tree, level)
+    below = (np.ones((1, tree.n_leaves)) if lv == "all" else tree.members[tree.rows_at(lv)].toarray()).astype(float)
+    d = result.districts
+    leaf = lambda c: d[c].to_numpy(float)  # noqa: E731
+    leaf_before = plan_targets.met(leaf("slots_before"), leaf("affordable_slots_before"), leaf("beds_before"),
+                                   leaf("care_beds_before"), target_slots=leaf("target_slots"),
+                                   affordable_share=leaf("target_affordable_share"), target_beds=leaf("target_beds"),
+                                   care_bed_share=leaf("target_care_bed_share"), tol=TOL)
     col = lambda c: r[c].to_numpy(float) if c in r else np.full(len(r), np.nan)  # noqa: E731
-    share = lambda c: np.nan_to_num(col(c), nan=0.0)  # noqa: E731 - a share no row carries asks nothing
-    before = plan_targets.met(col("slots_before"), col("affordable_slots_before"), col("beds_before"),
-                              col("care_beds_before"), target_slots=col("target_slots"),
-                              affordable_share=share("target_affordable_share"), target_beds=col("target_beds"),
-                              care_bed_share=share("target_care_bed_share"), tol=TOL)
+    own_before = plan_targets.met(col("slots_before"), col("affordable_slots_before"), col("beds_before"),
+                                  col("care_beds_before"), target_slots=col("target_slots"),
+                                  affordable_share=np.nan_to_num(col("target_affordable_share")),
+                                  target_beds=col("target_beds"),
+                                  care_bed_share=np.nan_to_num(col("target_care_bed_share")), tol=TOL)
+    carried = {"slots": "target_childcare_per_1000", "affordable": "target_affordable_share",
+               "beds": "target_beds_per_1000_elderly", "care": "target_care_bed_share"}
+    before = {k: np.where(~np.isnan(col(c)), own_before[k], below @ (~leaf_before[k]).astype(float) == 0)
+              for k, c in carried.items()}
     after = {k: col(c) <= TOL for k, c in (("slots", "shortfall_slots"), ("affordable", "shortfall_affordable"),
                                             ("beds", "shortfall_beds"), ("care", "shortfall_care_beds"))}
     out = {k: (int(before[k].sum()), int(after[k].sum())) for k in before}
