@@ -67,6 +67,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "legend_access": ("可达覆盖率 %（出行时间内可满足的需求）", "Need served within reach, %"),
     "legend_states": ("机构状态（圆圈大小 = 规划后容量）", "Facility state (circle size = capacity after)"),
     "legend_score": ("可达性 E2SFCA 达标率 %（得分 ÷ 目标）", "Accessibility (E2SFCA), % of target (score ÷ target)"),
+    "legend_shortfall_outline": ("红色虚线边框：规划后仍有目标未达成", "Red dashed outline: still short of a target after the plan"),
+    "legend": ("图例", "Legend"),
+    "map_title": ("一老一小规划地图", "care capacity plan map"),
+    "map_shading": ("区县着色", "Shade districts by"),
+    "map_layers": ("图层", "Layers"),
+    "map_labels": ("区县名称", "District names"),
     # popup rows
     "facility_id": ("编号", "ID"),
     "district": ("区县", "District"),

@@ -164,9 +164,9 @@ def test_map_layers_and_no_tiles(tiny):
     assert {"districts", "childcare", "eldercare", "not_opened", "access_childcare", "access_beds",
             "score_childcare", "score_beds"} <= keys
     assert {f"shade_{m}_{w}" for m in ("slots", "beds", "care") for w in ("before", "after")} <= keys
-    # one base layer shown at first (slots after), the others wait in the radio list
+    # one base layer shown at first (the gap to the slots target before the plan), the others wait in the radio list
     shown = [k for k in keys if k.startswith("shade_") and fmap.planner_layers[k].show]
-    assert shown == ["shade_slots_after"]
+    assert shown == ["shade_slots_before"]
     assert not fmap.planner_layers["access_childcare"].show and not fmap.planner_layers["not_opened"].show
     assert not fmap.planner_layers["score_childcare"].show and not fmap.planner_layers["score_beds"].show
     assert not tiny.map(show_areas=True).planner_layers["score_beds"].show  # score layers always start hidden

@@ -147,17 +147,23 @@ def test_reach_toggle_offers_the_life_circle_preset():
 
 def test_moving_a_slider_resolves_and_the_tables_and_map_follow(app):
     r1 = app.result
-    table1, map1, head1 = app._parts.districts.value, app._parts.map.value, app._parts.headline.value
+    app._parts.tabs.selected_index = 1
+    table1, head1 = app._parts.districts.value, app._parts.headline.value
+    app._parts.tabs.selected_index = 0
+    live = app.live_map
+    map1 = live.values()
     assert r1.scenario.targets.childcare_per_1000 == 4.5
-    assert "<iframe" in map1 and app.map_document[:-10] in html.unescape(map1)
+    assert map1["districts"]["D1"]["v"]["target_childcare_per_1000"] == 4.5
 
     r2 = set_slider(app, "childcare_per_1000", 9.0)
     assert r2 is not r1 and app.error is None
     assert r2.scenario.targets.childcare_per_1000 == 9.0
     assert r2.cost > r1.cost
     assert r2.districts["slots_after"].sum() > r1.districts["slots_after"].sum()
+    assert app.live_map is live                       # the same map, updated in place
+    assert live.values()["districts"]["D1"]["v"]["target_childcare_per_1000"] == 9.0
+    app._parts.tabs.selected_index = 1                # tables are drawn when their tab opens
     assert app._parts.districts.value != table1
-    assert app._parts.map.value != map1
     assert app._parts.headline.value != head1
     assert i18n.fmt_yuan(r2.cost, "zh") in app._parts.headline.value
     assert set(app.timings) == {"solve", "map", "render", "total"}
@@ -242,6 +248,7 @@ def test_budget_integer_and_region_reach_the_solver(app):
     app.controls.region.value = "P2"
     res = app.wait(WAIT)
     assert list(res.districts["district_id"]) == ["D3"]
+    app._parts.tabs.selected_index = 1
     assert "北县" in app._parts.districts.value and "新区" not in app._parts.districts.value
 
 
@@ -258,24 +265,51 @@ def test_language_switch_relabels_and_redraws_without_solving(app, monkeypatch):
     calls = []
     real = planner.solve
     monkeypatch.setattr(planner, "solve", lambda sc, **kw: calls.append(sc) or real(sc, **kw))
-    zh_map = app.map_document
+    assert app.live_map.setup["layers"]["districts"] == i18n.t("layer_districts", "zh")
     app.controls.lang.value = "en"
     app.wait(WAIT)
     assert calls == []
     assert "Total cost" in app._parts.headline.value
-    assert app.map_document != zh_map and i18n.t("layer_districts", "en") in app.map_document
+    assert app.live_map.lang == "en" and app.live_map.setup["layers"]["districts"] == "Districts"
+    assert app.live_map.setup["labels"]["shortfall"] == "shortfall"   # popups follow
     assert app._parts.tabs.get_title(0) == "Map"
     assert app.controls.solve_button.description == "Solve"
+    app._parts.tabs.selected_index = 1
     assert "Slot shortfall" in app._parts.districts.value
 
 
-def test_map_redrawn_in_a_hidden_tab_loads_when_the_tab_opens(app):
-    app._parts.tabs.selected_index = 1
-    before = app._parts.map.value
-    set_slider(app, "childcare_per_1000", 8.0)
-    assert app._parts.map.value == before            # not loaded into a hidden (zero-size) frame
+def test_a_solve_sends_the_map_only_what_changed_and_hidden_tables_wait(app):
+    live = app.live_map
+    full = live._send_current(full=True)              # what a freshly opened page gets
+    assert set(full["districts"]) == {"D1", "D2", "D3"} and full["fit"]
+    app._parts.tabs.selected_index = 2
+    facilities_before = app._parts.facilities.value
     app._parts.tabs.selected_index = 0
-    assert app._parts.map.value != before and app.map_document[:-10] in html.unescape(app._parts.map.value)
+    set_slider(app, "beds_per_1000_elderly", 70)
+    diff = live._send_current()                       # nothing new since: an empty diff
+    assert diff["districts"] == {} and diff["facilities"] == {} and not diff["fit"]
+    assert live.sent_bytes[-2] < live.sent_bytes[-3]  # the solve's diff is smaller than a full message
+    assert app._parts.facilities.value == facilities_before    # a hidden tab is not redrawn ...
+    app._parts.tabs.selected_index = 2
+    assert app._parts.facilities.value != facilities_before    # ... until it is opened
+
+
+def test_region_switch_fits_the_map_and_refills_the_suggested_budget(app):
+    c = app.controls
+    whole = c.budget_yuan.value
+    assert whole > 0                                  # pre-filled with the whole region's cost
+    c.level.value = "county"
+    c.region.value = "D3"
+    res = app.wait(WAIT)
+    assert list(res.districts["district_id"]) == ["D3"]
+    msg = app.live_map._send_current()
+    assert set(app.live_map.values()["districts"]) == {"D3"}
+    assert 0 < c.budget_yuan.value < whole            # refilled for the county
+    c.budget_yuan.value = 123456.0                    # a figure the planner typed is kept
+    c.region.value = "D1"
+    app.wait(WAIT)
+    assert c.budget_yuan.value == 123456.0
+    assert msg is not None
 
 
 # ------------------------------------------------------------------ what the app shows
@@ -318,6 +352,7 @@ def test_facility_table_lists_what_to_build_convert_or_open(app):
     res = set_slider(app, "childcare_per_1000", 9.0)
     f = res.facilities
     built = f[f["state"].isin(["expanded", "converted", "opened"])]
+    app._parts.tabs.selected_index = 2
     table = app._parts.facilities.value
     assert len(built) and table.count("<tr>") == 1 + len(built)
     for fid in built["facility_id"]:
@@ -329,6 +364,7 @@ def test_facility_table_lists_what_to_build_convert_or_open(app):
 
 
 def test_summary_tab_shows_before_after_and_targets(app):
+    app._parts.tabs.selected_index = 3
     s = app._parts.summary.value
     assert "测试市" in s and i18n.t("w_value_before", "zh") in s and i18n.t("w_value_target", "zh") in s
     assert i18n.fmt_rate(app.result.scenario.targets.childcare_per_1000) in s

@@ -20,10 +20,11 @@ import yaml
 
 import planner
 from planner import i18n
-from planner.maps import attribution_text, map_html
+from planner.maps import attribution_text
 
 from . import views
 from .controls import Controls
+from .livemap import LiveMap
 
 __all__ = ["PlannerApp"]
 
@@ -60,10 +61,11 @@ class PlannerApp(w.AppLayout):
         The last error shown (cleared by the next success).
     timings : dict
         Seconds of the last solve: ``solve`` (planner.solve), ``map``
-        (map HTML), ``render`` (tables and widgets), ``total`` (from the
-        request, e.g. a slider change, to the new map on screen).
-    map_document : str or None
-        The HTML document shown in the map frame.
+        (the live map's changed values), ``render`` (headline and the tab in
+        view), ``total`` (from the request, e.g. a slider change, to all of it
+        sent to the browser).
+    live_map : planner.widgets.LiveMap
+        The map: geometry sent once, then only changed values per solve.
 
     Examples
     --------
@@ -90,15 +92,14 @@ class PlannerApp(w.AppLayout):
         self.result = None
         self.error = None
         self.timings: dict = {}
-        self.map_document = None
-        self._map_lang = None
+        self.live_map = parts.live_map
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
         self._running = False
         self._want: set[str] = set()
         self._requested_at = None
-        self._map_stale = False
+        self._stale_tabs: set[int] = set()
 
         controls.on_change(self._on_controls)
         parts.tabs.observe(self._on_tab, "selected_index")
@@ -164,11 +165,15 @@ class PlannerApp(w.AppLayout):
         self.wait()
         self.controls.set_scenario(scenario)
         self.result = None
-        self.map_document = None
         self._clear_error()
         self._show_scenario_note()
+        p = self._parts
+        p.live_map = LiveMap(scenario, lang=self.lang, height_px=p.map_height_px)
+        p.live_map.add_class("cp-map")
+        self.live_map = p.live_map
+        p.tabs.children = (p.live_map,) + tuple(p.tabs.children[1:])
+        self._relabel()
         self._render_all(with_map=False)
-        self._show_map()
         if solve:
             self.solve()
 
@@ -304,18 +309,17 @@ class PlannerApp(w.AppLayout):
         res = planner.solve(sc, warm_start=self.result if self.result is not None else True)
         t1 = time.perf_counter()
         self._status("w_status_map", busy=True, step=2)
-        lang = self.lang
-        document = map_html(res, lang=lang)
+        self.result = res
+        self.live_map.show(res, lang=self.lang)
         t2 = time.perf_counter()
-        self.result, self.map_document, self._map_lang = res, document, lang
-        self._show_map()
         self._render_all(with_map=False)
         t3 = time.perf_counter()
         self.timings = {"solve": t1 - t0, "map": t2 - t1, "render": t3 - t2, "total": t3 - started}
-        self._render_summary()
+        self._stale_tabs.add(3)
+        self._render_tab(self._parts.tabs.selected_index)
         self._clear_error()
         if self.controls.budget_mode.value == "none":
-            self.controls.suggest_budget(res.cost)
+            self.controls.suggest_budget(res.cost, region=self.controls.region_key())
         self._status("w_status_done", busy=True, step=3,
                      solve=f"{self.timings['solve']:.1f}", map=f"{self.timings['map']:.1f}")
 
@@ -324,37 +328,23 @@ class PlannerApp(w.AppLayout):
     def _render_all(self, with_map: bool) -> None:
         lang = self.lang
         res = self.result
-        if with_map and res is not None and self._map_lang != lang:
-            self._status("w_status_map", busy=True, step=2)
-            document = map_html(res, lang=lang)
-            self.map_document, self._map_lang = document, lang
-            self._show_map()
-            self._status("w_status_ready", busy=True, step=3)
+        if with_map and res is not None and self.live_map.lang != lang:
+            self.live_map.show(res, lang=lang)  # labels and popups in the new language
         self._parts.headline.value = views.headline_html(res, lang)
-        self._render_districts()
-        self._render_facilities()
-        self._render_summary()
+        # only the tab in view is drawn now; the others when opened (their HTML is most of a step's bytes)
+        self._stale_tabs = {1, 2, 3}
+        self._render_tab(self._parts.tabs.selected_index)
         self._parts.footer_note.value = _note(attribution_text(res, lang) if res is not None
                                               else self.controls.base.attribution)
 
-    def _show_map(self) -> None:
-        """Put the map document in the frame, or defer it while the map tab is hidden.
-
-        Leaflet sizes the map when the page loads: a frame loaded inside a hidden
-        tab has no size and would show an empty map when the tab is opened.
-        """
-        p = self._parts
-        if self.map_document is None:
-            p.map.value = ""
-        elif p.tabs.selected_index == 0:
-            p.map.value = views.map_frame(self.map_document, p.map_height_px)
-            self._map_stale = False
-        else:
-            self._map_stale = True
+    def _render_tab(self, index) -> None:
+        if index not in self._stale_tabs:
+            return
+        self._stale_tabs.discard(index)
+        {1: self._render_districts, 2: self._render_facilities, 3: self._render_summary}[index]()
 
     def _on_tab(self, change) -> None:
-        if change["new"] == 0 and self._map_stale:
-            self._show_map()
+        self._render_tab(change["new"])
 
     def _render_districts(self) -> None:
         p = self._parts
@@ -469,8 +459,8 @@ class _Parts:
         self.error.add_class("cp-error-box")
         self.headline = w.HTML()
         self.headline.add_class("cp-headline-box")
-        self.map = w.HTML()
-        self.map.add_class("cp-map")
+        self.live_map = LiveMap(controls.base, lang=controls.language, height_px=map_height_px)
+        self.live_map.add_class("cp-map")
         self.sort_by = w.Dropdown(style={"description_width": "initial"})
         self.descending = w.Checkbox(value=True, indent=False)
         self.only_missed = w.Checkbox(value=False, indent=False)
@@ -481,7 +471,7 @@ class _Parts:
         self.facilities.add_class("cp-facilities-box")
         self.summary = w.HTML()
         self.tabs = w.Tab(children=[
-            self.map,
+            self.live_map,
             w.VBox([w.HBox([self.sort_by, self.descending, self.only_missed]), self.districts]),
             w.VBox([self.state, self.facilities]),
             self.summary,
