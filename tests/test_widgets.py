@@ -342,10 +342,19 @@ def test_district_table_sorts_by_shortfall_and_escapes_names(monkeypatch):
     assert "城区" not in rows[0]
     p.only_missed.value = True
     assert p.districts.value.count("<tr>") == 1 + int((~res.districts["met"]).sum())
-    # shortfall columns come first, after name and the met flag
+    # name, met flag, why (each reason said once), then the shortfall columns
     heads = re.findall(r"<th[^>]*>(.*?)</th>", p.districts.value)
-    assert heads[2] == html.escape(i18n.column_label("shortfall_slots", "zh"))
-    assert i18n.reason_lines("slots:expansion_limit", "zh")[0] in p.districts.value
+    assert heads[2] == html.escape(i18n.column_label("shortfall_reason_text", "zh"))
+    assert heads[3] == html.escape(i18n.column_label("shortfall_slots", "zh"))
+    assert i18n.REASONS["expansion_limit"][0] in p.districts.value
+
+
+def test_reason_text_says_each_reason_once():
+    text = views.reason_text("access_childcare:no_site_in_reach;access_beds:no_site_in_reach;beds:expansion_limit",
+                             "en")
+    assert text.count(i18n.REASONS["no_site_in_reach"][1]) == 1
+    assert text.startswith(i18n.REASONS["no_site_in_reach"][1] + ": childcare within reach, elderly care within reach")
+    assert views.reason_text("odd:thing", "zh") == "odd:thing"   # unknown codes are kept
 
 
 def test_facility_table_lists_what_to_build_convert_or_open(app):

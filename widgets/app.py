@@ -310,11 +310,13 @@ class PlannerApp(w.AppLayout):
         t1 = time.perf_counter()
         self._status("w_status_map", busy=True, step=2)
         self.result = res
-        self.live_map.show(res, lang=self.lang)
+        self._parts.headline.value = views.headline_html(res, self.lang)  # the figures first, then the map
         t2 = time.perf_counter()
-        self._render_all(with_map=False)
+        self.live_map.show(res, lang=self.lang)
         t3 = time.perf_counter()
-        self.timings = {"solve": t1 - t0, "map": t2 - t1, "render": t3 - t2, "total": t3 - started}
+        self._render_all(with_map=False)
+        self.timings = {"solve": t1 - t0, "map": t3 - t2, "render": t2 - t1, "total": time.perf_counter() - started}
+        self._show_scenario_note()
         self._stale_tabs.add(3)
         self._render_tab(self._parts.tabs.selected_index)
         self._clear_error()
@@ -404,10 +406,11 @@ class PlannerApp(w.AppLayout):
         self._parts.error.layout.display = "none"
 
     def _show_scenario_note(self) -> None:
-        sc = self.controls.base
+        # the region planned (after a solve: the chosen prefecture or county, with its own counts)
+        sc = self.result.scenario if self.result is not None else self.controls.base
         self._parts.title.value = (
             f"<div style='font-size:19px;font-weight:600'>{views._esc(i18n.t('w_title', self.lang))}</div>"
-            f"<div style='color:#555'>{views._esc(sc.name)} · "
+            f"<div class='cp-subtitle' style='color:#555'>{views._esc(sc.name)} · "
             f"{views._esc(i18n.table_label('districts', self.lang))} {len(sc.districts)} · "
             f"{views._esc(i18n.t('w_intro', self.lang))}</div>")
 

@@ -174,12 +174,15 @@ function render({ model, el }) {
       const e = dist[id];
       if (!e) { continue; }
       const val = D[id];
-      if (val === null) { e.on = false; continue; }
+      if (val === null) { e.on = false; e.seen = false; continue; }
       const p = e.f.properties;
       e.on = true;
-      for (const k in p.v) { delete p.v[k]; }
-      Object.assign(p.v, val.v);
-      p.fills = val.fills; p.met = val.met; p.why = val.why;
+      if (msg.full || !e.seen) { for (const k in p.v) { delete p.v[k]; } }
+      if (val.v) { Object.assign(p.v, val.v); }
+      if (val.fills) { p.fills = val.fills; }
+      if (val.met !== undefined) { p.met = val.met; }
+      if (val.why) { p.why = val.why; }
+      e.seen = true;
       e.dirty = true;
     }
     Object.values(dist).forEach((e, i) => {
@@ -256,6 +259,9 @@ function render({ model, el }) {
       cb.checked = k >= 0 ? !!(areaLayers[k] && map.hasLayer(areaLayers[k].g)) : map.hasLayer(layer);
       cb.onchange = () => {
         if (cb.checked) { lyr().addTo(map); } else { map.removeLayer(lyr()); }
+        if (k >= 0) {
+          model.send({ type: 'areas', on: [0, 1].some((j) => areaLayers[j] && map.hasLayer(areaLayers[j].g)) });
+        }
         legend.querySelectorAll('.planner-legend-access').forEach((x) => {
           x.style.display = [0, 1].some((j) => areaLayers[j] && map.hasLayer(areaLayers[j].g)) ? '' : 'none';
         });
@@ -357,6 +363,25 @@ def _diff(old: dict, new: dict) -> dict:
     return out
 
 
+def _diff_districts(old: dict, new: dict) -> dict:
+    """Like :func:`_diff`, but down to single fields: a district that was shown gets only its
+    changed keys, and of ``v`` (the popup numbers) only the changed columns."""
+    out = {}
+    for k, n in new.items():
+        o = old.get(k)
+        if o is None:
+            out[k] = n
+        elif o != n:
+            part = {f: n[f] for f in ("fills", "met", "why") if o.get(f) != n[f]}
+            ov, nv = o["v"], n["v"]
+            changed = {c: x for c, x in nv.items() if ov.get(c) != x}
+            if changed:
+                part["v"] = changed
+            out[k] = part
+    out.update({k: None for k in old if k not in new})
+    return out
+
+
 class LiveMap(anywidget.AnyWidget):
     """A Leaflet map of the plan that updates in place.
 
@@ -391,6 +416,7 @@ class LiveMap(anywidget.AnyWidget):
         self._views: dict[str, dict] = {}
         self._shown: dict = {"districts": {}, "facilities": {}, "areas": {}}  # what the browser has
         self._rev = -1
+        self._want_areas = False
         self.sent_bytes: list[int] = []
         self.on_msg(self._on_msg)
 
@@ -431,16 +457,28 @@ class LiveMap(anywidget.AnyWidget):
         old_ids = set(old["districts"])
         msg = {"type": "values", "full": full, "bounds": new["bounds"],
                "fit": full or set(new["districts"]) != old_ids}
-        for key in ("districts", "facilities", "areas"):
-            msg[key] = dict(new[key]) if full else _diff(old[key], new[key])
+        msg["districts"] = dict(new["districts"]) if full else _diff_districts(old["districts"], new["districts"])
+        msg["facilities"] = dict(new["facilities"]) if full else _diff(old["facilities"], new["facilities"])
+        # area values (every area's need moves with a target) only while a reach layer is shown
+        areas = new["areas"] if self._want_areas else old["areas"]
+        msg["areas"] = dict(areas) if full else _diff(old["areas"], areas)
         self._rev += 1
         msg["rev"] = self._rev
-        self._shown = {key: new[key] for key in ("districts", "facilities", "areas")}
+        self._shown = {"districts": new["districts"], "facilities": new["facilities"], "areas": areas}
         text = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         self.sent_bytes.append(len(text.encode("utf-8")))
         self.send(msg)
         return msg
 
+    def want_areas(self, on: bool = True) -> dict | None:
+        """Send area values with every solve (a reach layer is shown) or not (the default)."""
+        self._want_areas = bool(on)
+        return self._send_current() if on else None
+
     def _on_msg(self, widget, content, buffers) -> None:
-        if isinstance(content, dict) and content.get("type") == "ready":
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "ready":
             self._send_current(full=True)  # a new view (or one that missed a message) gets everything
+        elif content.get("type") == "areas":
+            self.want_areas(bool(content.get("on")))

@@ -1,0 +1,176 @@
+"""What a planner feels: slider step → headline and → repainted map, in Chromium.
+
+Runs the planner notebook on the Shanxi demo in JupyterLab and in the Voila
+dashboard, presses the right-arrow key on the slots-per-1,000 slider ten
+times (one step each, waiting for the plan to settle), and records per step,
+in the page's own clock:
+
+- ``headline_s``: key press → the headline's text changes;
+- ``map_s``: key press → the live map has applied the new values and the
+  browser painted the next frame (``data-painted-rev`` of the map);
+- ``bytes``: websocket bytes the browser received for that step (Chromium
+  DevTools ``Network.webSocketFrameReceived``).
+
+Usage: ``.venv/bin/python benchmarks/bench_browser.py [--steps 10] [--only lab|voila]``;
+writes ``benchmarks/browser_results.json`` and prints a table (copied into RESULTS.md).
+Targets (issue 13): median ≤ 0.5 s to the repainted map, ≤ 100 KB per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser_util import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from test_jupyterlab import _free_port, _jupyter_env, _serve, install_data_files, jupyterlab  # noqa: E402
+
+SLIDER = ".cp-slider-childcare_per_1000"
+
+# in-page probes: key time, headline change time, map painted-revision time
+PROBE = """() => {
+  const P = window.__bench = { key: null, head: [], map: [] };
+  document.addEventListener('keydown', () => { P.key = performance.now(); }, true);
+  const head = document.querySelector('.cp-headline-box');
+  new MutationObserver(() => P.head.push(performance.now()))
+    .observe(head, { subtree: true, childList: true, characterData: true });
+  const live = document.querySelector('.planner-live');
+  new MutationObserver(() => P.map.push([performance.now(), live.dataset.paintedRev]))
+    .observe(live, { attributes: true, attributeFilter: ['data-painted-rev'] });
+}"""
+
+
+def _frames(cdp, sink: list) -> None:
+    def on_frame(ev):
+        r = ev["response"]
+        data = r.get("payloadData", "")
+        n = len(base64.b64decode(data)) if r.get("opcode") == 2 else len(data.encode("utf-8"))
+        sink.append(n)
+
+    cdp.on("Network.webSocketFrameReceived", on_frame)
+    cdp.send("Network.enable")
+
+
+def _wait_app(page, timeout_ms=300_000) -> None:
+    page.wait_for_selector(".cp-headline-cost .cp-v", state="visible", timeout=timeout_ms)
+    page.wait_for_selector(".cp-status[data-busy='0']", timeout=timeout_ms)
+    page.wait_for_function("() => { const e = document.querySelector('.planner-live');"
+                           " return e && +e.dataset.paintedRev >= 0; }", timeout=timeout_ms)
+
+
+def _steps(page, cdp_bytes: list, steps: int) -> list[dict]:
+    page.evaluate(PROBE)
+    handle = page.locator(f"{SLIDER} .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    out = []
+    for _ in range(steps):
+        page.wait_for_timeout(400)
+        rev0 = int(page.evaluate("() => +document.querySelector('.planner-live').dataset.paintedRev"))
+        cdp_bytes.clear()
+        page.evaluate("() => { window.__bench.head = []; window.__bench.map = []; }")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"() => window.__bench.map.some(m => +m[1] > {rev0})", timeout=60_000)
+        page.wait_for_selector(".cp-status[data-busy='0']", timeout=60_000)
+        page.wait_for_timeout(300)  # the last frames of the step (status, progress)
+        p = page.evaluate("() => window.__bench")
+        key = p["key"]
+        head = [t for t in p["head"] if t > key]
+        paint = [t for t, r in p["map"] if int(r) > rev0]
+        out.append({"headline_s": round((head[0] - key) / 1000, 3) if head else None,
+                    "map_s": round((paint[0] - key) / 1000, 3), "bytes": int(sum(cdp_bytes))})
+    return out
+
+
+def _summary(rows: list[dict]) -> dict:
+    med = lambda k: round(statistics.median([r[k] for r in rows if r[k] is not None]), 3)  # noqa: E731
+    return {"median_headline_s": med("headline_s"), "median_map_s": med("map_s"),
+            "median_bytes": int(statistics.median(r["bytes"] for r in rows)),
+            "max_bytes": max(r["bytes"] for r in rows), "steps": rows}
+
+
+def bench_lab(pw, tmp: Path, steps: int) -> dict:
+    with jupyterlab(tmp) as (url, token, log, root):
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            cdp = page.context.new_cdp_session(page)
+            frames: list[int] = []
+            _frames(cdp, frames)
+            page.goto(f"{url}/lab/tree/planner.ipynb?token={token}", wait_until="domcontentloaded")
+            page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=180_000)
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).first.click()
+            _wait_app(page)
+            return _summary(_steps(page, frames, steps))
+        finally:
+            browser.close()
+
+
+def bench_voila(pw, tmp: Path, steps: int) -> dict:
+    root = tmp / "root"
+    shutil.copytree(ROOT / "notebooks", root)
+    env = _jupyter_env(tmp, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                             ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")))
+    install_data_files(tmp / "prefix")
+    env["JUPYTER_PATH"] = str(tmp / "prefix" / "share" / "jupyter")
+    port = _free_port()
+    cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
+           "--template=care-planner", "--Voila.ip=127.0.0.1"]
+
+    def ready() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+
+    with _serve(cmd, root, env, tmp / "voila.log", ready, "Voila"):
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            cdp = page.context.new_cdp_session(page)
+            frames: list[int] = []
+            _frames(cdp, frames)
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            _wait_app(page)
+            return _summary(_steps(page, frames, steps))
+        finally:
+            browser.close()
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--only", choices=["lab", "voila"])
+    args = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    results = {}
+    with sync_playwright() as pw:
+        for name, fn in (("voila", bench_voila), ("lab", bench_lab)):
+            if args.only and name != args.only:
+                continue
+            with tempfile.TemporaryDirectory(prefix=f"bench_{name}_") as tmp:
+                t0 = time.perf_counter()
+                results[name] = fn(pw, Path(tmp), args.steps)
+                results[name]["wall_s"] = round(time.perf_counter() - t0, 1)
+    out = ROOT / "benchmarks" / "browser_results.json"
+    old = json.loads(out.read_text()) if out.exists() else {}
+    old.update(results)
+    out.write_text(json.dumps(old, indent=1))
+    print("| where | median step → headline (s) | median step → repainted map (s) | median bytes/step | max bytes/step |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['median_headline_s']} | {r['median_map_s']} | {r['median_bytes']:,} | {r['max_bytes']:,} |")
+
+
+if __name__ == "__main__":
+    main()
