@@ -29,8 +29,9 @@ setup: $(VENV)/.installed
 lab: setup  ## open JupyterLab on the planner notebook (Shanxi demo)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --port=$(PORT) notebooks/planner.ipynb
 
-dashboard: setup  ## the planner as a Voila dashboard (no code shown) on http://localhost:$(DASH_PORT)
-	$(VENV)/bin/voila --template=care-planner --port=$(DASH_PORT) --no-browser notebooks/planner.ipynb
+SANDBOX ?= $(CURDIR)/dashboard_files
+dashboard: setup  ## the planner as a Voila dashboard (no code shown) on http://localhost:$(DASH_PORT); reads/writes only $(SANDBOX)
+	CARE_PLANNER_SANDBOX=$(SANDBOX) $(VENV)/bin/voila --template=care-planner --port=$(DASH_PORT) --no-browser notebooks/planner.ipynb
 
 test: setup  ## the whole suite: unit, property, CLI, notebooks, browser
 	$(PY) -m pytest -q -p no:cacheprovider

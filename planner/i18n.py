@@ -501,6 +501,13 @@ WIDGET_LABELS: dict[str, tuple[str, str]] = {
     # export and load
     "w_export": ("导出结果", "Export"),
     "w_export_folder": ("文件夹", "Folder"),
+    "w_sandbox_refused": ("此看板只读取文件夹 {folder} 中的文件和上传的文件；{path} 不在其中，未读取。",
+                          "This dashboard reads only uploads and files inside {folder}; {path} is outside it and "
+                          "was not read."),
+    "w_sandbox_export_refused": ("此看板只写入文件夹 {folder}；{path} 不在其中，未写入。",
+                                 "This dashboard writes only inside {folder}; {path} is outside it and nothing was "
+                                 "written."),
+    "w_download": ("下载", "Download"),
     "w_export_button": ("导出地图、Excel、GeoPackage", "Export map, Excel, GeoPackage"),
     "w_export_done": ("已写入：", "Written:"),
     "w_export_first": ("请先求解，再导出。", "Solve first, then export."),

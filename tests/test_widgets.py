@@ -557,3 +557,46 @@ def test_slider_moves_resolve_warm_with_the_cold_answer():
     assert moved is not first and moved.info.warm
     cold = planner.solve(app.controls.scenario())
     assert moved.cost == pytest.approx(cold.cost, rel=1e-9)
+
+
+# ------------------------------------------------------------------ the dashboard's sandbox
+
+def test_sandbox_refuses_outside_paths_without_reading_them(tmp_path, monkeypatch):
+    box = tmp_path / "box"
+    app = PlannerApp(region_scenario(), sandbox=box)
+    assert app.wait(WAIT) is not None
+    opened = []
+    real = planner.load_scenario
+    monkeypatch.setattr(planner, "load_scenario", lambda p, *a, **k: opened.append(str(p)) or real(p, *a, **k))
+    assert app.load("/etc/passwd") is None
+    assert opened == []                                            # never handed to a reader
+    assert "/etc/passwd" in app.error.message and str(box) in app.error.message
+    assert app.load("../../etc/passwd") is None and opened == []   # nor by climbing out
+    # a scenario inside the box that names a file outside it is refused before anything is read
+    (tmp_path / "secret.csv").write_text("area_id\n1\n")
+    (box / "s.yaml").write_text("areas: ../secret.csv\nfacilities: f.csv\n")
+    assert app.load("s.yaml") is None and opened == []
+    assert "../secret.csv" in app.error.message
+
+
+def test_sandbox_exports_only_inside_and_offers_downloads(tmp_path):
+    box = tmp_path / "box"
+    app = PlannerApp(region_scenario(), sandbox=box)
+    assert app.wait(WAIT) is not None
+    assert app.export(tmp_path / "elsewhere") is None
+    assert not (tmp_path / "elsewhere").exists() and "elsewhere" in app.error.message
+    paths = app.export("out")
+    assert paths and all(box / "out" in p.parents for p in paths.values())
+    shown = app._parts.export_out.value
+    assert shown.count("class='cp-download'") == 3 and "download='plan.xlsx'" in shown
+    assert "href='data:" in shown and str(box) not in shown       # the viewer gets files, not server paths
+
+
+def test_voila_kernel_gets_a_sandbox_by_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CARE_PLANNER_SANDBOX", raising=False)
+    monkeypatch.setenv("SERVER_SOFTWARE", "voila/0.5.13")
+    app = PlannerApp(region_scenario(), solve=False)
+    assert app.sandbox == tmp_path / "planner_files"
+    monkeypatch.setenv("CARE_PLANNER_SANDBOX", str(tmp_path / "shared"))
+    assert PlannerApp(region_scenario(), solve=False).sandbox == tmp_path / "shared"

@@ -49,7 +49,14 @@ class PlannerApp(w.AppLayout):
         never sees it half-drawn). ``"background"``: start that solve in the
         background instead. ``False``: wait for the Solve button.
     map_height_px : int
-        Height of the map frame.
+        Height of the map.
+    sandbox : str or path, optional
+        A folder: "Load my data" then reads only uploads and files inside it
+        (any other path is refused with a message and never opened, nor are
+        files a scenario YAML names outside it), and Export writes only
+        inside it and offers the files as downloads. Default: the
+        ``CARE_PLANNER_SANDBOX`` environment variable; under Voila, without
+        it, ``planner_files/`` beside the notebook. ``False``: no sandbox.
 
     Attributes
     ----------
@@ -76,7 +83,8 @@ class PlannerApp(w.AppLayout):
     """
 
     def __init__(self, scenario=None, *, lang: str = "zh", solve: bool | str = True, map_height_px: int = 620,
-                 **kwargs):
+                 sandbox=None, **kwargs):
+        self.sandbox = _sandbox_folder(sandbox)
         if scenario is None:
             scenario = planner.load_demo("shanxi")
         elif isinstance(scenario, (str, os.PathLike)):
@@ -88,6 +96,9 @@ class PlannerApp(w.AppLayout):
                          pane_heights=("90px", 1, "40px"), grid_gap="6px", **kwargs)
         self.add_class("cp-app")
         self.controls = controls
+        if self.sandbox is not None:
+            parts.export_folder.value = str(self.sandbox / "export")
+            parts.load_path.placeholder = str(self.sandbox / "my_county.yaml")
         self._parts = parts
         self.result = None
         self.error = None
@@ -184,7 +195,10 @@ class PlannerApp(w.AppLayout):
         """
         self._status("w_status_loading", busy=True)
         try:
-            sc = planner.load_scenario(str(path).strip())
+            path = self._inside_sandbox(str(path).strip(), "w_sandbox_refused")
+            if self.sandbox is not None:
+                _check_yaml_paths(path, self.sandbox, self.lang)
+            sc = planner.load_scenario(path)
         except Exception as exc:  # noqa: BLE001 - every failure is shown, none is swallowed
             self._fail(exc)
             return None
@@ -209,7 +223,7 @@ class PlannerApp(w.AppLayout):
         self._status("w_status_loading", busy=True)
         folder = Path(tempfile.mkdtemp(prefix="care_planner_upload_"))
         try:
-            sc = _scenario_from_uploads(items, folder, self.lang)
+            sc = _scenario_from_uploads(items, folder, self.lang, confine=self.sandbox is not None)
         except planner.PlannerError as exc:
             if exc.file and str(exc.file).startswith(str(folder)):
                 exc.file = os.path.relpath(exc.file, folder)  # the user's own file name, not our temp path
@@ -237,7 +251,11 @@ class PlannerApp(w.AppLayout):
         if self.result is None:
             p.export_out.value = _note(i18n.t("w_export_first", self.lang))
             return None
-        target = Path(p.export_folder.value.strip() or ".").expanduser().resolve()
+        try:
+            target = self._inside_sandbox(p.export_folder.value.strip() or ".", "w_sandbox_export_refused")
+        except planner.PlannerError as exc:
+            self._fail(exc, keep_status=True)
+            return None
         p.export_button.disabled = True
         p.export_out.value = _note(i18n.t("w_status_exporting", self.lang))
         try:
@@ -254,10 +272,24 @@ class PlannerApp(w.AppLayout):
             return None
         finally:
             p.export_button.disabled = False
-        items = "".join(f"<li><code>{views._esc(path)}</code></li>" for path in written.values())
+        if self.sandbox is not None:  # a dashboard viewer cannot reach the server's disk: hand the files over
+            items = "".join(_download_link(Path(path), self.lang) for path in written.values())
+        else:
+            items = "".join(f"<li><code>{views._esc(path)}</code></li>" for path in written.values())
         p.export_out.value = (f"<div class='cp-export-done'>{views._esc(i18n.t('w_export_done', self.lang))}"
                               f"<ul style='margin:2px 0 0 0;padding-left:18px'>{items}</ul></div>")
         return {k: Path(v) for k, v in written.items()}
+
+    def _inside_sandbox(self, path: str, refusal: str) -> Path:
+        """``path`` resolved (relative to the sandbox when there is one); a path outside it is refused
+        without being opened."""
+        raw = Path(path).expanduser()
+        if self.sandbox is None:
+            return raw.resolve()
+        full = (self.sandbox / raw).resolve() if not raw.is_absolute() else raw.resolve()
+        if full != self.sandbox and self.sandbox not in full.parents:
+            raise planner.PlannerError(i18n.t(refusal, self.lang).format(folder=self.sandbox, path=path))
+        return full
 
     # ------------------------------------------------------------ the solve loop
 
@@ -522,8 +554,64 @@ def _upload_items(files) -> list[tuple[str, bytes]]:
 _TABLE_WORDS = {"areas": ("area", "需求"), "facilities": ("facilit", "机构"), "districts": ("district", "区县")}
 
 
-def _scenario_from_uploads(items, folder: Path, lang: str):
-    """Write uploads into ``folder`` (keeping names) and read them as a scenario."""
+def _sandbox_folder(sandbox) -> Path | None:
+    """The sandbox folder (created), from the argument, the environment or Voila; None for none."""
+    if sandbox is False:
+        return None
+    if sandbox is None:
+        sandbox = os.environ.get("CARE_PLANNER_SANDBOX") or None
+    if sandbox is None and (os.environ.get("VOILA_BASE_URL") is not None
+                            or os.environ.get("SERVER_SOFTWARE", "").startswith("voila")):
+        sandbox = Path.cwd() / "planner_files"  # a dashboard is never left reading the whole server
+    if sandbox is None:
+        return None
+    folder = Path(sandbox).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _check_yaml_paths(path: Path, folder: Path, lang: str) -> None:
+    """Refuse a scenario YAML that names a file outside ``folder`` (before any of them is read)."""
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - load_scenario reports a broken YAML with its line
+        return
+
+    def strings(x):
+        if isinstance(x, str):
+            yield x
+        elif isinstance(x, dict):
+            for v in x.values():
+                yield from strings(v)
+        elif isinstance(x, list):
+            for v in x:
+                yield from strings(v)
+
+    for s in strings(spec):
+        if "/" not in s and "\\" not in s and not Path(s).suffix:
+            continue  # a word (a name, a mode), not a path
+        full = (path.parent / Path(s).expanduser()).resolve()
+        if full != folder and folder not in full.parents:
+            raise planner.PlannerError(i18n.t("w_sandbox_refused", lang).format(folder=folder, path=s), file=path.name)
+
+
+def _download_link(path: Path, lang: str) -> str:
+    """A link that hands the file to the viewer's browser (data: URI), named like the file."""
+    import base64
+    import mimetypes
+
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    size = path.stat().st_size / 1e6
+    return (f"<li><a class='cp-download' download='{views._esc(path.name)}' href='data:{mime};base64,{data}'>"
+            f"{views._esc(i18n.t('w_download', lang))} {views._esc(path.name)}</a> ({size:.1f} MB)</li>")
+
+
+def _scenario_from_uploads(items, folder: Path, lang: str, confine: bool = False):
+    """Write uploads into ``folder`` (keeping names) and read them as a scenario.
+
+    ``confine``: an uploaded YAML may name only files among the uploads (inside ``folder``).
+    """
     data = {Path(name).name: content for name, content in items}
     for name, content in data.items():
         (folder / name).write_bytes(content)
@@ -542,6 +630,8 @@ def _scenario_from_uploads(items, folder: Path, lang: str):
                     if folder.resolve() in dest.parents:
                         dest.parent.mkdir(parents=True, exist_ok=True)
                         dest.write_bytes(data[Path(rel).name])
+        if confine:
+            _check_yaml_paths(path, folder.resolve(), lang)
         return planner.load_scenario(path)
     found = {}
     for table, words in _TABLE_WORDS.items():
