@@ -73,6 +73,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "map_shading": ("区县着色", "Shade districts by"),
     "map_layers": ("图层", "Layers"),
     "map_labels": ("区县名称", "District names"),
+    "map_fullscreen": ("全屏", "Full screen"),
     # popup rows
     "facility_id": ("编号", "ID"),
     "district": ("区县", "District"),

@@ -1339,7 +1339,7 @@ def live_setup(lang: str, has_facilities: bool = True, has_areas: bool = True, h
     return {"lang": lang, "labels": format_labels(lang), "legend": legend, "layers": layers,
             "choices": [escape_text(i18n.measure_label(m.key, w, lang)) for m, w in choices],
             "start": choices.index((_measure(DEFAULT_SHADING[0]), DEFAULT_SHADING[1])),
-            "shading": t("map_shading"), "legend_title": t("legend"),
+            "shading": t("map_shading"), "legend_title": t("legend"), "fullscreen": t("map_fullscreen"),
             "palette": list(ACCESS_COLORS) + [NO_DATA_COLOR], "attain": list(ATTAINMENT_COLORS) + [NO_DATA_COLOR],
             "states": list(LIVE_STATES), "state_colors": [STATE_COLORS[s] for s in LIVE_STATES],
             "kind_stroke": KIND_STROKE, "outline": SHORTFALL_OUTLINE, "most": LABEL_MAX_IN_VIEW}

@@ -517,6 +517,8 @@ class _Parts:
         self.load_path = w.Text(placeholder="my_county.yaml", style={"description_width": "initial"},
                                 layout=w.Layout(width="98%"))
         self.load_button = w.Button(icon="folder-open")
+        self.load_button.add_class("cp-load")
+        self.load_path.add_class("cp-load-path")
         self.upload_label = w.HTML()
         self.upload = w.FileUpload(accept=UPLOAD_TYPES, multiple=True)
         self.upload_button = w.Button(icon="upload")

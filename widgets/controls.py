@@ -110,6 +110,8 @@ class Controls:
         self._region_label = w.HTML()
         self.level = w.Dropdown(layout=w.Layout(width="98%"))
         self.region = w.Dropdown(layout=w.Layout(width="98%"))
+        self.level.add_class("cp-level")
+        self.region.add_class("cp-region")
         self.level.observe(self._on_level, "value")
         self.region.observe(self._changed("plan"), "value")
 

@@ -271,8 +271,7 @@ function render({ model, el }) {
     });
     const full = mk('button', 'planner-live-fullscreen', bar);
     full.type = 'button';
-    full.textContent = '⛶';
-    full.title = 'fullscreen';
+    full.textContent = S.fullscreen;
     full.onclick = () => {
       if (document.fullscreenElement) { document.exitFullscreen(); } else if (el.requestFullscreen) { el.requestFullscreen(); }
     };
