@@ -579,8 +579,10 @@ class _FitWhenShown(MacroElement):
                 var b = L.latLngBounds(box);
                 if (!isFinite(m.getZoom())) { m.setView(b.getCenter(), 0, {reset: true, animate: false}); }
                 m.invalidateSize(false);
+                // keep the data above the legend and title boxes in the bottom-left corner
+                var bl = el.querySelector('.leaflet-bottom.leaflet-left'), below = bl ? bl.offsetHeight : 0;
                 m.fitBounds(b, {paddingTopLeft: [Math.min(50, w / 10), Math.min(60, h / 10)],
-                                paddingBottomRight: [Math.min(right, w / 3), Math.min(20, h / 10)],
+                                paddingBottomRight: [Math.min(right, w / 3), Math.min(Math.max(20, below), h / 3)],
                                 animate: false});
             };
             window.addEventListener("resize", window[name + "_fit"]);

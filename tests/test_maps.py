@@ -329,7 +329,16 @@ def _close_popups(page):
 
 
 def _overlay(page, label):
+    _expand(page)
     return page.locator(".leaflet-control-layers-overlays label", has_text=label).locator("input")
+
+
+def _expand(page):
+    """Open the layer list (collapsed to its icon so it does not cover the map), as hovering it does."""
+    control = page.locator(".leaflet-control-layers").first
+    if "leaflet-control-layers-expanded" not in (control.get_attribute("class") or ""):
+        control.hover()
+        page.wait_for_timeout(60)  # Leaflet ignores a click in the same tick as the hover that opened it
 
 
 @pytest.mark.browser
@@ -360,12 +369,14 @@ def test_tiny_map_offline_counts_toggle_and_popups(tiny, tmp_path):
         _overlay(page, "未选用的候选点").check()
         assert page.locator("path.planner-state-not_opened").count() == 1
 
-        # before/after radio re-shades the same two shapes
+        # before/after radio re-shades the same two shapes (the map opens on "before": the gap to target)
         d2 = page.locator("path.planner-district").nth(1)
-        after = d2.get_attribute("fill")
-        page.locator(".leaflet-control-layers-base label", has_text="托位/千人 (规划前)").locator("input").check()
+        before = d2.get_attribute("fill")
+        _expand(page)
+        page.locator(".leaflet-control-layers-base label", has_text="托位/千人 (规划后)").locator("input").check()
         assert page.locator("path.planner-district").count() == 2
-        assert d2.get_attribute("fill") != after
+        assert d2.get_attribute("fill") != before
+        page.mouse.move(0, 0)  # the layer list folds back to its icon
 
         # district popup: before, after, target, shortfall and why (translated)
         box = d2.bounding_box()
@@ -433,11 +444,13 @@ def test_english_labels(tiny, tmp_path):
     path = tiny.to_html(tmp_path / "map.html", lang="en", measure="beds", when="before")
     with offline_page(path, width=1280, height=860) as run:
         page = run.page
+        _expand(page)
         control = page.locator(".leaflet-control-layers").inner_text()
         for label in ("Childcare slots per 1,000 (after)", "Elderly-care beds per 1,000 aged 60+ (before)",
                       "Care-oriented bed share (after)", "Childcare facilities", "Elderly-care facilities",
                       "Childcare need served within reach (areas)", "Districts"):
             assert label in control
+        _expand(page)
         assert page.locator(".leaflet-control-layers-base input:checked + span").inner_text().strip() == \
             "Elderly-care beds per 1,000 aged 60+ (before)"
         assert "Target attainment" in page.locator(".legend").inner_text()
@@ -458,7 +471,7 @@ def _fill(locator):
 def test_score_layers_offline(scored, tmp_path):
     require_chromium()
     green, orange, red = maps.ATTAINMENT_COLORS[3], maps.ATTAINMENT_COLORS[1], maps.ATTAINMENT_COLORS[0]
-    path = scored.to_html(tmp_path / "map.html")
+    path = scored.to_html(tmp_path / "map.html", when="after")
     with offline_page(path, width=1280, height=860) as run:
         page = run.page
         for label in ("可达性 (E2SFCA) 托位", "可达性 (E2SFCA) 养老床位"):  # in the control, off
@@ -476,6 +489,7 @@ def test_score_layers_offline(scored, tmp_path):
         assert _fill(a1) == green and _fill(a2) == red  # 4.5 of 4.5 → 100 %; nothing in reach → 0
 
         # a1: 30 slots for 10,000 residents → 45 slots: 3.00 → 4.50 per 1,000 (target 4.50)
+        page.mouse.move(0, 0)  # fold the layer list away from the points
         a1.hover(force=True)
         tip = page.locator(".leaflet-tooltip", has_text="E2SFCA")
         tip.wait_for()
@@ -494,8 +508,10 @@ def test_score_layers_offline(scored, tmp_path):
         _close_popups(page)
 
         # the district radio's before/after re-colours the score layers and the legend
+        _expand(page)
         page.locator(".leaflet-control-layers-base label", has_text="托位/千人 (规划前)").locator("input").check()
         assert _fill(a1) == orange and "规划前" in legend.inner_text()  # 66.7 % of target
+        _expand(page)
         page.locator(".leaflet-control-layers-base label", has_text="养老床位/千名老人 (规划后)").locator("input").check()
         assert _fill(a1) == green and "规划后" in legend.inner_text()
 
@@ -538,6 +554,7 @@ def test_score_layers_in_english(scored, tmp_path):
     path = scored.to_html(tmp_path / "map.html", lang="en", when="before")
     with offline_page(path, width=1280, height=860) as run:
         page = run.page
+        _expand(page)
         control = page.locator(".leaflet-control-layers").inner_text()
         assert "Accessibility (E2SFCA) childcare" in control and "Accessibility (E2SFCA) elderly-care beds" in control
         _overlay(page, "Accessibility (E2SFCA) elderly-care beds").check()
@@ -545,6 +562,7 @@ def test_score_layers_in_english(scored, tmp_path):
         assert "Accessibility (E2SFCA), % of target" in legend and "(before)" in legend
         a1 = page.locator("path.planner-score-beds").first
         assert _fill(a1) == maps.ATTAINMENT_COLORS[1]  # before: 20 of 40 → 50 %
+        page.mouse.move(0, 0)  # fold the layer list away from the points
         a1.hover(force=True)
         tip = page.locator(".leaflet-tooltip", has_text="E2SFCA")
         tip.wait_for()
@@ -559,6 +577,7 @@ def test_score_layers_in_english(scored, tmp_path):
         assert not re.search(r"[\u4e00-\u9fff]", text.replace("近区", ""))
         _close_popups(page)
         _overlay(page, "Accessibility (E2SFCA) elderly-care beds").uncheck()
+        page.mouse.move(0, 0)  # fold the layer list away
         box = page.locator("path.planner-district").nth(1).bounding_box()
         page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9)
         popup.wait_for()
@@ -578,6 +597,7 @@ def test_map_without_polygons_still_draws_facilities_and_areas(tmp_path):
         assert page.locator("path.planner-district").count() == 0
         assert page.locator("path.planner-facility").count() == 4
         assert page.locator("path.planner-area").count() == 8  # 4 areas × 2 services
+        _expand(page)
         assert page.locator(".leaflet-control-layers-base label").count() == 0
         assert page.locator(".legend svg").count() == 0
         assert run.blocked == [] and run.errors == []
