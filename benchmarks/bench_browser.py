@@ -87,8 +87,10 @@ def _steps(page, cdp_bytes: list, steps: int) -> list[dict]:
         key = p["key"]
         head = [t for t in p["head"] if t > key]
         paint = [t for t, r in p["map"] if int(r) > rev0]
+        apply_ms = float(page.evaluate("() => +document.querySelector('.planner-live').dataset.applyMs"))
         out.append({"headline_s": round((head[0] - key) / 1000, 3) if head else None,
-                    "map_s": round((paint[0] - key) / 1000, 3), "bytes": int(sum(cdp_bytes))})
+                    "map_s": round((paint[0] - key) / 1000, 3), "bytes": int(sum(cdp_bytes)),
+                    "apply_ms": apply_ms})
     return out
 
 
@@ -96,7 +98,8 @@ def _summary(rows: list[dict]) -> dict:
     med = lambda k: round(statistics.median([r[k] for r in rows if r[k] is not None]), 3)  # noqa: E731
     return {"median_headline_s": med("headline_s"), "median_map_s": med("map_s"),
             "median_bytes": int(statistics.median(r["bytes"] for r in rows)),
-            "max_bytes": max(r["bytes"] for r in rows), "steps": rows}
+            "max_bytes": max(r["bytes"] for r in rows),
+            "median_apply_ms": statistics.median(r["apply_ms"] for r in rows), "steps": rows}
 
 
 def bench_lab(pw, tmp: Path, steps: int) -> dict:

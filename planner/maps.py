@@ -1347,14 +1347,15 @@ def live_setup(lang: str, has_facilities: bool = True, has_areas: bool = True, h
             "kind_stroke": KIND_STROKE, "outline": SHORTFALL_OUTLINE, "most": LABEL_MAX_IN_VIEW}
 
 
-def live_values(result, lang: str = "zh") -> dict:
+def live_values(result, lang: str = "zh", areas: bool = True) -> dict:
     """A plan's values for the live map, keyed by feature id.
 
     Returns ``{"districts": {id: {"fills", "met", "why", "v"}}, "facilities":
     {id: [state index, radius px, popup numbers...]}, "areas": {id: [colour
     index childcare, beds, need, served, sites, shortfall (childcare then
     beds)]}, "bounds": [[south, west], [north, east]]}``. The live map diffs
-    these per id, so a solve sends only what changed.
+    these per id, so a solve sends only what changed. ``areas=False`` leaves
+    the areas out (empty), for a map whose reach layers are hidden.
     """
     d, f, a = result.districts, result.facilities, result.areas
     out = {"districts": {}, "facilities": {}, "areas": {}, "bounds": None}
@@ -1371,9 +1372,11 @@ def live_values(result, lang: str = "zh") -> dict:
     if f is not None and len(f):
         values, radius = _facility_values(f)
         code = {s: i for i, s in enumerate(LIVE_STATES)}
-        for k, s, r, v in zip(f["facility_id"].astype(str), f["state"].astype(str), radius, values):
-            out["facilities"][k] = [code.get(s, 0), r] + _json_numbers(np.asarray(v, float))
-    if a is not None and len(a):
+        short = lambda x: int(x) if x == int(x) else round(x, 2)  # noqa: E731 - finite: _facility_values
+        for k, s, r, v in zip(f["facility_id"].astype(str).to_numpy(object), f["state"].astype(str).to_numpy(object),
+                              radius, values):
+            out["facilities"][k] = [code.get(s, 0), r] + [short(x) for x in v]
+    if areas and a is not None and len(a):
         cols, colors = [], []
         for service in ("childcare", "beds"):
             colors.append(access_index(_num(a, f"access_share_{service}")))

@@ -342,12 +342,12 @@ class PlannerApp(w.AppLayout):
         t1 = time.perf_counter()
         self._status("w_status_map", busy=True, step=2)
         self.result = res
-        self._parts.headline.value = views.headline_html(res, self.lang)  # the figures first, then the map
+        self.live_map.show(res, lang=self.lang)  # the map's diff first (the slowest thing to draw), then the figures
         t2 = time.perf_counter()
-        self.live_map.show(res, lang=self.lang)
+        self._parts.headline.value = views.headline_html(res, self.lang)
         t3 = time.perf_counter()
         self._render_all(with_map=False)
-        self.timings = {"solve": t1 - t0, "map": t3 - t2, "render": t2 - t1, "total": time.perf_counter() - started}
+        self.timings = {"solve": t1 - t0, "map": t2 - t1, "render": t3 - t2, "total": time.perf_counter() - started}
         self._show_scenario_note()
         self._stale_tabs.add(3)
         self._render_tab(self._parts.tabs.selected_index)

@@ -164,6 +164,7 @@ function render({ model, el }) {
   let regionBounds = null;
   function apply(msg) {
     if (!msg.full && msg.rev !== rev + 1) { model.send({ type: 'ready' }); return; }
+    const t0 = performance.now();
     if (msg.full) {
       Object.values(dist).forEach((e) => { e.on = false; });
       Object.values(fac).forEach((e) => { e.on = false; });
@@ -230,6 +231,7 @@ function render({ model, el }) {
     if (msg.bounds) { regionBounds = msg.bounds; }
     if (msg.fit && regionBounds) { fit(regionBounds); }
     labels.update();
+    el.dataset.applyMs = (performance.now() - t0).toFixed(1);  // for the browser benchmark
     requestAnimationFrame(() => { el.dataset.paintedRev = String(rev); });
   }
 
@@ -413,6 +415,7 @@ class LiveMap(anywidget.AnyWidget):
         self.setup = maps.live_setup(lang, **self._flags)
         self.view = "plan"
         self._views: dict[str, dict] = {}
+        self._results: dict = {}
         self._shown: dict = {"districts": {}, "facilities": {}, "areas": {}}  # what the browser has
         self._rev = -1
         self._want_areas = False
@@ -432,7 +435,8 @@ class LiveMap(anywidget.AnyWidget):
         """Show a plan's values (only the changes reach the browser). Returns the message sent, or None."""
         if lang is not None:
             self.set_lang(lang)
-        self._views[view] = maps.live_values(result, self.lang)
+        self._results[view] = result
+        self._views[view] = maps.live_values(result, self.lang, areas=self._want_areas)
         if view != self.view:
             return None
         return self._send_current()
@@ -472,7 +476,11 @@ class LiveMap(anywidget.AnyWidget):
     def want_areas(self, on: bool = True) -> dict | None:
         """Send area values with every solve (a reach layer is shown) or not (the default)."""
         self._want_areas = bool(on)
-        return self._send_current() if on else None
+        if not on:
+            return None
+        if self._results.get(self.view) is not None and not self._views[self.view]["areas"]:
+            self._views[self.view] = maps.live_values(self._results[self.view], self.lang, areas=True)
+        return self._send_current()
 
     def _on_msg(self, widget, content, buffers) -> None:
         if not isinstance(content, dict):
