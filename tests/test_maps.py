@@ -610,8 +610,22 @@ def test_taiyuan_demo_offline(taiyuan, tmp_path):
     drawn = taiyuan.facilities["state"].ne("not_opened")
     with offline_page(path, width=1200, height=900) as run:
         page = run.page
+        assert page.title().startswith("山西省") and "一老一小规划地图" in page.title()
         assert page.locator("path.planner-district").count() == len(taiyuan.districts) == 10
         assert page.locator("path.planner-facility").count() == int(drawn.sum())
+        # a readable map: the layer list folded to its icon, district names shown at a city's zoom
+        assert not page.locator(".leaflet-control-layers-list").is_visible()
+        labels = page.locator(".planner-label").all_inner_texts()
+        assert len(labels) == 10 and set(labels) == set(taiyuan.districts["name"])
+        # districts still short after the plan are outlined in red
+        missed = int((~taiyuan.districts["met"]).sum())
+        assert page.locator(f"path.planner-district[stroke='{maps.SHORTFALL_OUTLINE}']").count() == missed
+        # the district popup fits its card (no sideways scrolling)
+        page.locator("path.planner-district").nth(2).click(force=True)
+        pop = page.locator(".leaflet-popup-content")
+        pop.wait_for()
+        assert pop.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), pop.evaluate("e => [e.scrollWidth, e.clientWidth]")
+        _close_popups(page)
         for kind in ("childcare", "eldercare"):
             assert page.locator(f"path.planner-{kind}").count() == int((drawn & taiyuan.facilities["kind"].eq(kind)).sum())
         _overlay(page, "养老可达覆盖率").check()
