@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -33,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_util import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from test_jupyterlab import _free_port, _jupyter_env, _serve, install_data_files, jupyterlab  # noqa: E402
+from test_jupyterlab import jupyterlab, voila  # noqa: E402
 
 SLIDER = ".cp-slider-childcare_per_1000"
 
@@ -102,51 +100,36 @@ def _summary(rows: list[dict]) -> dict:
             "median_apply_ms": statistics.median(r["apply_ms"] for r in rows), "steps": rows}
 
 
+def _measure(pw, url: str, steps: int, before=None) -> dict:
+    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    try:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        cdp = page.context.new_cdp_session(page)
+        frames: list[int] = []
+        _frames(cdp, frames)
+        page.goto(url, wait_until="domcontentloaded")
+        if before is not None:
+            before(page)
+        _wait_app(page)
+        return _summary(_steps(page, frames, steps))
+    finally:
+        browser.close()
+
+
+def _run_all_cells(page) -> None:
+    page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=180_000)
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).first.click()
+
+
 def bench_lab(pw, tmp: Path, steps: int) -> dict:
     with jupyterlab(tmp) as (url, token, log, root):
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            cdp = page.context.new_cdp_session(page)
-            frames: list[int] = []
-            _frames(cdp, frames)
-            page.goto(f"{url}/lab/tree/planner.ipynb?token={token}", wait_until="domcontentloaded")
-            page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=180_000)
-            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).first.click()
-            _wait_app(page)
-            return _summary(_steps(page, frames, steps))
-        finally:
-            browser.close()
+        return _measure(pw, f"{url}/lab/tree/planner.ipynb?token={token}", steps, _run_all_cells)
 
 
 def bench_voila(pw, tmp: Path, steps: int) -> dict:
-    root = tmp / "root"
-    shutil.copytree(ROOT / "notebooks", root)
-    env = _jupyter_env(tmp, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                             ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")))
-    install_data_files(tmp / "prefix")
-    env["JUPYTER_PATH"] = str(tmp / "prefix" / "share" / "jupyter")
-    port = _free_port()
-    cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
-           "--template=care-planner", "--Voila.ip=127.0.0.1"]
-
-    def ready() -> bool:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-
-    with _serve(cmd, root, env, tmp / "voila.log", ready, "Voila"):
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            cdp = page.context.new_cdp_session(page)
-            frames: list[int] = []
-            _frames(cdp, frames)
-            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-            _wait_app(page)
-            return _summary(_steps(page, frames, steps))
-        finally:
-            browser.close()
+    with voila(tmp) as (url, log):
+        return _measure(pw, url, steps)
 
 
 def main(argv=None) -> None:

@@ -5,8 +5,6 @@ Usage: ``.venv/bin/python docs/make_screenshots.py`` → docs/app_zh.png, docs/a
 
 from __future__ import annotations
 
-import shutil
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -15,31 +13,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_util import CHROMIUM, CHROMIUM_ARGS, offline_page  # noqa: E402
-from test_jupyterlab import _free_port, _jupyter_env, _serve, install_data_files  # noqa: E402
+from test_jupyterlab import voila  # noqa: E402
 
 SIZE = {"width": 1600, "height": 1000}
 
 
 def app_shots(pw, tmp: Path) -> None:
-    root = tmp / "root"
-    shutil.copytree(ROOT / "notebooks", root)
-    env = _jupyter_env(tmp, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                             ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")))
-    install_data_files(tmp / "prefix")
-    env["JUPYTER_PATH"] = str(tmp / "prefix" / "share" / "jupyter")
-    port = _free_port()
-    cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
-           "--template=care-planner", "--Voila.ip=127.0.0.1"]
-
-    def ready() -> bool:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-
-    with _serve(cmd, root, env, tmp / "voila.log", ready, "Voila"):
+    with voila(tmp) as (url, log):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport=SIZE)
-            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            page.goto(url, wait_until="domcontentloaded")
             page.wait_for_selector(".cp-status[data-busy='0']", timeout=300_000)
             page.wait_for_function("() => +(document.querySelector('.planner-live')||{dataset:{}}).dataset.paintedRev >= 0",
                                    timeout=120_000)

@@ -509,6 +509,7 @@ WIDGET_LABELS: dict[str, tuple[str, str]] = {
                                  "This dashboard writes only inside {folder}; {path} is outside it and nothing was "
                                  "written."),
     "w_download": ("下载", "Download"),
+    "w_reach_served": ("出行时间内满足的需求 托育 / 养老", "Need served within reach: childcare / elderly care"),
     "w_export_button": ("导出地图、Excel、GeoPackage", "Export map, Excel, GeoPackage"),
     "w_export_done": ("已写入：", "Written:"),
     "w_export_first": ("请先求解，再导出。", "Solve first, then export."),

@@ -184,6 +184,33 @@ def jupyterlab(tmp_path: Path):
         yield url, token, log, root
 
 
+@contextlib.contextmanager
+def voila(tmp_path: Path):
+    """Start the Voila dashboard (`make dashboard`'s command) on a free localhost port.
+
+    Yields (URL, log path). Every Jupyter folder is in ``tmp_path``; the server and its kernels are
+    stopped at the end, whatever happens.
+    """
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "notebooks", root)
+    env = _jupyter_env(tmp_path, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                                  ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")))
+    install_data_files(tmp_path / "prefix")  # the care-planner template, where a wheel puts it
+    env["JUPYTER_PATH"] = str(tmp_path / "prefix" / "share" / "jupyter")
+    env.pop("CARE_PLANNER_SANDBOX", None)   # the dashboard's own default sandbox
+    port = _free_port()
+    log = tmp_path / "voila.log"
+    cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
+           "--template=care-planner", "--Voila.ip=127.0.0.1"]
+
+    def ready() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+
+    with _serve(cmd, root, env, log, ready, "Voila"):
+        yield f"http://127.0.0.1:{port}/", log
+
+
 def _live_rev(page) -> int:
     """The values revision the live map has painted (-1 before the first)."""
     return int(page.evaluate("() => +(document.querySelector('.planner-live') || {dataset: {}}).dataset.paintedRev"))
@@ -306,23 +333,7 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
     require_chromium()
     from playwright.sync_api import sync_playwright
 
-    root = tmp_path / "root"
-    shutil.copytree(ROOT / "notebooks", root)
-    env = _jupyter_env(tmp_path, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                                  ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")))
-    install_data_files(tmp_path / "prefix")  # the care-planner template, where a wheel puts it
-    env["JUPYTER_PATH"] = str(tmp_path / "prefix" / "share" / "jupyter")
-    port = _free_port()
-    log = tmp_path / "voila.log"
-    cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
-           "--template=care-planner", "--Voila.ip=127.0.0.1"]
-    url = f"http://127.0.0.1:{port}/"
-
-    def ready() -> bool:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-
-    with _serve(cmd, root, env, log, ready, "Voila"), sync_playwright() as pw:
+    with voila(tmp_path) as (url, log), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1300})

@@ -600,3 +600,13 @@ def test_voila_kernel_gets_a_sandbox_by_default(tmp_path, monkeypatch):
     assert app.sandbox == tmp_path / "planner_files"
     monkeypatch.setenv("CARE_PLANNER_SANDBOX", str(tmp_path / "shared"))
     assert PlannerApp(region_scenario(), solve=False).sandbox == tmp_path / "shared"
+
+
+def test_headline_shows_need_served_within_reach_before_and_after(app):
+    a = app.result.areas
+    head = app._parts.headline.value
+    card = re.search(r"cp-headline-reach.*?cp-v'>(.*?)</div>", head).group(1)
+    for kind in ("childcare", "beds"):
+        before, after = (i18n.fmt_share(a[f"served_in_reach_{kind}{w}"].sum() / a[f"need_{kind}"].sum())
+                         for w in ("_before", ""))
+        assert f"{before} → <b>{after}</b>" in card

@@ -68,7 +68,9 @@ function render({ model, el }) {
   el.dataset.mapIndex = String(reg.length - 1);
   el.dataset.rev = '-1';
 
-  const svg = L.svg({ padding: 0.3 }), canvas = L.canvas({ padding: 0.3 });
+  // points above the district shapes (the shapes' fill must not tint them)
+  map.createPane('plannerPoints').style.zIndex = 450;
+  const svg = L.svg({ padding: 0.3 }), canvas = L.canvas({ padding: 0.3, pane: 'plannerPoints' });
   let FMT = null;
   const fmt = () => FMT;
   function newFormatters() {

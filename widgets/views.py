@@ -147,6 +147,8 @@ def headline_html(result, lang: str = "zh") -> str:
         ("cp-headline-slots", _t("measure_slots", lang), _arrow(*tot["slots_per_1000"], i18n.fmt_rate)),
         ("cp-headline-beds", _t("measure_beds", lang), _arrow(*tot["beds_per_1000_elderly"], i18n.fmt_rate)),
         ("cp-headline-care", _t("measure_care", lang), _arrow(*tot["care_bed_share"], i18n.fmt_share)),
+        ("cp-headline-reach", _t("w_reach_served", lang),
+         f"{_arrow(*tot['access_share_childcare'], i18n.fmt_share)} / {_arrow(*tot['access_share_beds'], i18n.fmt_share)}"),
         ("cp-headline-added", f"{_t('w_added_slots', lang)} / {_t('w_added_beds', lang)}",
          f"{_esc(i18n.fmt_number(f['added_slots'].sum()))} / {_esc(i18n.fmt_number(f['added_beds'].sum()))}"),
         ("cp-headline-converted", f"{_t('w_converted', lang)} / {_t('w_opened', lang)}",
