@@ -585,6 +585,8 @@ class _FitWhenShown(MacroElement):
                                 paddingBottomRight: [Math.min(right, w / 3), Math.min(Math.max(20, below), h / 3)],
                                 animate: false});
             };
+            // full screen on or off: fit the data to the new frame
+            window[name + "_refit"] = function () { fitted = false; window[name + "_fit"](); };
             window.addEventListener("resize", window[name + "_fit"]);
             if (window.ResizeObserver) { new ResizeObserver(window[name + "_fit"]).observe(document.documentElement); }
             window.addEventListener("load", window[name + "_fit"]);
@@ -593,6 +595,9 @@ class _FitWhenShown(MacroElement):
         {% endmacro %}
         {% macro script(this, kwargs) %}
         window["{{ this._parent.get_name() }}_fit"]();
+        {{ this._parent.get_name() }}.on("enterFullscreen exitFullscreen", function () {
+            setTimeout(window["{{ this._parent.get_name() }}_refit"], 50);
+        });
         {% endmacro %}
     """)
 

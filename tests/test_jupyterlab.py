@@ -412,3 +412,11 @@ def _stop(proc) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def test_make_lab_works_as_root_and_as_a_user():
+    """Jupyter refuses root without --allow-root; `make lab` must start either way."""
+    out = subprocess.run(["make", "-n", "lab", "VENV=.venv"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    line = [x for x in out.stdout.splitlines() if "jupyter lab" in x]
+    assert line, out.stdout + out.stderr
+    assert ("--allow-root" in line[-1]) == (os.geteuid() == 0)
