@@ -610,3 +610,27 @@ def test_headline_shows_need_served_within_reach_before_and_after(app):
         before, after = (i18n.fmt_share(a[f"served_in_reach_{kind}{w}"].sum() / a[f"need_{kind}"].sum())
                          for w in ("_before", ""))
         assert f"{before} → <b>{after}</b>" in card
+
+
+def test_live_map_keeps_values_per_view_and_sends_differences():
+    """A level or year selector adds views: values per view, the browser gets the difference on a switch."""
+    from planner.widgets.livemap import LiveMap
+
+    sc = region_scenario()
+    r1 = planner.solve(sc)
+    sc2 = sc.copy()
+    sc2.targets.childcare_per_1000 = 9.0
+    r2 = planner.solve(sc2)
+    live = LiveMap(sc)
+    assert live.geometry["ids"] == ["D1", "D2", "D3"] and live.geometry["districts"] is not None
+    first = live.show(r1)
+    assert set(first["districts"]) == {"D1", "D2", "D3"} and first["fit"]
+    assert live.show(r2, view="2030") is None                  # kept, not shown
+    switched = live.select_view("2030")
+    d1 = switched["districts"]["D1"]
+    assert d1["v"]["target_childcare_per_1000"] == 9.0 and "pop_total" not in d1["v"]   # only what changed
+    assert not switched["fit"] and switched["rev"] == first["rev"] + 1
+    assert live.select_view("plan")["districts"]["D1"]["v"]["target_childcare_per_1000"] == 4.5
+    with pytest.raises(KeyError):
+        live.select_view("2040")
+    assert live.values("2030")["districts"]["D1"]["v"]["target_childcare_per_1000"] == 9.0

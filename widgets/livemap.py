@@ -310,6 +310,7 @@ function render({ model, el }) {
     Object.values(dist).forEach((e) => { e.bound = false; });
     Object.values(fac).forEach((e) => { e.bound = false; });
     drawBar();
+    [0, 1].forEach((k) => refreshAreas(k, Object.keys(areaFeat)));  // area tooltips in the new language
   };
   model.on('change:setup', onSetup);
   model.on('change:height_px', () => { box.style.height = model.get('height_px') + 'px'; map.invalidateSize(false); });
