@@ -305,6 +305,7 @@ def test_region_switch_fits_the_map_and_refills_the_suggested_budget(app):
     msg = app.live_map._send_current()
     assert set(app.live_map.values()["districts"]) == {"D3"}
     assert 0 < c.budget_yuan.value < whole            # refilled for the county
+    assert "北县" in app._parts.title.value and f"{i18n.table_label('districts', 'zh')} 1 ·" in app._parts.title.value
     c.budget_yuan.value = 123456.0                    # a figure the planner typed is kept
     c.region.value = "D1"
     app.wait(WAIT)
@@ -634,3 +635,12 @@ def test_live_map_keeps_values_per_view_and_sends_differences():
     with pytest.raises(KeyError):
         live.select_view("2040")
     assert live.values("2030")["districts"]["D1"]["v"]["target_childcare_per_1000"] == 9.0
+
+
+def test_demo_opens_on_life_circle_reach_and_walking_is_one_switch_away():
+    sc = planner.load_demo("shanxi", prefecture="太原市")
+    assert sc.reach == "life_circle"                  # villages by car, towns on foot (GB 50180)
+    c = Controls(sc)
+    assert c.reach_rules.value and c.scenario().reach == "life_circle"
+    c.reach_rules.value = False                       # the one switch: everyone walks access_minutes
+    assert c.scenario().reach is None
