@@ -500,6 +500,53 @@ LABELS_JS = r"""
 """
 
 
+#: Reach dots (demand areas: need served within reach, E2SFCA) are drawn as small squares, so they
+#: never read as facilities (circles). A circle marker whose className names planner-area or
+#: planner-score (or with option plannerSquare) is drawn as a square by both Leaflet renderers
+#: (SVG and canvas); hit-testing stays Leaflet's. Shared by the HTML file and the live map.
+SQUARE_JS = r"""
+(function (L) {
+  var proto = L.CircleMarker.prototype;
+  if (proto._plannerSquare) { return; }
+  var circle = proto._updatePath;
+  proto._plannerSquare = true;
+  proto._updatePath = function () {
+    var c = this.options.className || '', r = this._renderer;
+    if (!this.options.plannerSquare && c.indexOf('planner-area') < 0 && c.indexOf('planner-score') < 0) {
+      return circle.call(this);
+    }
+    var p = this._point, s = Math.max(Math.round(this._radius * 0.9), 1);
+    if (r._ctx) {
+      if (!r._drawing || this._empty()) { return; }
+      r._ctx.beginPath();
+      r._ctx.rect(p.x - s, p.y - s, 2 * s, 2 * s);
+      r._fillStroke(r._ctx, this);
+    } else if (r._setPath) {
+      r._setPath(this, this._empty() ? 'M0 0' :
+        'M' + (p.x - s) + ',' + (p.y - s) + 'h' + 2 * s + 'v' + 2 * s + 'h' + (-2 * s) + 'z');
+    } else {
+      circle.call(this);
+    }
+  };
+})
+"""
+
+
+class _Squares(MacroElement):
+    """Reach dots as squares (see :data:`SQUARE_JS`); added before any layer is drawn."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this.js }}(L);
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "PlannerSquares"
+        self.js = SQUARE_JS.strip()
+
+
 class _Labels(MacroElement):
     """District names on the map (see :data:`LABELS_JS`)."""
 
@@ -784,6 +831,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
 
     fmap = folium.Map(tiles=None, control_scale=True)
     fmap.get_root().title = escape_text(f"{getattr(result.scenario, 'name', '') or ''} · {i18n.t('map_title', lang)}")
+    _Squares().add_to(fmap)
     fmap.planner_markers = []
     fmap.get_root().header.add_child(Element(_CSS), name="planner_css")
     layers: dict[str, object] = {}
@@ -1072,12 +1120,12 @@ def _legend_html(f, has_areas: bool, lang: str, has_scores: bool = False, when: 
         parts.append(f'<div class="sec planner-legend-states"><b>{t("legend_states")}</b><br>{"".join(items)}</div>')
     if has_areas:
         labels = ["&lt; 50%", "50–80%", "80–100%", "100%"]
-        items = "".join(f'<span class="item"><span class="sw dot" style="background:{c}"></span>{lab}</span>'
+        items = "".join(f'<span class="item"><span class="sw" style="background:{c}"></span>{lab}</span>'
                         for c, lab in zip(ACCESS_COLORS, labels))
         parts.append(f'<div class="sec planner-legend-access"><b>{t("legend_access")}</b><br>{items}</div>')
     if has_scores:
         labels = ["&lt; 50%", "50–80%", "80–100%", "≥ 100%"]
-        items = "".join(f'<span class="item"><span class="sw dot" style="background:{c}"></span>{lab}</span>'
+        items = "".join(f'<span class="item"><span class="sw" style="background:{c}"></span>{lab}</span>'
                         for c, lab in zip(ATTAINMENT_COLORS, labels))
         parts.append(f'<div class="sec planner-legend-score"><b>{t("legend_score")}</b> '
                      f'(<span class="planner-score-when">{t(when)}</span>)<br>{items}</div>')

@@ -338,6 +338,8 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1300})
             outside = []  # a government network has no internet: nothing may be asked of it
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
 
             def route(r) -> None:
                 if r.request.url.startswith((url[:-1], "data:", "blob:", "about:", "ws://127.0.0.1")):
@@ -369,6 +371,13 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
                 assert zoomed >= zoom + 1.5, (zoom, zoomed)
                 assert "太原市" in page.locator(".cp-subtitle").inner_text()
                 assert page.locator(".planner-label").count() >= 5      # district names at this zoom
+                # the reach layer: area values are sent when it is shown, drawn as squares with their legend
+                rev = _live_rev(page)
+                page.locator(".planner-live-access_childcare input").check()
+                page.wait_for_function(f"() => +document.querySelector('.planner-live').dataset.paintedRev > {rev}",
+                                       timeout=60_000)
+                assert page.locator(".planner-live-legend .planner-legend-access").is_visible()
+                page.locator(".planner-live-access_childcare input").uncheck()
                 # a district popup fits its card
                 page.locator(".planner-live path.planner-district").nth(3).click(force=True)
                 pop = page.locator(".leaflet-popup-content").first
@@ -387,6 +396,7 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
                 page.locator(".cp-app button.cp-export").click()
                 page.wait_for_selector("a.cp-download", timeout=120_000)
                 assert page.locator("a.cp-download").count() == 3
+                assert errors == [], errors
                 # the buttons' icons come from Voila's own Font Awesome, not the CDN its template links
                 icon = page.locator(".cp-app button i.fa").first
                 assert "Font Awesome" in icon.evaluate("e => getComputedStyle(e, '::before').fontFamily")

@@ -631,6 +631,10 @@ def test_taiyuan_demo_offline(taiyuan, tmp_path):
             assert page.locator(f"path.planner-{kind}").count() == int((drawn & taiyuan.facilities["kind"].eq(kind)).sum())
         _overlay(page, "养老可达覆盖率").check()
         assert page.locator("path.planner-area-beds").count() == len(taiyuan.areas)
+        # reach dots are squares, facilities circles (a different symbol, not just a different colour)
+        assert re.fullmatch(r"M[-\d.]+,[-\d.]+h\d+v\d+h-\d+z",
+                            page.locator("path.planner-area-beds").first.get_attribute("d"))
+        assert " 0 1,0 " in page.locator("path.planner-facility").first.get_attribute("d")   # an arc
         _overlay(page, "可达性 (E2SFCA) 托位").check()
         assert page.locator("path.planner-score-childcare").count() == len(taiyuan.areas)
         assert page.locator("path.planner-score-beds").count() == 0

@@ -41,6 +41,7 @@ __all__ = ["LiveMap"]
 _APP_JS = r"""
 const FMT_FACTORY = __FORMAT_JS__;
 const LABELS_FACTORY = __LABELS_JS__;
+(__SQUARE_JS__)(L);
 
 function mk(tag, cls, parent) {
   const e = document.createElement(tag);
@@ -132,7 +133,7 @@ function render({ model, el }) {
     const g = L.layerGroup(), markers = {};
     G.areas.ids.forEach((id, i) => {
       markers[id] = L.circleMarker(G.areas.xy[i], { renderer: canvas, radius: 3, weight: 0.8, color: '#333',
-                                                      fillOpacity: 0.9 });
+                                                      fillOpacity: 0.9, className: 'planner-area' });  // a square
     });
     areaLayers[k] = { g: g, markers: markers };
     refreshAreas(k, Object.keys(areaFeat));
@@ -349,7 +350,8 @@ def _esm() -> str:
     fmt = maps._FORMAT_JS.strip()
     labels = maps.LABELS_JS.strip()
     return ("/* Leaflet 1.9 vendored from planner/static/leaflet (BSD-2-Clause, see LICENSE there) */\n" + wrapped
-            + _APP_JS.replace("__FORMAT_JS__", fmt).replace("__LABELS_JS__", labels))
+            + _APP_JS.replace("__FORMAT_JS__", fmt).replace("__LABELS_JS__", labels)
+            .replace("__SQUARE_JS__", maps.SQUARE_JS.strip()))
 
 
 @functools.lru_cache(maxsize=None)
