@@ -187,7 +187,7 @@ def section(data: dict) -> str:
     lines += ["", "Before (issue 13's walkthrough, folium document per step in a fresh iframe): headline 1.6 s, "
               "map 3.7 s in JupyterLab (3.9 s in Voila), ≈ 2.5 MB per step. Targets: ≤ 0.5 s to the repainted "
               "map, ≤ 100 KB per step. Area values (need served within reach) are sent only while a reach layer "
-              "is shown; with one shown a step sends about 0.2 MB more.", ""]
+              "is shown, as whole columns when they change (with one shown, a step sends about 50 KB more on the demo).", ""]
     exp = ROOT / "benchmarks" / "export_results.json"
     if exp.exists():  # benchmarks/bench_export.py
         e = json.loads(exp.read_text())

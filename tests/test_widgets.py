@@ -644,3 +644,22 @@ def test_demo_opens_on_life_circle_reach_and_walking_is_one_switch_away():
     assert c.reach_rules.value and c.scenario().reach == "life_circle"
     c.reach_rules.value = False                       # the one switch: everyone walks access_minutes
     assert c.scenario().reach is None
+
+
+def test_reach_layer_values_are_sent_only_while_shown_and_only_changed_columns(app):
+    live = app.live_map
+    assert live._shown["areas"] == {}                  # hidden: no area values travel
+    first = live.want_areas(True)                      # the browser turned a reach layer on
+    assert set(first["areas"]) == set(range(11)) and first["areas"][0] == [1, 1, 1]
+    need = app.result.areas.set_index("area_id")["need_childcare"]
+    assert first["areas"][3] == [round(need[k], 1) for k in live.geometry["areas"]["ids"]]
+    messages = []
+    real_send = live.send
+    live.send = lambda msg, *a, **k: messages.append(msg) or real_send(msg, *a, **k)
+    set_slider(app, "beds_per_1000_elderly", 55)
+    # only the elderly-care columns moved with the beds target (need, served, shortfall…), never the ids
+    assert messages and 3 not in messages[-1]["areas"] and 7 in messages[-1]["areas"]
+    assert live._send_current()["areas"] == {}         # after the solve: nothing left to send
+    cols = live._area_columns(live.values()["areas"])
+    assert cols[7] == [round(x, 1) for x in app.result.areas.set_index("area_id").loc[
+        live.geometry["areas"]["ids"], "need_beds"]]

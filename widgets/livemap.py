@@ -220,15 +220,19 @@ function render({ model, el }) {
       }
       if (e.on && !e.bound) { FMT.facility(e.kind, S.states[e.state])(e.f, e.m); e.bound = true; }
     });
-    const A = msg.areas || {}, changed = msg.full ? Object.keys(areaFeat) : [];
-    for (const id in A) {
-      const f = areaFeat[id];
-      if (!f) { continue; }
-      const val = A[id];
-      if (val === null) { f.on = false; } else { f.on = true; f.properties.c = val.slice(0, 2); f.properties.v = val.slice(2); }
-      if (!msg.full) { changed.push(id); }
+    // areas come as columns in geometry order (only the columns that changed): column 0 says
+    // whether the area is in the plan, 1–2 the colour per service, 3.. the tooltip numbers
+    const A = msg.areas || {};
+    if (Object.keys(A).length) {
+      G.areas.ids.forEach((id, i) => {
+        const p = areaFeat[id].properties;
+        if (A[0]) { areaFeat[id].on = A[0][i] === 1; }
+        if (A[1]) { p.c[0] = A[1][i]; }
+        if (A[2]) { p.c[1] = A[2][i]; }
+        for (const j in A) { if (j >= 3) { p.v[j - 3] = A[j][i]; } }
+      });
+      [0, 1].forEach((k) => refreshAreas(k, Object.keys(areaFeat)));
     }
-    [0, 1].forEach((k) => refreshAreas(k, changed));
     rev = msg.rev;
     el.dataset.rev = String(rev);
     if (msg.bounds) { regionBounds = msg.bounds; }
@@ -468,8 +472,8 @@ class LiveMap(anywidget.AnyWidget):
         msg["districts"] = dict(new["districts"]) if full else _diff_districts(old["districts"], new["districts"])
         msg["facilities"] = dict(new["facilities"]) if full else _diff(old["facilities"], new["facilities"])
         # area values (every area's need moves with a target) only while a reach layer is shown
-        areas = new["areas"] if self._want_areas else old["areas"]
-        msg["areas"] = dict(areas) if full else _diff(old["areas"], areas)
+        areas = self._area_columns(new["areas"]) if self._want_areas else old["areas"]
+        msg["areas"] = {j: col for j, col in areas.items() if full or old["areas"].get(j) != col}
         self._rev += 1
         msg["rev"] = self._rev
         self._shown = {"districts": new["districts"], "facilities": new["facilities"], "areas": areas}
@@ -477,6 +481,21 @@ class LiveMap(anywidget.AnyWidget):
         self.sent_bytes.append(len(text.encode("utf-8")))
         self.send(msg)
         return msg
+
+    def _area_columns(self, values: dict) -> dict:
+        """Area values as columns in geometry order (index → list): 0 in the plan (1/0), 1–2 colour
+        index per service, then the numbers; a whole column is sent when any of it changed (ids are
+        not repeated, and a target moves only a few columns)."""
+        if not values:
+            return {}
+        width = len(next(iter(values.values())))
+        ids = self.geometry["areas"]["ids"]
+        rows = [values.get(k) for k in ids]
+        cols = {0: [0 if r is None else 1 for r in rows]}
+        for j in range(width):
+            cols[j + 1] = [None if r is None else (round(r[j], 1) if isinstance(r[j], float) else r[j])
+                           for r in rows]
+        return cols
 
     def want_areas(self, on: bool = True) -> dict | None:
         """Send area values with every solve (a reach layer is shown) or not (the default)."""
