@@ -30,6 +30,11 @@ works offline.
 :func:`write_html` writes one self-contained file (Leaflet and plugins
 inlined by :mod:`planner._html`); :func:`write_png` draws the attainment map
 with geopandas and matplotlib for reports.
+
+The app's live map (``planner.widgets.LiveMap``) draws the same thing from
+:func:`live_geometry` (sent once) and :func:`live_values` (per solve), with
+the same colours, popup formatters (``_FORMAT_JS``), district names
+(:data:`LABELS_JS`), square reach dots (:data:`SQUARE_JS`) and legend.
 """
 
 from __future__ import annotations

@@ -385,18 +385,6 @@ def test_summary_tab_shows_before_after_and_targets(app):
     assert re.findall(r"<td>(?:<b>)?([^<]*)", row)[:2] == shares
 
 
-def test_map_frame_escapes_the_document():
-    doc = "<html><script>var s = \"a\" + '&amp;' + \"</iframe>\";</script></html>"
-    frame = views.map_frame(doc)
-    srcdoc = re.search(r'srcdoc="([^"]*)"', frame).group(1)
-    shown = html.unescape(srcdoc)
-    assert "<" not in srcdoc and "'" not in srcdoc
-    assert shown == doc
-    assert frame.count("<iframe") == 1 and frame.endswith("</iframe>")
-
-
-# ------------------------------------------------------------------ errors
-
 def test_an_unexpected_failure_shows_in_the_app():
     def broken(problem, variables, scenario):
         raise RuntimeError("my constraint is wrong")

@@ -1,4 +1,4 @@
-"""What the app shows of a Result: headline figures, tables, the map frame, errors.
+"""What the app shows of a Result: headline figures, tables, errors (the map is :mod:`.livemap`).
 
 Each function turns a :class:`planner.Result` (or an exception) into an HTML
 fragment for an ``ipywidgets.HTML``; every string that comes from the data
@@ -19,7 +19,7 @@ from planner import targets as plan_targets
 from planner.result import TOL
 
 __all__ = ["districts_meeting", "headline_html", "summary_html", "districts_html", "facilities_html",
-           "map_frame", "error_html", "sort_districts", "DISTRICT_SORTS", "DISTRICT_COLUMNS", "SHORTFALL_COLUMNS",
+           "error_html", "sort_districts", "DISTRICT_SORTS", "DISTRICT_COLUMNS", "SHORTFALL_COLUMNS",
            "BUILD_STATES"]
 
 #: Shortfall columns of Result.districts, shown first in the district table.
@@ -343,21 +343,7 @@ def facilities_html(result, lang: str = "zh", state: str | None = None, limit: i
     return f"{_CSS}{note}<div class='cp-scroll cp-facilities'>{table}</div>"
 
 
-# ------------------------------------------------------------------ map and errors
-
-def map_frame(document: str, height_px: int = 560) -> str:
-    """An iframe showing ``document`` (a whole HTML page) through ``srcdoc``.
-
-    The document is escaped as an attribute value (``&``, ``"``, ``<``, ``>``,
-    ``'``), so nothing in it can end the attribute or the tag. The frame is
-    sandboxed: scripts run, but it has no access to the notebook page. (A
-    map first loaded while its tab is hidden refits itself when shown: see
-    ``planner.maps``.)
-    """
-    return (f"<iframe class='cp-map-frame' srcdoc=\"{html.escape(document, quote=True)}\" "
-            f"sandbox='allow-scripts allow-popups' allowfullscreen "
-            f"style='width:100%;height:{int(height_px)}px;border:1px solid #ccc'></iframe>")
-
+# ------------------------------------------------------------------ errors
 
 def error_html(exc: BaseException, lang: str = "zh") -> str:
     """A readable message: a PlannerError's file/row/column, or an unexpected error with its traceback."""
