@@ -63,7 +63,8 @@ from ._html import InlineData, add_attribution, escape_text, script_safe, standa
 
 __all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "attainment_index",
            "access_index", "score_attainment", "attribution_text", "MEASURES", "ATTAINMENT_BINS", "ACCESS_BINS",
-           "STATE_COLORS", "SCORE_TARGETS"]
+           "STATE_COLORS", "SCORE_TARGETS", "live_geometry", "live_values", "live_setup", "format_labels",
+           "label_points", "district_style", "DEFAULT_SHADING", "LABELS_JS", "SQUARE_JS"]
 
 # ------------------------------------------------------------------ styling
 
