@@ -1447,4 +1447,5 @@ def live_values(result, lang: str = "zh", areas: bool = True) -> dict:
         out["areas"] = {k: ci + vi for k, ci, vi in zip(a["area_id"].astype(str), c, v)}
     has_shapes = _has_polygons(d)
     out["bounds"] = _bounds(d if has_shapes else None, f, a)
+    out["attribution"] = escape_text(attribution_text(result, lang))
     return out

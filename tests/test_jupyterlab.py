@@ -371,6 +371,7 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
                 assert zoomed >= zoom + 1.5, (zoom, zoomed)
                 assert "太原市" in page.locator(".cp-subtitle").inner_text()
                 assert page.locator(".planner-label").count() >= 5      # district names at this zoom
+                assert "SYNTHETIC" in page.locator(".planner-live .leaflet-control-attribution").inner_text()
                 # the reach layer: area values are sent when it is shown, drawn as squares with their legend
                 rev = _live_rev(page)
                 page.locator(".planner-live-access_childcare input").check()

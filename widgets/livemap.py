@@ -164,7 +164,7 @@ function render({ model, el }) {
     map.invalidateSize(false);
     map.fitBounds(L.latLngBounds(b), { padding: [12, 12], animate: false });
   }
-  let regionBounds = null;
+  let regionBounds = null, attribution = null;
   function apply(msg) {
     if (!msg.full && msg.rev !== rev + 1) { model.send({ type: 'ready' }); return; }
     const t0 = performance.now();
@@ -236,6 +236,11 @@ function render({ model, el }) {
     rev = msg.rev;
     el.dataset.rev = String(rev);
     if (msg.bounds) { regionBounds = msg.bounds; }
+    if (msg.attribution && msg.attribution !== attribution) {  // data sources, what is synthetic
+      if (attribution) { map.attributionControl.removeAttribution(attribution); }
+      attribution = msg.attribution;
+      map.attributionControl.addAttribution(attribution);
+    }
     if (msg.fit && regionBounds) { fit(regionBounds); }
     labels.update();
     el.dataset.applyMs = (performance.now() - t0).toFixed(1);  // for the browser benchmark
@@ -467,7 +472,7 @@ class LiveMap(anywidget.AnyWidget):
             return None
         old = self._shown
         old_ids = set(old["districts"])
-        msg = {"type": "values", "full": full, "bounds": new["bounds"],
+        msg = {"type": "values", "full": full, "bounds": new["bounds"], "attribution": new["attribution"],
                "fit": full or set(new["districts"]) != old_ids}
         msg["districts"] = dict(new["districts"]) if full else _diff_districts(old["districts"], new["districts"])
         msg["facilities"] = dict(new["facilities"]) if full else _diff(old["facilities"], new["facilities"])
