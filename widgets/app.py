@@ -179,10 +179,12 @@ class PlannerApp(w.AppLayout):
         self._clear_error()
         self._show_scenario_note()
         p = self._parts
-        p.live_map = LiveMap(scenario, lang=self.lang, height_px=p.map_height_px)
+        old = p.live_map
+        p.live_map = LiveMap(scenario, lang=self.lang, height_px=p.map_height_px)  # the new geometry, sent once
         p.live_map.add_class("cp-map")
         self.live_map = p.live_map
         p.tabs.children = (p.live_map,) + tuple(p.tabs.children[1:])
+        old.close()
         self._relabel()
         self._render_all(with_map=False)
         if solve:
