@@ -458,6 +458,10 @@ def test_load_a_scenario_yaml_from_a_path(app, tmp_path):
     assert res.scenario.targets.childcare_per_1000 == 5.0
     assert app.controls.sliders["childcare_per_1000"].value == 5.0
     assert "上传的县" in app._parts.title.value
+    # the map now draws the new scenario (its own geometry) and shows its plan
+    assert app.live_map.geometry["ids"] == list(sc.districts["district_id"].astype(str))
+    assert app._parts.tabs.children[0] is app.live_map
+    assert set(app.live_map.values()["districts"]) == set(res.districts["district_id"].astype(str))
 
 
 def test_loading_a_bad_file_shows_where_the_problem_is(app, tmp_path):
