@@ -264,7 +264,7 @@ class PlannerApp(w.AppLayout):
             target.mkdir(parents=True, exist_ok=True)
             res, lang = self.result, self.lang
             written = {
-                "map": res.to_html(target / EXPORT_NAMES["map"], lang=lang),
+                "map": res.to_html(target / EXPORT_NAMES["map"], lang=lang, level=self._view_level()),
                 "excel": res.to_excel(target / EXPORT_NAMES["excel"], lang=lang),
                 "geopackage": res.to_geopackage(target / EXPORT_NAMES["geopackage"]),
             }
