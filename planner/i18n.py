@@ -580,7 +580,7 @@ LABELS.update({
                                 "Lift the worst-off district first, then least cost"),
     "w_view_level": ("按级别查看", "Show by level"),
     "w_fairness": ("最差区县达标率 托位 / 床位", "Worst district: slots / beds attained"),
-    "w_gini": ("基尼系数 托位 / 床位 (规划后)", "Gini slots / beds (after)"),
+    "w_gini_ba": ("基尼系数 托位/千人 / 床位/千名老人", "Gini of slots / beds per 1,000"),
     "w_level_rows_met": ("{level}全部达标", "{level} meeting every target"),
     "w_level_meeting": ("达标{level}数（规划前 → 规划后，共 {n} 个）",
                         "{level} rows meeting each target (before → after, of {n})"),

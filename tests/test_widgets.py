@@ -683,7 +683,9 @@ def test_show_by_level_and_the_equity_switch():
     a._parts.tabs.selected_index = 1             # the district tab is drawn when opened
     assert "cp-level-table" in a._parts.districts.value and "一市" in a._parts.districts.value
     assert "Prefecture meeting every target" in a._parts.headline.value
-    assert "cp-headline-fair" in a._parts.headline.value
+    assert "cp-headline-fair" not in a._parts.headline.value   # least cost: in the before → after tab
+    a._parts.tabs.selected_index = 3
+    assert "cp-fair-gini" in a._parts.summary.value and "cp-fair-worst" in a._parts.summary.value
     c.budget_mode.value = "limit"
     c.budget_yuan.value = 90_000
     a.wait(60)

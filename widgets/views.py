@@ -183,13 +183,11 @@ def headline_html(result, lang: str = "zh", level: str | None = None) -> str:
     chip_level = level if level not in (None, "leaf") else (None if sc_level == "leaf" else sc_level)
     meet_districts = districts_meeting(result)
     meet = meet_districts if chip_level is None else rows_meeting(result, chip_level)
-    s = result.summary()
-    pct = lambda x: "–" if x is None else i18n.fmt_share(x)  # noqa: E731
-    gini = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
-    fair = [("cp-headline-fair", _t("w_fairness", lang),
-             f"{_esc(pct(s['min_attainment_childcare']))} / {_esc(pct(s['min_attainment_beds']))}"),
-            ("cp-headline-gini", _t("w_gini", lang),
-             f"{_esc(gini(s['gini_slots_per_1000_after']))} / {_esc(gini(s['gini_beds_per_1000_elderly_after']))}")]
+    # the equity objective's yardstick on the headline (always in the before → after tab)
+    fair = []
+    if getattr(result.scenario, "objective", "least_cost") == "equity":
+        f_ = fairness(result)
+        fair = [("cp-headline-fair", _t("w_fairness", lang), _esc(f_["worst"][1]))]
     level_card = []
     if level not in (None, "leaf"):
         r = result.rollup(level)
@@ -232,6 +230,22 @@ def headline_html(result, lang: str = "zh", level: str | None = None) -> str:
             f"{''.join(chips)}</div></div>")
 
 
+def fairness(result) -> dict:
+    """Worst district's attainment (slots / beds) and the Gini of the per-1,000 rates, before and after, as text."""
+    s = result.summary()
+    pct = lambda x: "–" if x is None else i18n.fmt_share(x)  # noqa: E731
+    gini = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
+    d = result.districts
+    worst_before = [plan_targets.worst(plan_targets.attainment(d[c], d[t]))
+                    for c, t in (("slots_before", "target_slots"), ("beds_before", "target_beds"))]
+    return {
+        "worst": (" / ".join(pct(x) for x in worst_before),
+                  f"{pct(s['min_attainment_childcare'])} / {pct(s['min_attainment_beds'])}"),
+        "gini": (f"{gini(s['gini_slots_per_1000_before'])} / {gini(s['gini_beds_per_1000_elderly_before'])}",
+                 f"{gini(s['gini_slots_per_1000_after'])} / {gini(s['gini_beds_per_1000_elderly_after'])}"),
+    }
+
+
 def summary_html(result, lang: str = "zh", timings: dict | None = None) -> str:
     """Before → after for the whole region, with the targets; then solver facts."""
     if result is None:
@@ -254,6 +268,9 @@ def summary_html(result, lang: str = "zh", timings: dict | None = None) -> str:
         body.append(f"<tr><td class='cp-text'>{_esc(_t(label, lang))}</td>"
                     f"<td>{_esc(fmt(b) if not (isinstance(b, float) and np.isnan(b)) else '–')}</td>"
                     f"<td><b>{_esc(fmt(a))}</b></td><td>{_esc('' if target is None else fmt(target))}</td></tr>")
+    for key, (b, a) in fairness(result).items():
+        body.append(f"<tr class='cp-fair-{key}'><td class='cp-text'>{_esc(_t('w_fairness' if key == 'worst' else 'w_gini_ba', lang))}</td>"
+                    f"<td>{_esc(b)}</td><td><b>{_esc(a)}</b></td><td></td></tr>")
     meet = districts_meeting(result)
     n = len(result.districts)
     met_rows = []
