@@ -84,10 +84,7 @@ def districts_meeting(result) -> dict[str, tuple[int | None, int]]:
     """
     d = result.districts
     col = lambda c: d[c].to_numpy(float)  # noqa: E731
-    before = plan_targets.met(col("slots_before"), col("affordable_slots_before"), col("beds_before"),
-                              col("care_beds_before"), target_slots=col("target_slots"),
-                              affordable_share=col("target_affordable_share"), target_beds=col("target_beds"),
-                              care_bed_share=col("target_care_bed_share"), tol=TOL)
+    before = _met_before(d)
     after = {
         "slots": col("shortfall_slots") <= TOL,
         "affordable": col("shortfall_affordable") <= TOL,
@@ -99,6 +96,15 @@ def districts_meeting(result) -> dict[str, tuple[int | None, int]]:
     out["reach"] = (None, int(d["met_access"].sum()))
     out["all"] = (None, int(d["met"].sum()))
     return out
+
+
+def _met_before(frame) -> dict:
+    """The model's rows applied to the capacity before the plan (``planner.targets.met``), per table row."""
+    col = lambda c: frame[c].to_numpy(float) if c in frame else np.full(len(frame), np.nan)  # noqa: E731
+    return plan_targets.met(col("slots_before"), col("affordable_slots_before"), col("beds_before"),
+                            col("care_beds_before"), target_slots=col("target_slots"),
+                            affordable_share=col("target_affordable_share"), target_beds=col("target_beds"),
+                            care_bed_share=col("target_care_bed_share"), tol=TOL)
 
 
 def rows_meeting(result, level: str) -> dict[str, tuple[int | None, int]]:
@@ -114,18 +120,9 @@ def rows_meeting(result, level: str) -> dict[str, tuple[int | None, int]]:
     tree = Tree.from_scenario(result.scenario)
     lv = resolve_level(tree, level)
     below = (np.ones((1, tree.n_leaves)) if lv == "all" else tree.members[tree.rows_at(lv)].toarray()).astype(float)
-    d = result.districts
-    leaf = lambda c: d[c].to_numpy(float)  # noqa: E731
-    leaf_before = plan_targets.met(leaf("slots_before"), leaf("affordable_slots_before"), leaf("beds_before"),
-                                   leaf("care_beds_before"), target_slots=leaf("target_slots"),
-                                   affordable_share=leaf("target_affordable_share"), target_beds=leaf("target_beds"),
-                                   care_bed_share=leaf("target_care_bed_share"), tol=TOL)
+    leaf_before = _met_before(result.districts)
     col = lambda c: r[c].to_numpy(float) if c in r else np.full(len(r), np.nan)  # noqa: E731
-    own_before = plan_targets.met(col("slots_before"), col("affordable_slots_before"), col("beds_before"),
-                                  col("care_beds_before"), target_slots=col("target_slots"),
-                                  affordable_share=np.nan_to_num(col("target_affordable_share")),
-                                  target_beds=col("target_beds"),
-                                  care_bed_share=np.nan_to_num(col("target_care_bed_share")), tol=TOL)
+    own_before = _met_before(r.fillna({"target_affordable_share": 0.0, "target_care_bed_share": 0.0}))
     carried = {"slots": "target_childcare_per_1000", "affordable": "target_affordable_share",
                "beds": "target_beds_per_1000_elderly", "care": "target_care_bed_share"}
     before = {k: np.where(~np.isnan(col(c)), own_before[k], below @ (~leaf_before[k]).astype(float) == 0)
