@@ -40,6 +40,15 @@ class Result:
         The tables of DESIGN.md (inputs plus plan columns).
     scenario : planner.Scenario
     info : planner.solve.SolveInfo
+    by_year, facility_years : DataFrame, phased plans only
+        One row per (``district_id``, ``year``) with the district table's
+        columns; one row per (``facility_id``, ``year``) with what is added,
+        converted, repurposed, opened and spent in that year. ``districts``,
+        ``facilities`` and ``areas`` are then the last plan year's.
+    cost_by_year : Series, phased plans only
+        Yuan spent per year (capital + operating), indexed by year.
+    per_year : dict, phased plans only
+        Year → the single-year Result of that year (maps, exports).
     """
 
     status: str
@@ -49,6 +58,22 @@ class Result:
     areas: gpd.GeoDataFrame
     scenario: object = field(repr=False)
     info: object = field(repr=False)
+    by_year: pd.DataFrame | None = field(default=None, repr=False)
+    facility_years: pd.DataFrame | None = field(default=None, repr=False)
+    cost_by_year: pd.Series | None = field(default=None, repr=False)
+    per_year: dict | None = field(default=None, repr=False)
+
+    @property
+    def years(self) -> list | None:
+        """The plan years of a phased plan (``None`` for one period)."""
+        return None if self.per_year is None else list(self.per_year)
+
+    def for_year(self, year) -> "Result":
+        """A phased plan's Result of one year (its tables, map and exports)."""
+        if self.per_year is None or int(year) not in self.per_year:
+            from ._errors import PlannerError
+            raise PlannerError(f"{year} is not a plan year of this result", "years", None, "year")
+        return self.per_year[int(year)]
 
     @property
     def solver_status(self) -> str:
@@ -280,6 +305,8 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     out["target_slots"] = t["childcare_per_1000"].to_numpy() * pop / 1000
     out["target_beds"] = t["beds_per_1000_elderly"].to_numpy() * eld / 1000
     out["slots_before"], out["slots_after"] = slots_b, slots_a
+    kids = out["pop_0_2"].to_numpy()
+    out["slots_per_child_before"], out["slots_per_child_after"] = frac(slots_b, kids), frac(slots_a, kids)
     out["slots_per_1000_before"], out["slots_per_1000_after"] = per(slots_b, pop), per(slots_a, pop)
     out["affordable_slots_before"], out["affordable_slots_after"] = aff_b, aff_a
     out["affordable_share_before"], out["affordable_share_after"] = frac(aff_b, slots_b), frac(aff_a, slots_a)
