@@ -193,6 +193,32 @@ class Result:
             out.append(f"{TARGET_WORDS[target]}: {REASONS[reason]}")
         return out
 
+    # ------------------------------------------------------------ phased plans
+
+    def phasing(self, district_id=None) -> pd.DataFrame:
+        """A phased plan's need against capacity and money by year (see :func:`planner.phased.phasing_table`)."""
+        from .phased import phasing_table
+
+        return phasing_table(self, district_id)
+
+    def explain_years(self, lang: str | None = None) -> list[str]:
+        """A phased plan's missed targets, one line per year and district (``"2029: … short by 120 in …"``)."""
+        from .phased import explain_years
+
+        return explain_years(self, lang)
+
+    def phasing_figure(self, district_id=None, lang: str = "zh"):
+        """The phasing chart (need vs capacity by year) as a matplotlib Figure."""
+        from .charts import phasing_figure
+
+        return phasing_figure(self, district_id, lang)
+
+    def to_phasing_png(self, path, district_id=None, lang: str = "zh"):
+        """Write the phasing chart as a PNG (whole region, or one district); returns the Path."""
+        from .charts import write_phasing_png
+
+        return write_phasing_png(self, path, district_id, lang)
+
     def to_csv(self, folder) -> dict:
         """Write districts.csv, facilities.csv, areas.csv and summary.json (atomically)."""
         from pathlib import Path
@@ -302,7 +328,9 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     care_a = bc(fd[~C], fac["beds_care_after"][~C])
     for name in t.columns:
         out[f"target_{name}"] = t[name].to_numpy(float)
-    out["target_slots"] = t["childcare_per_1000"].to_numpy() * pop / 1000
+    # the larger of the per-1,000 target and, where set, the per-child one (need that follows births)
+    out["target_slots"] = np.maximum(t["childcare_per_1000"].to_numpy() * pop / 1000,
+                                     t["childcare_per_child"].to_numpy() * out["pop_0_2"].to_numpy())
     out["target_beds"] = t["beds_per_1000_elderly"].to_numpy() * eld / 1000
     out["slots_before"], out["slots_after"] = slots_b, slots_a
     kids = out["pop_0_2"].to_numpy()
