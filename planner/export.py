@@ -111,6 +111,9 @@ PERCENT_COLUMNS = {"affordable_share", "care_bed_share", "access_share", "target
                    "open_fraction"}
 MONEY_COLUMNS = {"cost", "cost_per_unit", "cost_per_conversion", "fixed_cost"}
 PEOPLE_COLUMNS = {"pop_total", "pop_0_2", "pop_60_plus", "pop_65_plus"}
+# phased plans: money per year, whole years
+MONEY_COLUMNS |= {"capital_cost", "operating_cost", "cost_yuan", "spent_to_date_yuan", "budget_yuan",
+                  "budget_to_date_yuan", "cost_per_repurpose", "operating_cost_per_unit_year"}
 
 
 def _number_format(column: str) -> str:
@@ -120,6 +123,8 @@ def _number_format(column: str) -> str:
         return "#,##0"
     if column in ("lon", "lat"):
         return "0.00000"
+    if column == "year":
+        return "0"
     if "per_1000" in column or column.startswith("score_"):
         return "0.00"
     if column.startswith("people_"):
@@ -183,6 +188,10 @@ def write_excel(result, path, lang: str = "zh") -> Path:
 
     i18n.check_lang(lang)
     frames = {name: _sheet_frame(result, name, lang) for name in TABLES}
+    titles = {name: i18n.table_label(name, lang) for name in TABLES}
+    if getattr(result, "by_year", None) is not None:  # a phased plan: the phasing, every year, facilities by year
+        for name, (title, df) in _phased_frames(result, lang).items():
+            frames[name], titles[name] = df, title
     head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     code_font = Font(italic=True, color="808080", size=9)
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -190,7 +199,7 @@ def write_excel(result, path, lang: str = "zh") -> Path:
     wb = Workbook()
     wb.remove(wb.active)
     for name, df in frames.items():
-        ws = wb.create_sheet(i18n.table_label(name, lang))
+        ws = wb.create_sheet(titles[name])
         cols = list(df.columns)
         ws.append([i18n.column_label(c, lang) for c in cols])
         ws.append(cols)
@@ -228,7 +237,7 @@ def write_excel(result, path, lang: str = "zh") -> Path:
         if cols:
             ws.auto_filter.ref = f"A2:{get_column_letter(len(cols))}{len(df) + 2}"
 
-    _notes_sheet(wb.create_sheet(i18n.t("sheet_notes", lang)), result, frames, lang, head_font)
+    _notes_sheet(wb.create_sheet(i18n.t("sheet_notes", lang)), result, frames, lang, head_font, titles)
 
     def write(tmp):
         wb.save(tmp)
@@ -236,7 +245,20 @@ def write_excel(result, path, lang: str = "zh") -> Path:
     return write_atomic(Path(path), write, _protect(result))
 
 
-def _notes_sheet(ws, result, frames, lang, bold) -> None:
+def _phased_frames(result, lang: str) -> dict:
+    """Sheets of a phased plan: name → (title, frame), year first so they read back apart from the tables."""
+    out = {"phasing": (i18n.t("sheet_phasing", lang), _tidy(result.phasing()))}
+    for year, rows in result.by_year.groupby("year", sort=True):
+        df = rows.reset_index(drop=True)
+        df = df[["year"] + [c for c in df.columns if c != "year"]]
+        out[f"districts_{year}"] = (i18n.t("sheet_year", lang).format(year=year), _tidy(df))
+    fy = result.facility_years
+    out["facility_years"] = (i18n.t("sheet_facility_years", lang),
+                             _tidy(fy[["year"] + [c for c in fy.columns if c != "year"]]))
+    return out
+
+
+def _notes_sheet(ws, result, frames, lang, bold, titles=None) -> None:
     t = lambda k: i18n.t(k, lang)  # noqa: E731
     sc = result.scenario
     status = t("status_optimal") if result.status == "optimal" else t("status_shortfall")
@@ -248,8 +270,9 @@ def _notes_sheet(ws, result, frames, lang, bold) -> None:
     ]
     targets = getattr(sc, "targets", None)
     if targets is not None:
-        for k, v in vars(targets).items():
-            rows.append((f"{t('notes_targets')}: {i18n.column_label(k, lang)}", float(v)))
+        for k, v in vars(targets).items():  # a schedule {year: value} as text
+            value = "; ".join(f"{y}: {x:g}" for y, x in sorted(v.items())) if isinstance(v, dict) else float(v)
+            rows.append((f"{t('notes_targets')}: {i18n.column_label(k, lang)}", value))
     rows += [("", ""), (t("notes_machine_row"), ""), (t("notes_geometry"), ""), ("", "")]
     for r in rows:
         ws.append(list(r))
@@ -261,8 +284,9 @@ def _notes_sheet(ws, result, frames, lang, bold) -> None:
     for c in range(1, 5):
         ws.cell(header, c).font = bold
     for name, df in frames.items():
+        title = titles[name] if titles else i18n.table_label(name, lang)
         for c in df.columns:
-            ws.append([i18n.table_label(name, lang), c, i18n.column_label(c, lang), _kind(df[c].dtype)])
+            ws.append([title, c, i18n.column_label(c, lang), _kind(df[c].dtype)])
     ws.column_dimensions["A"].width = 40
     ws.column_dimensions["B"].width = 36
     ws.column_dimensions["C"].width = 36

@@ -145,7 +145,19 @@ class Result:
     # ------------------------------------------------------------ summaries
 
     def summary(self) -> dict:
-        """Headline figures as plain JSON-able values."""
+        """Headline figures as plain JSON-able values (a phased plan: of the last year, plus money by year)."""
+        out = self._summary()
+        if self.by_year is not None:
+            sc = self.scenario
+            out["years"] = list(self.years)
+            out["base_year"] = sc.base_year
+            out["discount_rate"] = sc.options.discount_rate
+            out["cost_by_year_yuan"] = {int(y): round(float(v), 2) for y, v in self.cost_by_year.items()}
+            out["districts_met_by_year"] = {int(y): int(n) for y, n in self.by_year.groupby("year")["met"].sum().items()}
+            out["explanations"] = self.explain_years()
+        return out
+
+    def _summary(self) -> dict:
         d, f = self.districts, self.facilities
         tot = lambda c: float(d[c].sum())  # noqa: E731
         per = lambda num, den: None if den == 0 else round(1000 * num / den, 4)  # noqa: E731
@@ -220,7 +232,10 @@ class Result:
         return write_phasing_png(self, path, district_id, lang)
 
     def to_csv(self, folder) -> dict:
-        """Write districts.csv, facilities.csv, areas.csv and summary.json (atomically)."""
+        """Write districts.csv, facilities.csv, areas.csv and summary.json (atomically).
+
+        A phased plan also writes by_year.csv, facility_years.csv, phasing.csv and phasing.png.
+        """
         from pathlib import Path
         from .io import write_atomic, write_text_atomic
 
@@ -231,6 +246,12 @@ class Result:
             table = _plain(getattr(self, name))
             written[name] = write_atomic(folder / f"{name}.csv",
                                          lambda p, t=table: t.to_csv(p, index=False, encoding="utf-8-sig"), protect)
+        if self.by_year is not None:  # a phased plan: every year, facilities by year, the phasing
+            for name, table in (("by_year", self.by_year), ("facility_years", self.facility_years),
+                                ("phasing", self.phasing())):
+                written[name] = write_atomic(folder / f"{name}.csv",
+                                             lambda p, t=table: t.to_csv(p, index=False, encoding="utf-8-sig"), protect)
+            written["phasing_png"] = self.to_phasing_png(folder / "phasing.png")
         text = json.dumps(self.summary(), ensure_ascii=False, indent=2)
         written["summary"] = write_text_atomic(text, folder / "summary.json", protect)
         return written

@@ -350,3 +350,106 @@ def test_the_shanxi_plan_demo_loads_with_its_assumptions_stated():
     base = sc.areas["pop_0_2"].sum()
     assert pop[2030] == pytest.approx(base * 0.95 ** 5)
     assert sc.for_year(2030).targets.care_bed_share == pytest.approx(0.73)
+
+
+# ------------------------------------------------------------------ outputs
+
+@pytest.fixture(scope="module")
+def two_district_plan():
+    sc = scenario([area("a1", pop60=1000, pop02=300), area("a2", "D2", pop60=500, pop02=100)],
+                  [eldercare("e1", beds=10, max_add=100, cost=10), eldercare("e2", "D2", beds=5, max_add=10, cost=10),
+                   childcare("c1", slots=40, affordable=40, max_add=30, cost=20)],
+                  affordable_share=0, care_bed_share=0, access_share=0)
+    sc.name = "两区 2026–2030"
+    return planner.solve(phased(sc, growth={"pop_60_plus": 0.035, "pop_0_2": -0.05}, budget=600))
+
+
+def test_explanations_per_year_in_both_languages(two_district_plan):
+    res = two_district_plan
+    en, zh = res.explain_years("en"), res.explain_years("zh")
+    b = res.by_year.set_index(["year", "district_id"])
+    amount = b.loc[(2030, "D2"), "shortfall_beds"]
+    assert amount > 0
+    assert f"2030: elderly-care beds short by {planner.i18n.fmt_number(amount, 0)} in D2 (" in "\n".join(en)
+    assert any(line.startswith("2030年：D2 养老床位缺口") for line in zh)
+    assert len(en) == len(zh)
+
+
+def test_excel_has_the_phasing_every_year_and_facilities_by_year(two_district_plan, tmp_path):
+    from openpyxl import load_workbook
+
+    path = two_district_plan.to_excel(tmp_path / "plan.xlsx", lang="en")
+    wb = load_workbook(path, read_only=True)
+    assert wb.sheetnames == ["Districts", "Facilities", "Areas", "Phasing", *[f"Districts {y}" for y in YEARS],
+                             "Facilities by year", "Notes"]
+    rows = list(wb["Districts 2028"].iter_rows(min_row=2, values_only=True))
+    assert rows[0][:2] == ("year", "district_id") and rows[1][0] == 2028 and len(rows) == 3
+    phasing = list(wb["Phasing"].iter_rows(min_row=2, values_only=True))
+    head = phasing[0]
+    spent = {r[0]: r[head.index("cost_yuan")] for r in phasing[1:]}
+    assert spent == pytest.approx(two_district_plan.cost_by_year.to_dict())
+    wb.close()
+    tables = planner.export.read_excel(path)  # the three tables still read back
+    assert set(tables) == {"districts", "facilities", "areas"}
+
+
+def test_phasing_table_and_chart(two_district_plan, tmp_path):
+    res = two_district_plan
+    region, d2 = res.phasing(), res.phasing("D2")
+    assert list(region["year"]) == YEARS
+    assert region["beds_after"].to_numpy() == pytest.approx(res.by_year.groupby("year")["beds_after"].sum().to_numpy())
+    assert d2["need_beds"].to_numpy() == pytest.approx(40 * 500 * 1.035 ** np.arange(5) / 1000)
+    assert region["budget_to_date_yuan"].tolist() == pytest.approx([600, 1200, 1800, 2400, 3000])
+    with pytest.raises(planner.PlannerError, match="unknown district"):
+        res.phasing("D9")
+    for lang in ("zh", "en"):
+        png = res.to_phasing_png(tmp_path / f"phasing_{lang}.png", lang=lang)
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    single = planner.solve(scenario([area("a1")], [childcare("c1", max_add=100, cost=1)]))
+    with pytest.raises(planner.PlannerError, match="single-period"):
+        single.phasing()
+
+
+def test_cli_solves_and_writes_a_phased_scenario(tmp_path):
+    import json
+    import yaml
+
+    from planner.cli import main
+
+    pd.DataFrame([area("a1", pop60=1000)]).to_csv(tmp_path / "areas.csv", index=False)
+    pd.DataFrame([eldercare("e1", beds=40, max_add=200, cost=1000)]).to_csv(tmp_path / "facilities.csv", index=False)
+    pd.DataFrame([{"area_id": "a1", "year": y, "pop_total": 10_000, "pop_60_plus": 1000 + 500 * i}
+                  for i, y in enumerate(YEARS)]).to_csv(tmp_path / "pop.csv", index=False)
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump({
+        "name": "plan", "areas": "areas.csv", "facilities": "facilities.csv",
+        "years": {"from": 2026, "to": 2030}, "population": "pop.csv",
+        "targets": {"childcare_per_1000": 0, "affordable_share": 0, "care_bed_share": 0, "access_share": 0,
+                    "beds_per_1000_elderly": {2026: 40, 2030: 50}},
+        "budget": {2026: 1.0e5, 2027: "1e5"}, "options": {"discount_rate": 0.03}}), encoding="utf-8")
+    assert main(["solve", str(tmp_path / "plan.yaml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = tmp_path / "out"
+    for name in ("districts.csv", "by_year.csv", "facility_years.csv", "phasing.csv", "phasing.png", "summary.json",
+                 "map.html"):
+        assert (out / name).exists(), name
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["years"] == YEARS and summary["discount_rate"] == 0.03
+    # 2026: 40 beds needed, 40 exist; 2030: 50/1000 × 3,000 = 150 → +110 beds, paid from 200,000 by 2027
+    by_year = pd.read_csv(out / "by_year.csv")
+    assert by_year.set_index("year")["target_beds"].to_dict() == pytest.approx(
+        {2026: 40, 2027: 42.5 * 1.5, 2028: 45 * 2, 2029: 47.5 * 2.5, 2030: 150})
+    assert sum(summary["cost_by_year_yuan"].values()) == pytest.approx(110_000)
+    assert summary["status"] == "optimal"
+
+
+def test_yaml_population_errors_name_the_population_file(tmp_path):
+    import yaml
+
+    pd.DataFrame([area("a1")]).to_csv(tmp_path / "areas.csv", index=False)
+    pd.DataFrame([eldercare("e1")]).to_csv(tmp_path / "facilities.csv", index=False)
+    pd.DataFrame([{"area_id": "a1", "year": 2026, "pop_total": 10, "pop_60_plus": 20}]).to_csv(tmp_path / "pop.csv",
+                                                                                              index=False)
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump({"areas": "areas.csv", "facilities": "facilities.csv",
+                                                        "years": [2026], "population": "pop.csv"}))
+    with pytest.raises(planner.PlannerError) as err:
+        planner.load_scenario(tmp_path / "plan.yaml")
+    assert (err.value.file, err.value.row, err.value.column) == (str(tmp_path / "pop.csv"), 2, "pop_60_plus")
