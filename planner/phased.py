@@ -554,6 +554,58 @@ class _Layout:
         self.shape = (0, at)
 
 
+class _YearSolution:
+    """One year of a phased solution, read like a single-period :class:`planner.lp.Solution`.
+
+    Column values come from the year's :class:`_Layout`; row duals (``dual``,
+    ``dual_array``) are the phased model's duals of that year's rows: what one
+    more unit of that year's right-hand side would cost (objective units, so
+    discounted to the first year).
+    """
+
+    def __init__(self, model, layout: _Layout, i: int, x, duals):
+        self.model, self.layout, self.i, self.x, self.duals = model, layout, i, np.asarray(x, float), duals
+
+    def array(self, name: str) -> np.ndarray:
+        return self.x[self.layout.blocks[name]]
+
+    def __contains__(self, name) -> bool:
+        return name in self.layout.blocks
+
+    def keys(self):
+        return self.layout.blocks.keys()
+
+    def _rows(self, name):
+        con = self.model.problem.constraints[name]
+        n = len(con) // self.model.data.n_years
+        return con[np.arange(self.i * n, (self.i + 1) * n)]
+
+    def dual_array(self, name: str) -> np.ndarray:
+        if self.duals is None:
+            raise ValueError("no duals: integer solves have none (see docs/model.md, marginal costs)")
+        return self.duals[self._rows(name).positions]
+
+    def dual(self, name: str) -> pd.Series:
+        rows = self._rows(name)
+        return pd.Series(self.dual_array(name), index=rows.index.droplevel("year"), name=name)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        var = self.model.problem.variables[name]
+        n = len(var) // self.model.data.n_years
+        return pd.Series(self.array(name), index=var[np.arange(self.i * n, (self.i + 1) * n)].index.droplevel("year"),
+                         name=name)
+
+
+class _YearProblem:
+    """What a per-year Model hands the Result: ``solution(x, duals)`` of one plan year."""
+
+    def __init__(self, model, layout, i):
+        self.model, self.layout, self.i = model, layout, i
+
+    def solution(self, x, duals=None):
+        return _YearSolution(self.model, self.layout, self.i, x, duals)
+
+
 def phased_result(model, x, info):
     """The :class:`planner.Result` of a phased model: every year's tables, the last year's as the main ones."""
     from .model import Model
@@ -571,7 +623,8 @@ def phased_result(model, x, info):
         p_y = replace(d.per_year[i], budget=None if budget_through is None else float(budget_through[i]))
         layout = _Layout(v)
         m_y = Model(lp=layout, prepared=p_y, scenario=sc.for_year(y, pop), scale=d.scale,
-                    cost_yuan=np.zeros(layout.shape[1]), groups=d.groups)
+                    cost_yuan=np.zeros(layout.shape[1]), groups=d.groups, problem=_YearProblem(model, layout, i),
+                    data=d)
         r = Result.from_solution(m_y, layout.x, info)
         fac, dist = r.facilities, r.districts
         child = d.p.child
@@ -600,7 +653,8 @@ def phased_result(model, x, info):
     status = "optimal" if bool(by_year["met"].all()) else "shortfall"
     return Result(status=status, cost=float(spent.sum()), districts=last.districts, facilities=last.facilities,
                   areas=last.areas, scenario=sc, info=info, by_year=by_year, facility_years=fy,
-                  cost_by_year=spent.rename("cost_yuan"), per_year=per_year)
+                  cost_by_year=spent.rename("cost_yuan"), per_year=per_year,
+                  solution=model.solution(np.asarray(x, float), getattr(info, "duals", None)))
 
 
 # ------------------------------------------------------------------ reading a phased Result

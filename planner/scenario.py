@@ -183,9 +183,12 @@ class Scenario:
         ``planner.access.StraightLine()`` (default), ``ODMatrix`` or
         ``RoadNetwork``.
     extra_functionality : callable, optional
-        ``f(problem, variables, scenario)`` adds PuLP constraints to the model
-        before it is solved (``variables`` maps block names to lists of
-        ``pulp.LpVariable``). Solving then goes through PuLP.
+        ``f(lp, variables, scenario)`` adds rows to the model before it is
+        flattened and solved: ``lp`` is the :class:`planner.lp.LinearProblem`,
+        ``variables`` maps block names to labelled :class:`planner.lp.Variable`
+        blocks (``variables["add"].loc["c1"]``; flows per area group). Write
+        ``lp.add_constraints("name", expr <= rhs)`` or ``lp += expr <= rhs``.
+        Solved on the default HiGHS path, areas still merged (``docs/model.md``).
     years : list of int, optional
         Plan years (consecutive), e.g. ``[2026, …, 2030]``: one model over all
         of them (DESIGN.md "Phased plans over years"). ``None``: one period.
