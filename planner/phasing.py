@@ -6,8 +6,9 @@ each year (a long table, or compound yearly rates from the areas table's base
 year), targets that may change over the period (``{2025: 4.5, 2030: 5.5}``:
 linear between the given years, flat outside) and a budget per year whose
 unspent part carries over. This module turns those settings into plain
-per-year numbers; validation of the files is in :mod:`planner.io`, the model
-rows in :mod:`planner.formulation`.
+per-year numbers (the formulas themselves are in :mod:`planner.targets`);
+validation of the files is in :mod:`planner.io`, the model rows in
+:mod:`planner.phased`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import PlannerError
+from .targets import discounted, grown, scheduled
 
 # Population columns that move with the years (pop_care_need only where the areas table has it).
 POP_COLUMNS = ("pop_total", "pop_0_2", "pop_60_plus", "pop_care_need")
@@ -100,7 +102,7 @@ def at_year(value, year: int, name: str = "target") -> float:
     if not is_schedule(value):
         return float(value)
     years, values = schedule_points(value, name)
-    return float(np.interp(year, years, values))
+    return float(scheduled(year, years, values))
 
 
 def at_years(value, years, name: str = "target") -> np.ndarray:
@@ -117,7 +119,7 @@ def growth_factors(rates, years, base_year: int) -> np.ndarray:
     result has shape ``rates.shape + (len(years),)``.
     """
     steps = np.asarray(years, float) - float(base_year)
-    return (1.0 + np.asarray(rates, float))[..., None] ** steps
+    return grown(np.asarray(rates, float)[..., None], steps)
 
 
 def population_by_year(areas: pd.DataFrame, years, base_year: int, population=None, growth=None) -> pd.DataFrame:
@@ -184,5 +186,4 @@ def budget_by_year(budget, years) -> np.ndarray | None:
 
 def discount_weights(years, rate: float) -> np.ndarray:
     """Present-value weight of a yuan spent in each year: ``1 / (1 + rate) ** (year − first year)``."""
-    steps = np.asarray(years, float) - float(years[0])
-    return 1.0 / (1.0 + float(rate)) ** steps
+    return discounted(rate, np.asarray(years, float) - float(years[0]))

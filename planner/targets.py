@@ -102,3 +102,20 @@ def reachable(*, slots, affordable, beds, care, add_slots, add_beds, convertible
         "beds": B + up_e >= np.asarray(target_beds, float) - tol,
         "care": care_ok,
     }
+
+
+# ------------------------------------------------------------------ over the years (phased plans)
+
+def scheduled(year, given_years, given_values):
+    """A target schedule's value in ``year``: linear between the given years, flat outside them."""
+    return np.interp(year, np.asarray(given_years, float), np.asarray(given_values, float))
+
+
+def grown(rate, years_since):
+    """Compound growth factor ``(1 + rate) ** years_since`` (rate −0.05: 5 % fewer a year)."""
+    return (1.0 + np.asarray(rate, float)) ** np.asarray(years_since, float)
+
+
+def discounted(rate, years_since):
+    """Present-value weight of a yuan spent ``years_since`` years after the first: ``1 / (1 + rate) ** years_since``."""
+    return 1.0 / (1.0 + float(rate)) ** np.asarray(years_since, float)
