@@ -453,3 +453,49 @@ def test_yaml_population_errors_name_the_population_file(tmp_path):
     with pytest.raises(planner.PlannerError) as err:
         planner.load_scenario(tmp_path / "plan.yaml")
     assert (err.value.file, err.value.row, err.value.column) == (str(tmp_path / "pop.csv"), 2, "pop_60_plus")
+
+
+# ------------------------------------------------------------------ rows of the phased families
+
+def test_phased_rows_read_as_the_docstrings_say():
+    """c1: 100 slots (40 affordable), may give up slots for 0.5 beds each; e1: 30 beds, running cost 10/bed-year."""
+    from test_formulation import row
+    from planner.phased import build_phased
+
+    c1 = childcare("c1", slots=100, affordable=40, max_add=20, cost=2000)
+    c1.update(repurpose_to_beds=0.5, cost_per_repurpose=300)
+    e1 = eldercare("e1", beds=30, care=10, max_add=100, cost=5000)
+    e1["operating_cost_per_unit_year"] = 10
+    sc = scenario([area("a1", pop=10_000, pop60=1000, pop02=200)], [c1, e1], childcare_per_child=0.6,
+                  affordable_share=0.5, care_bed_share={2026: 0.5, 2028: 0.7})
+    sc = phased(sc, years=[2026, 2027, 2028], budget={2026: 1000, 2027: 2000, 2028: 0})
+    sc.validate()
+    m = build_phased(sc)
+    # slots 2027: add − rep + sf ≥ max(4.5 · 10,000 / 1000, 0.6 · 200) − 100 = 120 − 100
+    terms, lo, up = row(m, "slots", (2027, "D1"))
+    assert terms == {("add", (2027, "c1")): 1.0, ("rep", (2027, "c1")): -1.0, ("sf_slots", (2027, "D1")): 1.0}
+    assert (lo, up) == (pytest.approx(20.0), np.inf)
+    # affordable: aff − 0.5 add + (0.5 − 0.4) rep + sf ≥ 0.5 · 100 − 40
+    terms, lo, _ = row(m, "affordable", (2026, "D1"))
+    assert terms[("rep", (2026, "c1"))] == pytest.approx(0.1) and terms[("add", (2026, "c1"))] == -0.5
+    assert lo == pytest.approx(10.0)
+    # beds: add_e1 + 0.5 rep + sf ≥ 40 − 30; care 2027 (share 0.6): conv + 0.4 add + 0.4·0.5 rep + sf ≥ 0.6·30 − 10
+    terms, lo, _ = row(m, "beds", (2028, "D1"))
+    assert terms[("rep", (2028, "c1"))] == 0.5 and terms[("add", (2028, "e1"))] == 1.0 and lo == pytest.approx(10)
+    terms, lo, _ = row(m, "care", (2027, "D1"))
+    assert terms[("rep", (2027, "c1"))] == pytest.approx(0.2) and terms[("add", (2027, "e1"))] == pytest.approx(0.4)
+    assert lo == pytest.approx(8.0)
+    # stays: X[y] − X[y−1] ≥ 0
+    terms, lo, _ = row(m, "stays_add", (2028, "e1"))
+    assert terms == {("add", (2028, "e1")): 1.0, ("add", (2027, "e1")): -1.0} and lo == 0
+    terms, _, _ = row(m, "stays_rep", (2027, "c1"))
+    assert terms == {("rep", (2027, "c1")): 1.0, ("rep", (2026, "c1")): -1.0}
+    # budget 2028: capital states of 2028 + running cost of what was added by 2026 and 2027 ≤ 3,000
+    terms, _, up = row(m, "budget", 2028)
+    s = m.data.scale
+    assert terms[("add", (2028, "e1"))] * s == pytest.approx(5000) and terms[("rep", (2028, "c1"))] * s == pytest.approx(300)
+    assert terms[("add", (2026, "e1"))] * s == pytest.approx(10) and terms[("add", (2027, "e1"))] * s == pytest.approx(10)
+    assert ("add", (2028, "c1")) in terms and up * s == pytest.approx(3000)
+    # childcare capacity of c1 in 2026: flows − add + rep ≤ 100
+    terms, _, up = row(m, "capacity_c", (2026, "c1"))
+    assert terms[("add", (2026, "c1"))] == -1.0 and terms[("rep", (2026, "c1"))] == 1.0 and up == 100
