@@ -42,6 +42,7 @@ SLIDERS = (
     SliderSpec("care_bed_share", 0.0, 1.0, 0.01, ".0%", share=True),
     SliderSpec("access_minutes", 1.0, 60.0, 1.0, ".0f"),
     SliderSpec("access_share", 0.0, 1.0, 0.05, ".0%", share=True),
+    SliderSpec("childcare_per_child", 0.0, 1.0, 0.05, ".2f"),
 )
 assert {s.name for s in SLIDERS} == {f.name for f in fields(planner.Targets)}
 
