@@ -554,6 +554,17 @@ class _Layout:
         self.shape = (0, at)
 
 
+def year_data(d: PhasedData, i: int):
+    """The single-period :class:`planner.formulation.ModelData` of plan year ``i`` (what the Result reads)."""
+    from .formulation import ModelData
+
+    p = d.per_year[i]
+    return ModelData(p=p, groups=d.groups, districts=d.districts, facilities=d.facilities, area_ids=d.area_ids,
+                     existing=d.existing, fixed=d.fixed, min_size=d.min_size, max_size=d.max_size, scale=d.scale,
+                     cost_weight=d.cost_weight, price={k: v[i] for k, v in d.price.items()}, pop=d.pop[i],
+                     elderly=d.elderly[i], children=d.children[i])
+
+
 class _YearSolution:
     """One year of a phased solution, read like a single-period :class:`planner.lp.Solution`.
 
@@ -624,7 +635,7 @@ def phased_result(model, x, info):
         layout = _Layout(v)
         m_y = Model(lp=layout, prepared=p_y, scenario=sc.for_year(y, pop), scale=d.scale,
                     cost_yuan=np.zeros(layout.shape[1]), groups=d.groups, problem=_YearProblem(model, layout, i),
-                    data=d)
+                    data=year_data(d, i))
         r = Result.from_solution(m_y, layout.x, info)
         fac, dist = r.facilities, r.districts
         child = d.p.child

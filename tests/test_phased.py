@@ -499,3 +499,22 @@ def test_phased_rows_read_as_the_docstrings_say():
     # childcare capacity of c1 in 2026: flows − add + rep ≤ 100
     terms, _, up = row(m, "capacity_c", (2026, "c1"))
     assert terms[("add", (2026, "c1"))] == -1.0 and terms[("rep", (2026, "c1"))] == 1.0 and up == 100
+
+
+def test_phased_plan_on_cbc_and_with_a_user_hook_over_years():
+    """The PuLP/CBC path gives the same plan; an extra_functionality row sees the (year, facility) blocks:
+    capping e1 at 20 beds by 2027 leaves 2027 short of the 30 the budget would buy."""
+    def make():
+        sc = scenario([area("a1", pop60=3500)], [eldercare("e1", beds=40, max_add=200, cost=1000)], **ONLY_BEDS)
+        return phased(sc, years=[2026, 2027, 2028], budget=30_000)
+
+    highs = planner.solve(make())
+    cbc = make()
+    cbc.options.solver = "cbc"
+    cbc = planner.solve(cbc)
+    assert cbc.info.solver == "cbc"
+    assert cbc.cost_by_year.to_dict() == pytest.approx(highs.cost_by_year.to_dict())
+    hooked = make()
+    hooked.extra_functionality = lambda lp, v, sc: lp.add_constraints("cap_2027", v["add"].loc[(2027, "e1")] <= 20)
+    res = planner.solve(hooked)
+    assert by_year(res, "beds_after").to_dict() == pytest.approx({2026: 60, 2027: 60, 2028: 130})
