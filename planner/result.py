@@ -265,21 +265,34 @@ class Result:
 
     # ------------------------------------------------------------ maps and exports
 
-    def map(self, lang: str = "zh", tiles=None, **kwargs):
+    def _of_year(self, year) -> "Result":
+        """A phased plan's Result of ``year`` (default the last plan year); a single-period plan itself."""
+        if self.per_year is None:
+            if year is not None:
+                from ._errors import PlannerError
+                raise PlannerError("year applies to phased plans (set the plan years)", "years", None, "year")
+            return self
+        return self.for_year(self.years[-1] if year is None else year)
+
+    def map(self, lang: str = "zh", tiles=None, year=None, **kwargs):
         """The interactive map as a ``folium.Map`` (see :func:`planner.maps.build_map`).
 
         ``lang`` is ``"zh"`` or ``"en"``; ``tiles`` adds a tile layer (needs
-        the internet); other keywords: ``measure``, ``when``, ``show_areas``.
+        the internet); ``year``: a phased plan's year (default the last);
+        other keywords: ``measure``, ``when``, ``show_areas``.
         """
         from .maps import build_map
 
-        return build_map(self, lang=lang, tiles=tiles, **kwargs)
+        return build_map(self._of_year(year), lang=lang, tiles=tiles, **kwargs)
 
-    def to_html(self, path, lang: str = "zh", tiles=None, **kwargs):
-        """Write the map as one self-contained HTML file that works offline; returns the Path."""
+    def to_html(self, path, lang: str = "zh", tiles=None, year=None, **kwargs):
+        """Write the map as one self-contained HTML file that works offline; returns the Path.
+
+        ``year``: a phased plan's year (default the last).
+        """
         from .maps import write_html
 
-        return write_html(self, path, lang=lang, tiles=tiles, **kwargs)
+        return write_html(self._of_year(year), path, lang=lang, tiles=tiles, **kwargs)
 
     def to_geopackage(self, path):
         """Write districts (if polygons), facilities and areas as GeoPackage layers; returns the Path."""
@@ -293,11 +306,11 @@ class Result:
 
         return write_excel(self, path, lang=lang)
 
-    def to_png(self, path, lang: str = "zh", measure: str = "slots", when: str = "after", **kwargs):
-        """Write the attainment map as a static PNG for reports; returns the Path."""
+    def to_png(self, path, lang: str = "zh", measure: str = "slots", when: str = "after", year=None, **kwargs):
+        """Write the attainment map as a static PNG for reports; returns the Path (``year``: as :meth:`to_html`)."""
         from .maps import write_png
 
-        return write_png(self, path, lang=lang, measure=measure, when=when, **kwargs)
+        return write_png(self._of_year(year), path, lang=lang, measure=measure, when=when, **kwargs)
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:

@@ -518,3 +518,13 @@ def test_phased_plan_on_cbc_and_with_a_user_hook_over_years():
     hooked.extra_functionality = lambda lp, v, sc: lp.add_constraints("cap_2027", v["add"].loc[(2027, "e1")] <= 20)
     res = planner.solve(hooked)
     assert by_year(res, "beds_after").to_dict() == pytest.approx({2026: 60, 2027: 60, 2028: 130})
+
+
+def test_maps_of_a_phased_plan_show_a_chosen_year(two_district_plan, tmp_path):
+    res = two_district_plan
+    last = res.to_html(tmp_path / "map.html")
+    y2027 = res.to_html(tmp_path / "map_2027.html", year=2027)
+    assert "2030" in last.read_text(encoding="utf-8") and "2027" in y2027.read_text(encoding="utf-8")
+    assert res.map(year=2027) is not None
+    with pytest.raises(planner.PlannerError, match="2040"):
+        res.to_html(tmp_path / "x.html", year=2040)
