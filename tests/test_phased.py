@@ -524,7 +524,9 @@ def test_maps_of_a_phased_plan_show_a_chosen_year(two_district_plan, tmp_path):
     res = two_district_plan
     last = res.to_html(tmp_path / "map.html")
     y2027 = res.to_html(tmp_path / "map_2027.html", year=2027)
-    assert "2030" in last.read_text(encoding="utf-8") and "2027" in y2027.read_text(encoding="utf-8")
+    text_last, text_2027 = last.read_text(encoding="utf-8"), y2027.read_text(encoding="utf-8")
+    assert "· 2030" in text_last and "· 2027" not in text_last
+    assert "· 2027" in text_2027 and "· 2030" not in text_2027
     assert res.map(year=2027) is not None
     with pytest.raises(planner.PlannerError, match="2040"):
         res.to_html(tmp_path / "x.html", year=2040)
