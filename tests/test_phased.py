@@ -524,9 +524,10 @@ def test_maps_of_a_phased_plan_show_a_chosen_year(two_district_plan, tmp_path):
     res = two_district_plan
     last = res.to_html(tmp_path / "map.html")
     y2027 = res.to_html(tmp_path / "map_2027.html", year=2027)
+    # the title names the year (inside the map's script, "·" is written \u00b7)
     text_last, text_2027 = last.read_text(encoding="utf-8"), y2027.read_text(encoding="utf-8")
-    assert "· 2030" in text_last and "· 2027" not in text_last
-    assert "· 2027" in text_2027 and "· 2030" not in text_2027
+    assert "\\u00b7 2030" in text_last and "\\u00b7 2027" not in text_last
+    assert "\\u00b7 2027" in text_2027 and "\\u00b7 2030" not in text_2027
     assert res.map(year=2027) is not None
     with pytest.raises(planner.PlannerError, match="2040"):
         res.to_html(tmp_path / "x.html", year=2040)
