@@ -395,7 +395,7 @@ CONSTRAINTS = (define_district_slots, define_affordable_share, define_district_b
 def build_phased(scenario, *, merge_areas: bool = True):
     """Assemble the phased LP/MILP of ``scenario`` (which has ``years``); returns a :class:`planner.model.Model`
     whose ``data`` is the :class:`PhasedData`."""
-    from .model import AreaGroups, Model, cost_scale, prepare
+    from .model import AreaGroups, Model, cost_scale, labels_and_sites, prepare
 
     years = list(scenario.years)
     pop = scenario.population_by_year()
@@ -433,13 +433,7 @@ def build_phased(scenario, *, merge_areas: bool = True):
              "sf_acc_c": np.ones((len(years), groups["c"].n)), "sf_acc_e": np.ones((len(years), groups["e"].n))}
     weights = discount_weights(years, scenario.options.discount_rate) * (1 - TIE_BREAK * np.arange(len(years)))
     d = PhasedData(
-        years=years, p=p, per_year=per_year, groups=groups,
-        districts=lazy_index(n_d, lambda: pd.Index(p.district_ids, name="district_id")),
-        facilities=lazy_index(len(f), lambda: pd.Index(f["facility_id"].to_numpy(object), name="facility_id")),
-        area_ids=a["area_id"].to_numpy(object),
-        existing={"slots": f["slots"].to_numpy(float), "affordable": f["slots_affordable"].to_numpy(float),
-                  "beds": f["beds"].to_numpy(float), "care": f["beds_care"].to_numpy(float)},
-        fixed=fixed, min_size=min_size, max_size=f["max_size"].to_numpy(float),
+        years=years, p=p, per_year=per_year, groups=groups, **labels_and_sites(scenario, p),
         rep_gain=gain, rep_cost=rep_cost, op_cost=op,
         pop=np.stack(P["pop_total"]), elderly=np.stack(P["pop_60_plus"]), children=np.stack(P["pop_0_2"]),
         budget=budget, weights=weights, scale=scale, cost_weight=cost_weight, price=price)
