@@ -401,7 +401,7 @@ def build_phased(scenario, *, merge_areas: bool = True):
     pop = scenario.population_by_year()
     first = scenario.for_year(years[0], pop)
     p = prepare(first)  # reach pairs once: travel times do not change with the years
-    a, f = scenario.areas, scenario.facilities
+    f = scenario.facilities
     area_d, n_d = p.area_d, p.n_districts
     per_year, P = [], {c: [] for c in ("pop_total", "pop_60_plus", "pop_0_2")}
     for y in years:
