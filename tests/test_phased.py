@@ -531,3 +531,26 @@ def test_maps_of_a_phased_plan_show_a_chosen_year(two_district_plan, tmp_path):
     assert res.map(year=2027) is not None
     with pytest.raises(planner.PlannerError, match="2040"):
         res.to_html(tmp_path / "x.html", year=2040)
+
+
+def test_app_controls_edit_start_and_end_values_and_a_budget_per_year():
+    from planner.widgets.controls import Controls
+
+    sc = scenario([area("a1", pop60=1000)], [eldercare("e1", beds=10, max_add=100, cost=10)],
+                  childcare_per_1000={2025: 4.5, 2030: 5.5})
+    sc = phased(sc, budget={2026: 100, 2028: 50})
+    c = Controls(sc, "zh")
+    assert c.phased and c.year.value == 2030 and list(c.budget_years) == YEARS
+    assert c.sliders["childcare_per_1000"].value == pytest.approx(4.7)
+    assert c.end_sliders["childcare_per_1000"].value == pytest.approx(5.5)
+    assert {y: f.value for y, f in c.budget_years.items()} == {2026: 100, 2027: 0, 2028: 50, 2029: 0, 2030: 0}
+    c.end_sliders["beds_per_1000_elderly"].value = 60
+    out = c.scenario()
+    assert out.targets.beds_per_1000_elderly == {2026: 40, 2030: 60}
+    assert out.targets.childcare_per_1000 == {2026: 4.7, 2030: 5.5}
+    assert out.budget == {2026: 100, 2027: 0, 2028: 50, 2029: 0, 2030: 0}
+    kinds = []
+    c.on_change(kinds.append)
+    c.year.value = 2027  # the year shown: no re-solve
+    assert kinds == ["year"]
+    assert sc.targets.beds_per_1000_elderly == 40  # the base scenario is not changed
