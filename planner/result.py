@@ -288,10 +288,12 @@ class Result:
     def to_html(self, path, lang: str = "zh", tiles=None, year=None, **kwargs):
         """Write the map as one self-contained HTML file that works offline; returns the Path.
 
-        ``year``: a phased plan's year (default the last).
+        A phased plan: every year's map behind a year selector, or only ``year``'s map.
         """
-        from .maps import write_html
+        from .maps import write_html, write_years_html
 
+        if self.per_year is not None and year is None:
+            return write_years_html(self, path, lang=lang, tiles=tiles, **kwargs)
         return write_html(self._of_year(year), path, lang=lang, tiles=tiles, **kwargs)
 
     def to_geopackage(self, path):
