@@ -100,19 +100,23 @@ def markdown(rows: list[dict], machine: str) -> str:
         row("CPU ratio to single (per year)",
             lambda r: f"{r['cpu_s'] / base['cpu_s']:.2f} ({r['cpu_s'] / base['cpu_s'] / max(r['years'], 1):.2f})")
         row("peak RSS MB (instance alone)", lambda r: f"{r['peak_mb']:,.0f} ({r['instance_mb']:,.0f})")
+        grow = lambda r: (r["peak_mb"] - r["instance_mb"]) / max(base["peak_mb"] - base["instance_mb"], 1e-9)  # noqa: E731
         row("memory ratio to single (per year)",
             lambda r: f"{r['peak_mb'] / base['peak_mb']:.2f} ({r['peak_mb'] / base['peak_mb'] / max(r['years'], 1):.2f})")
+        row("solve's own memory (peak − instance) ratio (per year)",
+            lambda r: f"{grow(r):.2f} ({grow(r) / max(r['years'], 1):.2f})")
         row("status / cost (yuan)", lambda r: f"{r['status']} / {r['cost_yuan']:,.0f}")
         row("1-min load at the end", lambda r: f"{r['load_1min']:.1f}")
         lines.append("")
         if 5 in rs:
             r5 = rs[5]
             linear_t = r5["cpu_s"] / base["cpu_s"] <= 5 * 1.1
-            linear_m = r5["peak_mb"] / base["peak_mb"] <= 5 * 1.1
+            linear_m = grow(r5) <= 5 * 1.1
             lines.append(f"Verdict ({size} × 5 years): CPU time {r5['cpu_s'] / base['cpu_s']:.2f}× single "
                          f"(wall {r5['total_s'] / base['total_s']:.2f}×) "
                          f"({'at most' if linear_t else 'MORE than'} linear), peak memory "
-                         f"{r5['peak_mb'] / base['peak_mb']:.2f}× ({'at most' if linear_m else 'MORE than'} linear)"
+                         f"{r5['peak_mb'] / base['peak_mb']:.2f}× (above the instance: {grow(r5):.2f}×, "
+                         f"{'at most' if linear_m else 'MORE than'} linear)"
                          + (f"; {r5['peak_mb'] / 1024:.2f} GB {'within' if r5['peak_mb'] / 1024 <= LIMIT_GB else 'ABOVE'}"
                             f" the {LIMIT_GB:g} GB limit" if size == "province" else "") + ".")
             lines.append("")
