@@ -139,9 +139,17 @@ def main(argv=None) -> int:
     ap.add_argument("--years", nargs="+", type=int, default=[0, 1, 3, 5])
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--render-only", action="store_true", help="rewrite the RESULTS.md section from results_phased.json")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the rows of results_phased.json that this run does not measure again")
     args = ap.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker[0], int(args.worker[1]))))
+        return 0
+    out = Path(args.out)
+    if args.render_only:
+        data = json.loads((out / "results_phased.json").read_text(encoding="utf-8"))
+        write_section(markdown(data["rows"], data["machine"]), out / "RESULTS.md")
         return 0
     import platform
     from datetime import datetime, timezone
@@ -158,7 +166,12 @@ def main(argv=None) -> int:
                f"{platform.python_version()}; {datetime.now(timezone.utc).isoformat(timespec='seconds')}; "
                f"whole run {(time.perf_counter() - t0) / 60:.1f} min; 1-min load {load0:.1f} at the start, "
                f"{os.getloadavg()[0]:.1f} at the end (the machine is shared).")
-    out = Path(args.out)
+    if args.merge and (out / "results_phased.json").exists():
+        old = json.loads((out / "results_phased.json").read_text(encoding="utf-8"))
+        done = {(r["size"], r["years"]) for r in rows}
+        rows = [r for r in old["rows"] if (r["size"], r["years"]) not in done] + rows
+        rows.sort(key=lambda r: (["county", "city", "province"].index(r["size"]), r["years"]))
+        machine += f" Rows not measured again come from: {old['machine']}"
     (out / "results_phased.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n",
                                              encoding="utf-8")
     write_section(markdown(rows, machine), out / "RESULTS.md")
