@@ -579,3 +579,17 @@ def test_app_controls_edit_start_and_end_values_and_a_budget_per_year():
     c.year.value = 2027  # the year shown: no re-solve
     assert kinds == ["year"]
     assert sc.targets.beds_per_1000_elderly == 40  # the base scenario is not changed
+
+
+def test_the_solution_is_labelled_by_year_and_each_year_reads_its_own_duals():
+    """Slots needed rise 45 → 65 (4.5 → 6.5 per 1,000): one more slot needed in 2030 costs the
+    2,000 yuan of building it then (its dual, × scale, in 2030); 2026's row is not binding later."""
+    sc = scenario([area("a1", pop=10_000)], [childcare("c1", slots=30, affordable=30, max_add=100, cost=2000)],
+                  childcare_per_1000={2026: 4.5, 2030: 6.5}, **ONLY_SLOTS)
+    res = planner.solve(phased(sc))
+    add = res.solution["add"]
+    assert add.index.names == ["year", "facility_id"] and add.loc[(2030, "c1")] == pytest.approx(35)
+    scale = res.for_year(2030).solution.model.data.scale  # objective units → yuan
+    dual_2030 = res.for_year(2030).solution.dual("slots").loc["D1"] * scale
+    assert dual_2030 == pytest.approx(2000 * (1 - 4 * planner.phased.TIE_BREAK), rel=1e-6)
+    assert res.for_year(2026).solution.dual("slots").index.tolist() == ["D1"]
