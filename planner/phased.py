@@ -452,6 +452,74 @@ def build_phased(scenario, *, merge_areas: bool = True):
                  groups=groups, problem=lp, variables=variables, data=d)
 
 
+# ------------------------------------------------------------------ solving
+
+def run_phased(model, warm=None, keep=False):
+    """Solve a phased model: each year on its own first, then, only if needed, with the years linked.
+
+    Without the ``stays`` rows the model falls apart into one independent LP
+    per year (and per region), solved at single-year speed. The objective is a
+    positive combination of per-year terms, so that relaxation's optimum is a
+    lower bound; if its states already never fall, they are feasible, hence
+    optimal, and the relaxation's duals (0 on ``stays``) are optimal duals. If
+    some state falls (equal-cost alternatives, or need that falls), the linked
+    model is solved by dual simplex starting from the relaxation's basis with
+    the ``stays`` slacks basic: dual feasible, so only the violated rows need
+    pivots. A budget (its rows span the years), integer mode, CBC or a warm
+    start from a previous solve go straight to the linked model.
+    """
+    import dataclasses
+
+    from .solve import run
+
+    d, lp = model.data, model.lp
+    stays = np.zeros(lp.shape[0], bool)
+    for name, sl in lp.row_blocks.items():
+        stays[sl] = name.startswith("stays_")
+    direct = (warm is not None or lp.integer.any() or not stays.any() or d.budget is not None
+              or model.scenario.options.solver != "highs" or model.scenario.extra_functionality is not None)
+    if direct:
+        return run(model, warm=warm, keep=keep)
+    kept = np.flatnonzero(~stays)
+    relaxed = dataclasses.replace(lp, A=lp.A.tocsr()[kept].tocsc(), row_lower=lp.row_lower[kept],
+                                  row_upper=lp.row_upper[kept], row_blocks={})
+    x, info = run(dataclasses.replace(model, lp=relaxed), keep=True)
+    seconds = info.solve_seconds
+    if info.status == "optimal" and _never_falls(model, x):
+        duals = None
+        if info.duals is not None:
+            duals = np.zeros(lp.shape[0])
+            duals[kept] = info.duals
+        info.duals = duals
+    else:
+        import highspy
+
+        cols = np.empty(lp.shape[1], object)
+        rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic, dtype=object)  # stays slacks basic
+        for (r, c), h in zip(info.state.parts, info.state.solvers):
+            basis = h.getBasis()
+            cols[c] = basis.col_status
+            rows[kept[r]] = basis.row_status
+        x, info = run(model, keep=keep, start=lambda r, c: (cols[c], rows[r]))
+        info.solve_seconds += seconds
+    info.n_constraints, info.n_nonzeros = lp.shape[0], lp.A.nnz
+    if not keep:
+        info.state = None
+    return x, info
+
+
+def _never_falls(model, x, tol: float = 1e-7) -> bool:
+    """True if no state (added, affordable, converted, open, given up) falls from one year to the next."""
+    n_y = model.data.n_years
+    for name in ("add", "aff", "conv", "open", "rep"):
+        var = model.variables[name]
+        if len(var):
+            X = np.asarray(x[var.positions], float).reshape(n_y, -1)
+            if (np.diff(X, axis=0) < -tol * np.maximum(1.0, np.abs(X[:-1]))).any():
+                return False
+    return True
+
+
 # ------------------------------------------------------------------ reading the solution
 
 def year_values(model, x: np.ndarray) -> list[dict]:

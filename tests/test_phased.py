@@ -593,3 +593,26 @@ def test_the_solution_is_labelled_by_year_and_each_year_reads_its_own_duals():
     dual_2030 = res.for_year(2030).solution.dual("slots").loc["D1"] * scale
     assert dual_2030 == pytest.approx(2000 * (1 - 4 * planner.phased.TIE_BREAK), rel=1e-6)
     assert res.for_year(2026).solution.dual("slots").index.tolist() == ["D1"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios(), st.floats(-0.3, 0.1), st.floats(-0.2, 0.1))
+def test_years_apart_first_then_linked_gives_the_linked_optimum(sc, kids, elderly):
+    """run_phased (each year alone, then linked from that basis if a state would fall) == the linked LP."""
+    import importlib
+
+    from planner.phased import build_phased, run_phased
+
+    run = importlib.import_module("planner.solve").run
+    sc.years, sc.base_year = [2026, 2027, 2028], 2025
+    sc.growth = {"pop_0_2": kids, "pop_60_plus": elderly, "pop_total": kids / 3}
+    sc.targets.childcare_per_1000 = {2026: 5.0, 2028: 3.0}  # falling need: states would fall if years were apart
+    sc.validate()
+    model = build_phased(sc)
+    x, info = run_phased(model)
+    x_linked, linked = run(model)
+    assert info.objective == pytest.approx(linked.objective, rel=1e-7, abs=1e-7)
+    for name in ("add", "conv", "open"):
+        var = model.variables[name]
+        states = x[var.positions].reshape(3, -1)
+        assert (np.diff(states, axis=0) >= -1e-6).all()
