@@ -542,6 +542,9 @@ PHASED_LABELS: dict[str, tuple[str, str]] = {
     "w_target_in": ("{year} 年", "in {year}"),
     "w_budget_per_year": ("分年预算合计", "Budget per year, in all"),
     "w_tab_phasing": ("分年规划", "Phasing"),
+    "w_phasing_none": ("单期方案。在方案文件中设置规划年份 (years) 即可分年规划，例如 planner.load_demo(\"shanxi_2026_2030\")。",
+                       "A single-period plan. Set the plan years (years) in the scenario for a phased plan, "
+                       "e.g. planner.load_demo(\"shanxi_2026_2030\")."),
     "w_childcare_per_child": ("每名婴幼儿托位数（按出生人口）", "Slots per child under 3 (follows births)"),
     "w_childcare_per_child_hint": ("0 = 不按婴幼儿数；否则托位数还须 ≥ 该值 × 3 岁以下人口",
                                    "0 = off; otherwise slots ≥ this × children under 3 as well"),

@@ -616,3 +616,27 @@ def test_years_apart_first_then_linked_gives_the_linked_optimum(sc, kids, elderl
         var = model.variables[name]
         states = x[var.positions].reshape(3, -1)
         assert (np.diff(states, axis=0) >= -1e-6).all()
+
+
+def test_app_shows_a_phased_plan_year_by_year():
+    from planner.widgets import PlannerApp
+
+    sc = scenario([area("a1", pop60=1000), area("a2", "D2", pop60=2000, lon=112.56, lat=37.88)],
+                  [eldercare("e1", beds=10, max_add=100, cost=10, lat=37.875),
+                   eldercare("e2", "D2", beds=5, max_add=100, cost=10, lon=112.57)],
+                  **ONLY_BEDS)
+    sc = phased(sc, growth={"pop_60_plus": 0.10})
+    app = PlannerApp(sc, lang="en")
+    res = app.wait(120)
+    assert app.error is None and res.years == YEARS
+    assert app.shown.scenario.name.endswith("2030")
+    beds = lambda: app.shown.districts["beds_after"].sum()  # noqa: E731
+    last = beds()
+    app.controls.year.value = 2027   # no new solve: the same plan, that year's tables and map
+    app.wait(60)
+    assert app.result is res and app.shown.scenario.name.endswith("2027")
+    assert beds() == pytest.approx(res.by_year.query("year == 2027")["beds_after"].sum()) and beds() < last
+    app._parts.tabs.selected_index = 4
+    assert "data:image/png;base64," in app._parts.phasing.value and "2027" in app._parts.phasing.value
+    app.controls.end_sliders["beds_per_1000_elderly"].value = 50   # a schedule 40 → 50: solves again
+    assert app.wait(120).scenario.targets.beds_per_1000_elderly == {2026: 40.0, 2030: 50.0}

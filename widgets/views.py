@@ -382,8 +382,10 @@ def phasing_html(result, lang: str = "zh") -> str:
     import base64
     import io
 
-    if result is None or getattr(result, "by_year", None) is None:
+    if result is None:
         return ""
+    if getattr(result, "by_year", None) is None:
+        return f"<div class='cp-note' style='color:#555'>{_esc(i18n.t('w_phasing_none', lang))}</div>"
     fig = result.phasing_figure(lang=lang)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, facecolor="white")
