@@ -29,15 +29,11 @@ def phasing_figure(result, district_id=None, lang: str = "zh", width_in: float =
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .maps import cjk_font
+    from .maps import font_for
     from .phased import phasing_table
 
     i18n.check_lang(lang)
-    font = cjk_font()
-    if font is None and lang == "zh":
-        warnings.warn("no Chinese font found (install fonts-noto-cjk or fonts-wqy-microhei); "
-                      "the chart uses English labels", RuntimeWarning, stacklevel=2)
-        lang = "en"
+    font, lang = font_for(lang)
     t = lambda k: i18n.t(k, lang)  # noqa: E731
     table = phasing_table(result, district_id)
     years = table["year"].to_numpy()

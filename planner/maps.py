@@ -1247,6 +1247,16 @@ def cjk_font() -> str | None:
 _CJK_FILE = re.compile(r"wqy|noto.*cjk|sourcehan|droidsansfallback|simhei|msyh|pingfang", re.I)
 
 
+def font_for(lang: str) -> tuple[str | None, str]:
+    """(CJK font family or None, language to draw in): without a Chinese font, English labels and a warning."""
+    font = cjk_font()
+    if font is None and lang == "zh":
+        warnings.warn("no Chinese font found (install fonts-noto-cjk or fonts-wqy-microhei); "
+                      "the figure uses English labels", RuntimeWarning, stacklevel=3)
+        lang = "en"
+    return font, lang
+
+
 def write_png(result, path, lang: str = "zh", measure: str = "slots", when: str = "after",
               dpi: int = 150, width_in: float = 8.0):
     """Draw the attainment map as a PNG for reports, atomically.
@@ -1270,11 +1280,7 @@ def write_png(result, path, lang: str = "zh", measure: str = "slots", when: str 
 
     i18n.check_lang(lang)
     m = _measure(measure)
-    font = cjk_font()
-    if font is None and lang == "zh":
-        warnings.warn("no Chinese font found (install fonts-noto-cjk or fonts-wqy-microhei); "
-                      "the PNG uses English labels", RuntimeWarning, stacklevel=2)
-        lang = "en"
+    font, lang = font_for(lang)
     t = lambda k: i18n.t(k, lang)  # noqa: E731
     d = result.districts
     att = attainment(d, m.key, when)

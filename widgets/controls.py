@@ -88,13 +88,18 @@ class Controls:
         self._lang = i18n.check_lang(lang)
         self.sliders: dict[str, w.FloatSlider] = {}
         self._slider_labels: dict[str, w.HTML] = {}
+        # phased plans: each target's value in the last plan year, the budget of each year, the year shown
+        self.end_sliders: dict[str, w.FloatSlider] = {}
+        self._end_labels: dict[str, w.HTML] = {}
         for spec in SLIDERS:
-            s = w.FloatSlider(min=spec.min, max=spec.max, step=spec.step, readout_format=spec.readout,
-                              continuous_update=False, layout=w.Layout(width="98%"))
-            s.add_class(f"cp-slider-{spec.name}")
-            s.observe(self._changed("plan"), "value")
-            self.sliders[spec.name] = s
-            self._slider_labels[spec.name] = w.HTML()
+            for sliders, labels, css in ((self.sliders, self._slider_labels, "cp-slider"),
+                                         (self.end_sliders, self._end_labels, "cp-end-slider")):
+                s = w.FloatSlider(min=spec.min, max=spec.max, step=spec.step, readout_format=spec.readout,
+                                  continuous_update=False, layout=w.Layout(width="98%"))
+                s.add_class(f"{css}-{spec.name}")
+                s.observe(self._changed("plan"), "value")
+                sliders[spec.name] = s
+                labels[spec.name] = w.HTML()
         self.reach_rules = w.Checkbox(indent=False, layout=w.Layout(width="auto"))
         self.reach_rules.observe(self._on_reach_toggle, "value")
         self._reach_note = w.HTML()
@@ -133,16 +138,6 @@ class Controls:
 
         self._targets_label = w.HTML()
         self._suggested = (None, None)  # (region, yuan) of the last budget suggestion
-        # phased plans: each target's value in the last plan year, the budget of each year, the year shown
-        self.end_sliders: dict[str, w.FloatSlider] = {}
-        self._end_labels: dict[str, w.HTML] = {}
-        for spec in SLIDERS:
-            s = w.FloatSlider(min=spec.min, max=spec.max, step=spec.step, readout_format=spec.readout,
-                              continuous_update=False, layout=w.Layout(width="98%"))
-            s.add_class(f"cp-end-slider-{spec.name}")
-            s.observe(self._changed("plan"), "value")
-            self.end_sliders[spec.name] = s
-            self._end_labels[spec.name] = w.HTML()
         self.budget_years: dict[int, w.BoundedFloatText] = {}
         self._budget_years_box = w.VBox()
         self._year_label = w.HTML()
