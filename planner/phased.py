@@ -484,6 +484,7 @@ def run_phased(model, warm=None, keep=False):
     relaxed = dataclasses.replace(lp, A=lp.A.tocsr()[kept].tocsc(), row_lower=lp.row_lower[kept],
                                   row_upper=lp.row_upper[kept], row_blocks={})
     x, info = run(dataclasses.replace(model, lp=relaxed), keep=True)
+    del relaxed
     seconds = info.solve_seconds
     if info.status == "optimal" and _never_falls(model, x):
         duals = None
@@ -496,10 +497,12 @@ def run_phased(model, warm=None, keep=False):
 
         cols = np.empty(lp.shape[1], object)
         rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic, dtype=object)  # stays slacks basic
-        for (r, c), h in zip(info.state.parts, info.state.solvers):
+        state, info.state = info.state, None
+        for (r, c), h in zip(state.parts, state.solvers):
             basis = h.getBasis()
             cols[c] = basis.col_status
             rows[kept[r]] = basis.row_status
+        del state, info, h  # the relaxation's solvers go before the linked model is handed to HiGHS
         x, info = run(model, keep=keep, start=lambda r, c: (cols[c], rows[r]))
         info.solve_seconds += seconds
     info.n_constraints, info.n_nonzeros = lp.shape[0], lp.A.nnz
