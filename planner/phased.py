@@ -498,11 +498,12 @@ def run_phased(model, warm=None, keep=False):
         cols = np.empty(lp.shape[1], object)
         rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic, dtype=object)  # stays slacks basic
         state, info.state = info.state, None
-        for (r, c), h in zip(state.parts, state.solvers):
-            basis = h.getBasis()
+        solver = None
+        for (r, c), solver in zip(state.parts, state.solvers):
+            basis = solver.getBasis()
             cols[c] = basis.col_status
             rows[kept[r]] = basis.row_status
-        del state, info, h  # the relaxation's solvers go before the linked model is handed to HiGHS
+        del state, info, solver  # the relaxation's solvers go before the linked model is handed to HiGHS
         x, info = run(model, keep=keep, start=lambda r, c: (cols[c], rows[r]))
         info.solve_seconds += seconds
     info.n_constraints, info.n_nonzeros = lp.shape[0], lp.A.nnz
