@@ -458,7 +458,8 @@ def run_phased(model, warm=None, keep=False):
     """Solve a phased model: each year on its own first, then, only if needed, with the years linked.
 
     Without the ``stays`` rows the model falls apart into one independent LP
-    per year (and per region), solved at single-year speed. The objective is a
+    per year (and per region), solved one year after the other at single-year
+    speed and memory. The objective is a
     positive combination of per-year terms, so that relaxation's optimum is a
     lower bound; if its states already never fall, they are feasible, hence
     optimal, and the relaxation's duals (0 on ``stays``) are optimal duals. If
@@ -480,36 +481,58 @@ def run_phased(model, warm=None, keep=False):
               or model.scenario.options.solver != "highs" or model.scenario.extra_functionality is not None)
     if direct:
         return run(model, warm=warm, keep=keep)
-    kept = np.flatnonzero(~stays)
-    relaxed = dataclasses.replace(lp, A=lp.A.tocsr()[kept].tocsc(), row_lower=lp.row_lower[kept],
-                                  row_upper=lp.row_upper[kept], row_blocks={})
-    x, info = run(dataclasses.replace(model, lp=relaxed), keep=True)
-    del relaxed
-    seconds = info.solve_seconds
-    if info.status == "optimal" and _never_falls(model, x):
-        duals = None
-        if info.duals is not None:
-            duals = np.zeros(lp.shape[0])
-            duals[kept] = info.duals
-        info.duals = duals
-    else:
-        import highspy
+    import highspy
 
-        cols = np.empty(lp.shape[1], object)
-        rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic, dtype=object)  # stays slacks basic
-        state, info.state = info.state, None
-        solver = None
-        for (r, c), solver in zip(state.parts, state.solvers):
+    # Each year alone, one after the other (one year's solvers in memory at a time): the bases are kept.
+    year_of_col, year_of_row = _years_of(lp.blocks, lp.shape[1], d.n_years), _years_of(lp.row_blocks, lp.shape[0],
+                                                                                       d.n_years)
+    year_of_row[stays] = -1
+    x = np.zeros(lp.shape[1])
+    duals = np.zeros(lp.shape[0])
+    cols = np.empty(lp.shape[1], object)
+    rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic, dtype=object)  # stays slacks basic
+    A = lp.A.tocsr()
+    seconds, optimal = 0.0, True
+    for y in range(d.n_years):
+        r, c = np.flatnonzero(year_of_row == y), np.flatnonzero(year_of_col == y)
+        sub = dataclasses.replace(lp, A=A[r][:, c].tocsc(), row_lower=lp.row_lower[r], row_upper=lp.row_upper[r],
+                                  cost=lp.cost[c], lower=lp.lower[c], upper=lp.upper[c], integer=lp.integer[c],
+                                  blocks={}, row_blocks={})
+        x_y, info_y = run(dataclasses.replace(model, lp=sub), keep=True)
+        x[c] = x_y
+        if info_y.duals is not None:
+            duals[r] = info_y.duals
+        for (rr, cc), solver in zip(info_y.state.parts, info_y.state.solvers):
             basis = solver.getBasis()
-            cols[c] = basis.col_status
-            rows[kept[r]] = basis.row_status
-        del state, info, solver  # the relaxation's solvers go before the linked model is handed to HiGHS
+            cols[c[cc]] = basis.col_status
+            rows[r[rr]] = basis.row_status
+        seconds += info_y.solve_seconds
+        optimal &= info_y.status == "optimal"
+        info_y.state = None
+    del A
+    if optimal and _never_falls(model, x):
+        info = info_y
+        info.objective = float(lp.cost @ x)
+        info.duals = duals
+        info.solve_seconds = seconds
+    else:
         x, info = run(model, keep=keep, start=lambda r, c: (cols[c], rows[r]))
         info.solve_seconds += seconds
     info.n_constraints, info.n_nonzeros = lp.shape[0], lp.A.nnz
     if not keep:
         info.state = None
     return x, info
+
+
+def _years_of(blocks: dict, n: int, n_years: int) -> np.ndarray:
+    """The plan year (0, 1, …) of every column or row: each block is year-major (the ``stays`` rows,
+    which link years, are not: −1 where a block does not split into years)."""
+    out = np.full(n, -1, np.int64)
+    for sl in blocks.values():
+        size = sl.stop - sl.start
+        if size and size % n_years == 0:
+            out[sl] = np.arange(size) // (size // n_years)
+    return out
 
 
 def _never_falls(model, x, tol: float = 1e-7) -> bool:
