@@ -238,27 +238,31 @@ def target_groups(scenario, name: str, tree: Tree | None = None) -> TargetGroups
     return TargetGroups(name, np.asarray(groups_rows, np.int64), np.asarray(values, float), members)
 
 
-def leaf_rates(scenario, tree: Tree | None = None) -> pd.DataFrame:
+def leaf_rates(scenario, tree: Tree | None = None, targets=None) -> pd.DataFrame:
     """The target rate each leaf is held to or counted against, per target name.
 
     Aggregate targets: the leaf's own column, else the value of the row at
     ``target_level`` above it (``all``: the scenario's), else the scenario's.
     Reach rules: own column, else nearest ancestor's, else the scenario's.
     Used for each area's need (reach rows) and as the leaf's reference target.
+    ``targets``: the scenario-wide values to use (default ``scenario.targets``;
+    a phased plan passes one year's).
     """
     tree = tree or Tree.from_scenario(scenario)
+    targets = scenario.targets if targets is None else targets
     level = check_target_level(getattr(scenario, "target_level", LEAF))
     nl = tree.n_leaves
     out = {}
-    for name in (*AGGREGATE_TARGETS, *AREA_RULES):
-        if not hasattr(scenario.targets, name):
+    extra = [c for c in _target_names() if c not in (*AGGREGATE_TARGETS, *AREA_RULES)]
+    for name in (*AGGREGATE_TARGETS, *AREA_RULES, *extra):
+        if not hasattr(targets, name):
             continue
-        default = float(getattr(scenario.targets, name))
+        default = float(getattr(targets, name))
         own = own_values(scenario, tree, name)
         v = own[:nl].copy()
         if name in AREA_RULES:
             chain = _nearest_ancestor_value(tree, own)
-        elif level in (LEAF, ALL):
+        elif level in (LEAF, ALL) or name in extra:  # targets this module does not aggregate stay per leaf
             chain = np.full(nl, np.nan)
         else:
             at = tree.rows_at(level)
@@ -268,6 +272,12 @@ def leaf_rates(scenario, tree: Tree | None = None) -> pd.DataFrame:
         v = np.where(np.isnan(v), chain, v)
         out[name] = np.where(np.isnan(v), default, v)
     return pd.DataFrame(out, index=scenario.districts.index)
+
+
+def _target_names() -> list:
+    from .schema import TARGET_COLUMNS
+
+    return [c.name for c in TARGET_COLUMNS]
 
 
 def _nearest_ancestor_value(tree: Tree, own: np.ndarray) -> np.ndarray:

@@ -25,6 +25,12 @@ def care_beds_required(rate_per_person, assessed):
     """Care-oriented beds assessed care need asks for: ``rate × people assessed as needing care``."""
     return np.asarray(rate_per_person, float) * np.asarray(assessed, float)
 
+def required_slots(rate_per_1000, people, per_child=0.0, children=0.0):
+    """Slots a district needs: the per-1,000 target and, as well, ``per_child × children under 3``
+    (the optional ``childcare_per_child`` target: need that follows births). The larger of the two."""
+    return np.maximum(required(rate_per_1000, people),
+                      np.asarray(per_child, float) * np.nan_to_num(np.asarray(children, float)))
+
 
 def share_floor(share, total):
     """The part a share target asks for: ``share × total`` (e.g. affordable slots ≥ share × slots)."""
@@ -133,3 +139,19 @@ def gini(rate, weight) -> float | None:
         return None
     prev = np.concatenate([[0.0], s[:-1]])
     return float(1.0 - np.sum(w * (prev + s)) / (people * total))
+
+# ------------------------------------------------------------------ over the years (phased plans)
+
+def scheduled(year, given_years, given_values):
+    """A target schedule's value in ``year``: linear between the given years, flat outside them."""
+    return np.interp(year, np.asarray(given_years, float), np.asarray(given_values, float))
+
+
+def grown(rate, years_since):
+    """Compound growth factor ``(1 + rate) ** years_since`` (rate −0.05: 5 % fewer a year)."""
+    return (1.0 + np.asarray(rate, float)) ** np.asarray(years_since, float)
+
+
+def discounted(rate, years_since):
+    """Present-value weight of a yuan spent ``years_since`` years after the first: ``1 / (1 + rate) ** years_since``."""
+    return 1.0 / (1.0 + float(rate)) ** np.asarray(years_since, float)
