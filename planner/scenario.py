@@ -291,6 +291,7 @@ class Scenario:
             raise PlannerError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}",
                                "scenario", None, "objective")
         self._validate_years()
+        self._validate_levels_with_years()
         reach_rules(self.reach)
         if hasattr(self.travel, "check"):
             self.travel.check(self.areas, self.facilities)
@@ -302,6 +303,35 @@ class Scenario:
                 if isinstance(b, bool) or not isinstance(b, (int, float, np.number)) or not math.isfinite(b) or b < 0:
                     raise PlannerError(f"budget must be a number of yuan ≥ 0 or None, got {b!r}", "scenario", None,
                                        "budget")
+
+    def _validate_levels_with_years(self) -> None:
+        """Aggregate targets, care need, minimum centres and equity are single-period for now: say so."""
+        if self.years is None:
+            return
+        from .levels import AGGREGATE_TARGETS
+
+        where = self.sources.get("scenario", "scenario")
+        used = []
+        if self.target_level != "leaf":
+            used.append("target_level")
+        if self.objective != "least_cost":
+            used.append("objective")
+        care = getattr(self.targets, "care_beds_per_care_need", 0)
+        if isinstance(care, dict) or float(care or 0) > 0:
+            used.append("care_beds_per_care_need")
+        tables = [("districts", self.districts)] + ([("districts", self.parents)] if self.parents is not None else [])
+        for _, t in tables:
+            if "min_affordable_centres" in t and t["min_affordable_centres"].notna().any():
+                used.append("min_affordable_centres")
+            if "care_beds_per_care_need" in t and (t["care_beds_per_care_need"].fillna(0) > 0).any():
+                used.append("care_beds_per_care_need")
+        if self.parents is not None:
+            cols = [c for c in AGGREGATE_TARGETS if c in self.parents and self.parents[c].notna().any()]
+            used += [f"{c} (on a parent row)" for c in cols]
+        if used:
+            raise PlannerError(f"{sorted(set(used))[0]} is not yet available in a phased plan (years): solve "
+                               "one year at a time (scenario.for_year(year)) or leave it out", where, None,
+                               sorted(set(used))[0].split(" ")[0])
 
     def _validate_years(self) -> None:
         """The phased-plan settings: years, base year, schedules, budget per year, population."""

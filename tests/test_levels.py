@@ -306,3 +306,17 @@ def test_cli_objective_target_level_and_load_report(tmp_path, capsys):
                  "--objective", "equity", "--quiet"]) == 0
     s = json.loads((tmp_path / "eq" / "summary.json").read_text(encoding="utf-8"))
     assert s["objective"] == "equity" and s["cost_yuan"] == 180_000
+
+
+def test_level_features_are_refused_in_a_phased_plan_not_ignored():
+    sc = planner.load_demo("shanxi_2026_2030", prefecture="阳泉")
+    sc.objective = "equity"
+    with pytest.raises(planner.PlannerError, match="objective is not yet available in a phased plan"):
+        sc.validate()
+    sc.objective = "least_cost"
+    sc.target_level = "prefecture"
+    with pytest.raises(planner.PlannerError, match="target_level is not yet available"):
+        sc.validate()
+    one = planner.load_demo("shanxi_2026_2030", prefecture="阳泉").for_year(2027)
+    one.target_level = "prefecture"
+    assert planner.solve(one).rollup("prefecture")["name"].tolist() == ["阳泉市"]
