@@ -51,6 +51,7 @@ class ModelData:
     price: dict                # shortfall block → price per unit (× SHORTFALL_PRICE)
     pop: np.ndarray            # residents per district
     elderly: np.ndarray        # residents aged 60+ per district
+    area_pop: dict             # "pop_total", "pop_60_plus" → per area
     C: np.ndarray = field(default=None)
     E: np.ndarray = field(default=None)
     K: np.ndarray = field(default=None)
@@ -73,6 +74,20 @@ class ModelData:
             first[g.of_area[::-1]] = np.arange(len(g.of_area))[::-1]  # lowest area of each group
             return pd.Index(ids[first], name="area_group")
         return lazy_index(g.n, make)
+
+    def pop_of(self, people: str) -> np.ndarray:
+        """Residents (``pop_total``) or aged 60+ (``pop_60_plus``) per district."""
+        return self.pop if people == "pop_total" else self.elderly
+
+    def area_people(self, people: str) -> np.ndarray:
+        return self.area_pop[people]
+
+    def group_district(self, name: str) -> np.ndarray:
+        """District position of each area group (groups never span districts)."""
+        g = self.groups[name]
+        out = np.zeros(g.n, np.int64)
+        out[g.of_area] = self.p.area_d
+        return out
 
     def flow_pairs(self, name: str):
         """The reach pairs that carry a flow column (each group's first area), once per service."""
@@ -252,3 +267,60 @@ def define_objective(lp: LinearProblem, v: dict, d: ModelData) -> None:
 VARIABLES = (define_capacity_variables, define_flow_variables, define_shortfall_variables)
 CONSTRAINTS = (define_district_slots, define_affordable_share, define_district_beds, define_care_share,
                define_affordable_link, define_site_linking, define_reach, define_budget)
+
+
+# ------------------------------------------------------------------ marginal costs (from the duals)
+
+MARGINAL_COST_COLUMNS = ("marginal_cost_childcare_per_1000", "marginal_cost_beds_per_1000_elderly",
+                         "marginal_cost_affordable_share", "marginal_cost_care_bed_share")
+
+
+def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) -> dict:
+    """Yuan for raising one district's target by one unit at the optimal plan, from the row duals.
+
+    With y the dual of a row (objective units per unit of its right-hand side,
+    ≥ 0 on a binding ≥ row) and the objective in yuan × w / scale
+    (:func:`define_objective`), dV/dt for each target t of district d is
+    (``docs/model.md``, "Marginal costs"):
+
+    - childcare_per_1000 (+1 slot per 1,000): y_slots · pop / 1000 + Σ_{g⊂d} y_access_c,g · Σ_{a∈g} s_a · pop_a / 1000
+      (the target also raises every area's need in reach);
+    - beds_per_1000_elderly: the same with beds, aged 60+ and access_e;
+    - affordable_share (+1 point = +0.01): y_affordable · slots_after / 100 (the share is on both
+      sides of the row: ∂row/∂t = −(S + Σ add));
+    - care_bed_share: y_care · beds_after / 100.
+
+    Yuan = dV/dt · scale / w. 0 where the row is not binding; NaN where the target
+    is already out of reach (its shortfall > 0, or the row's dual is a shortfall
+    price: one more unit could only be a shortfall), and in budget mode when the
+    budget binds (more cannot be bought). Access groups already short of reach
+    add to their own shortfall, not to cost, so they are left out of the sum.
+    """
+    p = d.p
+    n_d = p.n_districts
+    to_yuan = d.scale / d.cost_weight
+    dual = {name: sol.dual_array(name) for name in ("slots", "affordable", "beds", "care", "access_c", "access_e")}
+    budget_binds = p.budget is not None and abs(sol.dual_array("budget")).max(initial=0.0) > 1e-9
+    out = {}
+    specs = (("marginal_cost_childcare_per_1000", "slots", "sf_slots", "c", "pop_total", None),
+             ("marginal_cost_beds_per_1000_elderly", "beds", "sf_beds", "e", "pop_60_plus", None),
+             ("marginal_cost_affordable_share", "affordable", "sf_aff", None, None, slots_after),
+             ("marginal_cost_care_bed_share", "care", "sf_care", None, None, beds_after))
+    for column, row, sf, service, people, after in specs:
+        y = np.maximum(dual[row], 0.0)
+        price = SHORTFALL_PRICE * d.price[sf]
+        out_of_reach = (shortfall[row] > T.TOL) | (y >= 0.5 * price)
+        if service is None:
+            value = y * np.asarray(after, float) / 100
+        else:
+            value = y * d.pop_of(people) / 1000
+            g = d.groups[service]
+            y_acc = np.maximum(dual[f"access_{service}"], 0.0)
+            per_unit = np.bincount(g.of_area, p.access_share_a * d.area_people(people) / 1000, g.n)
+            short = sol.array(f"sf_acc_{service}") > T.TOL
+            y_acc = np.where(short | (y_acc >= 0.5 * SHORTFALL_PRICE), 0.0, y_acc)
+            value = value + np.bincount(d.group_district(service), y_acc * per_unit, n_d)
+        value = value * to_yuan
+        value = np.where(out_of_reach | budget_binds & (value > 0), np.nan, value)
+        out[column] = np.where(np.abs(value) < 1e-9 * max(d.scale, 1.0), 0.0, value)
+    return out

@@ -324,7 +324,8 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
         fixed=fixed, min_size=min_size, max_size=f["max_size"].to_numpy(float),
         scale=scale, cost_weight=cost_weight, price=price,
         pop=np.bincount(p.area_d, a["pop_total"].to_numpy(float), n_d),
-        elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d))
+        elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d),
+        area_pop={c: a[c].to_numpy(float) for c in ("pop_total", "pop_60_plus")})
 
     lp = LinearProblem()
     variables = {}

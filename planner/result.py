@@ -119,6 +119,7 @@ class Result:
         _add_scores(ar, fac, p, sc.options.score_decay)
 
         districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
+        _add_marginal_costs(districts, model, sol)
         met_all = bool(districts["met"].all())
         cost = float(cost_f.sum())
         return cls(status="optimal" if met_all else "shortfall", cost=cost, districts=districts,
@@ -320,6 +321,22 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     if geom is not None:
         return gpd.GeoDataFrame(out, geometry=geom.to_numpy(), crs=d.crs)
     return out
+
+
+def _add_marginal_costs(out, model, sol) -> None:
+    """``marginal_cost_*`` columns (yuan per +1 unit of a district's target; see docs/model.md)."""
+    from .formulation import MARGINAL_COST_COLUMNS, marginal_costs
+
+    if sol is None or sol.duals is None or model.data is None:
+        for c in MARGINAL_COST_COLUMNS:
+            out[c] = np.nan
+        return
+    shortfall = {"slots": out["shortfall_slots"].to_numpy(), "affordable": out["shortfall_affordable"].to_numpy(),
+                 "beds": out["shortfall_beds"].to_numpy(), "care": out["shortfall_care_beds"].to_numpy()}
+    mc = marginal_costs(model.data, sol, out["slots_after"].to_numpy(), out["beds_after"].to_numpy(), shortfall)
+    at = out.columns.get_loc("cost")  # beside the plan's cost
+    for i, c in enumerate(MARGINAL_COST_COLUMNS):
+        out.insert(at + 1 + i, c, mc[c])
 
 
 def _reasons(p, ar, out, status) -> list[str]:

@@ -75,6 +75,8 @@ def solve(scenario, *, model: Model | None = None, warm_start=None):
     previous = getattr(getattr(warm_start, "info", None), "state", None)
     x, info = run(model, warm=previous, keep=keep)
     info.build_seconds = build_s
+    if info.duals is None:
+        info.duals = fixed_site_duals(model, x)
     return Result.from_solution(model, x, info)
 
 
@@ -102,6 +104,33 @@ def run(model: Model, warm=None, keep=False):
                      n_constraints=lp.shape[0], n_nonzeros=lp.A.nnz, mip_gap=gap,
                      warm=state is not None and state is warm, state=state if keep else None, duals=duals)
     return x, info
+
+
+def fixed_site_duals(model: Model, x) -> np.ndarray | None:
+    """Row duals of the LP with the site decisions (``open``) fixed at ``x`` (docs/model.md, marginal costs).
+
+    For integer plans (and the CBC path, which returns no duals): the other
+    decisions are relaxed to continuous values, so the duals price one more
+    unit of a target with the chosen sites kept. ``None`` without highspy.
+    """
+    try:
+        import highspy  # noqa: F401
+    except ImportError:  # pragma: no cover - highspy is a dependency
+        return None
+    from dataclasses import replace
+
+    lp = model.lp
+    lower, upper = lp.lower.copy(), lp.upper.copy()
+    sites = lp.blocks["open"]
+    fixed = np.clip(np.round(np.asarray(x, float)[sites]) if lp.integer[sites].any() else np.asarray(x, float)[sites],
+                    lp.lower[sites], lp.upper[sites])
+    lower[sites] = upper[sites] = fixed
+    relaxed = replace(model, lp=replace(lp, lower=lower, upper=upper, integer=np.zeros_like(lp.integer)))
+    try:
+        *_, duals = _run_highs(relaxed, None)
+    except PlannerError:
+        return None
+    return duals
 
 
 def _check_status(status: str, has_solution: bool, solver: str) -> str:
