@@ -109,14 +109,15 @@ def define_capacity_variables(lp: LinearProblem, d: ModelData) -> dict:
 
     add_f ∈ [0, max_add_f] (candidates: [0, max_size_f]); aff_f ∈ [0, max_add_f] for f ∈ C;
     conv_f ∈ [0, B_f − BC_f] for f ∈ E with a conversion cost; open_k ∈ [0, 1] for k ∈ K.
-    All integer in integer mode.
+    All integer in integer mode. ``force``: open → open_k = 1; closed → add_f = conv_f = 0 (open_k = 0).
     """
     p, C, E, K = d.p, d.C, d.E, d.K
     return {
         "add": lp.add_variables("add", d.facilities, upper=p.add_upper, integer=p.integer),
         "aff": lp.add_variables("aff", _fac_index(d, C), upper=p.add_upper[C], integer=p.integer),
         "conv": lp.add_variables("conv", _fac_index(d, E), upper=p.conv_upper[E], integer=p.integer),
-        "open": lp.add_variables("open", _fac_index(d, K), upper=1.0, integer=p.integer),
+        "open": lp.add_variables("open", _fac_index(d, K), lower=p.open_lower[K], upper=p.open_upper[K],
+                                 integer=p.integer),
     }
 
 

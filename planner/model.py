@@ -140,7 +140,9 @@ class Prepared:
     need_e: np.ndarray             # beds needed per area
     child: np.ndarray              # facility is childcare
     cand: np.ndarray               # facility is a candidate site
-    add_upper: np.ndarray          # slots/beds a facility may add
+    add_upper: np.ndarray          # slots/beds a facility may add (0 where force = closed)
+    open_lower: np.ndarray         # 1 for candidates with force = open, else 0
+    open_upper: np.ndarray         # 0 for force = closed, else 1
     cost_unit: np.ndarray          # yuan per added slot/bed (0 where it cannot grow)
     conv_upper: np.ndarray         # convertible ordinary beds
     cost_conv: np.ndarray          # yuan per conversion
@@ -169,10 +171,13 @@ def prepare(scenario) -> Prepared:
     t = scenario.district_targets()
     child = (f["kind"] == "childcare").to_numpy()
     cand = f["candidate"].to_numpy(bool)
-    add_upper = np.where(cand, f["max_size"].to_numpy(float), f["max_add"].to_numpy(float))
+    force = f["force"].to_numpy(object) if "force" in f.columns else np.full(len(f), "", object)
+    closed = force == "closed"  # never opened, expanded or converted (DESIGN.md Contract v2)
+    add_upper = np.where(closed, 0.0, np.where(cand, f["max_size"].to_numpy(float), f["max_add"].to_numpy(float)))
     cost_unit = np.nan_to_num(f["cost_per_unit"].to_numpy(float))
     conv_cost = f["cost_per_conversion"].to_numpy(float)
-    conv_upper = np.where(~child & ~np.isnan(conv_cost), f["beds"].to_numpy(float) - f["beds_care"].to_numpy(float), 0.0)
+    conv_upper = np.where(~child & ~np.isnan(conv_cost) & ~closed,
+                          f["beds"].to_numpy(float) - f["beds_care"].to_numpy(float), 0.0)
     o = scenario.options
     pairs_c, pairs_e, limit_c, limit_e = reach_pairs(scenario, child)
     return Prepared(
@@ -180,6 +185,7 @@ def prepare(scenario) -> Prepared:
         need_c=required(t["childcare_per_1000"].to_numpy(float)[area_d], a["pop_total"].to_numpy(float)),
         need_e=required(t["beds_per_1000_elderly"].to_numpy(float)[area_d], a["pop_60_plus"].to_numpy(float)),
         child=child, cand=cand, add_upper=add_upper, cost_unit=cost_unit,
+        open_lower=(cand & (force == "open")).astype(float), open_upper=np.where(closed, 0.0, 1.0),
         conv_upper=conv_upper, cost_conv=np.nan_to_num(conv_cost),
         pairs_c=pairs_c, pairs_e=pairs_e, limit_c=limit_c, limit_e=limit_e,
         new_beds_care=bool(o.new_beds_care), budget=None if scenario.budget is None else float(scenario.budget),

@@ -62,7 +62,13 @@ FACILITIES = (
     Column("fixed_cost", "number", False, 0.0, "yuan", "cost of opening a candidate site"),
     Column("min_size", "number", False, 0.0, "slots or beds", "smallest size if a candidate is opened"),
     Column("max_size", "number", False, NAN, "slots or beds", "largest size of a candidate; required for candidates"),
+    Column("force", "text", False, "", "",
+           "a decision already taken: open (a candidate that must open; an existing facility that must stay) "
+           "or closed (never opened, expanded or converted); blank: the model decides"),
 )
+
+FORCE_VALUES = ("", "open", "closed")
+FORCE_ALIASES = {"开": "open", "开设": "open", "必建": "open", "关": "closed", "关闭": "closed", "不建": "closed"}
 
 DISTRICTS = (
     Column("district_id", "id", True, None, "", "unique id (e.g. the 6-digit adcode)"),

@@ -280,3 +280,45 @@ def test_reach_before_and_after_agree_when_the_plan_builds_nothing():
     assert a["served_in_reach_childcare_before"].sum() == pytest.approx(30)
     assert a["served_in_reach_childcare_before"].tolist() == pytest.approx(a["served_in_reach_childcare"].tolist())
     assert d["access_share_childcare_before"].tolist() == pytest.approx(d["access_share_childcare"].tolist())
+
+
+# ------------------------------------------------------------------ force (Contract v2)
+
+def test_force_open_and_closed():
+    """45 slots needed. n1 (500/slot + 10,000) would be cheapest but is closed; n3 (20 slots, 600/slot +
+    12,000) is forced open: 24,000. The other 25: n2 alone 10,000 + 25 × 800 = 30,000 beats c1's 10 at
+    1,000 plus n2 for 15 (32,000). Integer plan: 54,000."""
+    facs = [childcare("c1", slots=0, max_add=10, cost=1000),
+            {**childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=0, max_size=100), "force": "closed"},
+            childcare("n2", candidate=True, fixed=10_000, cost=800, min_size=0, max_size=100),
+            {**childcare("n3", candidate=True, fixed=12_000, cost=600, min_size=20, max_size=20), "force": "open"}]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+    sc.options.integer = True
+    res = planner.solve(sc)
+    f = res.facilities.set_index("facility_id")
+    assert not f.loc["n1", "opened"] and f.loc["n1", "added_slots"] == 0
+    assert f.loc["n3", "opened"] and f.loc["n3", "added_slots"] == pytest.approx(20)
+    assert f.loc["n2", "opened"] and f.loc["n2", "added_slots"] == pytest.approx(25)
+    assert res.cost == pytest.approx(54_000)
+
+
+def test_force_closed_existing_facility_is_not_expanded_or_converted():
+    """e1 (closed) could convert at 300; e2 must convert and expand instead: 10 beds × 5,000 + 2 × 400."""
+    facs = [{**eldercare("e1", beds=20, care=5, max_add=50, cost=1000, conv=300), "force": "closed"},
+            eldercare("e2", beds=10, care=5, max_add=100, cost=5000, conv=400)]
+    sc = scenario([area("a1", pop=5000, pop60=1000)], facs, **NO_SLOTS)
+    res = planner.solve(sc)
+    f = res.facilities.set_index("facility_id")
+    assert f.loc["e1", "added_beds"] == 0 and f.loc["e1", "converted_care_beds"] == 0
+    assert res.cost == pytest.approx(10 * 5000 + 2 * 400)
+
+
+def test_force_bad_value_and_zero_that_does_not_apply():
+    """A childcare row with cost_per_conversion 0 is fine (does not apply); 'maybe' is not a force value."""
+    ok = scenario([area("a1")], [{**childcare("c1", slots=30, affordable=30), "cost_per_conversion": 0}], **NO_BEDS)
+    assert ok.facilities["cost_per_conversion"].isna().all()
+    with pytest.raises(planner.PlannerError, match="conversion applies to eldercare"):
+        scenario([area("a1")], [{**childcare("c1", slots=30, affordable=30), "cost_per_conversion": 5}])
+    with pytest.raises(planner.PlannerError, match="force must be open, closed or blank") as e:
+        scenario([area("a1")], [{**childcare("c1"), "force": "maybe"}])
+    assert e.value.column == "force" and e.value.row == 2
