@@ -239,7 +239,7 @@ def write_excel(result, path, lang: str = "zh") -> Path:
 def _notes_sheet(ws, result, frames, lang, bold) -> None:
     t = lambda k: i18n.t(k, lang)  # noqa: E731
     sc = result.scenario
-    status = t("status_optimal") if result.status == "optimal" else t("status_shortfall")
+    status = t(f"status_{result.status}")
     rows = [
         (t("notes_scenario"), getattr(sc, "name", "")),
         (t("notes_status"), f"{status} ({result.status})"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from . import targets as T
 from .lp import LinearProblem, _get, lazy_index
@@ -52,6 +53,8 @@ class ModelData:
     pop: np.ndarray            # residents per district
     elderly: np.ndarray        # residents aged 60+ per district
     area_pop: dict             # "pop_total", "pop_60_plus" → per area
+    add_upper: np.ndarray = field(default=None)   # per facility; integer mode: tightened (site_bounds)
+    open_upper: np.ndarray = field(default=None)  # per facility; integer mode: 0 for dominated candidates
     C: np.ndarray = field(default=None)
     E: np.ndarray = field(default=None)
     K: np.ndarray = field(default=None)
@@ -60,6 +63,15 @@ class ModelData:
     def __post_init__(self):
         p = self.p
         self.C, self.E, self.K = np.flatnonzero(p.child), np.flatnonzero(~p.child), np.flatnonzero(p.cand)
+        if self.add_upper is None:
+            self.add_upper = p.add_upper
+        if self.open_upper is None:
+            self.open_upper = p.open_upper
+
+    def required_in_reach(self, name: str) -> np.ndarray:
+        """R_g = Σ_{a∈g} access_share_a · need_a per area group (slots or beds)."""
+        p, g = self.p, self.groups[name]
+        return np.bincount(g.of_area, p.access_share_a * (p.need_c if name == "c" else p.need_e), g.n)
 
     def per_district(self, fac_set, values) -> np.ndarray:
         """Σ of a per-facility value over the facilities of ``fac_set``, per district."""
@@ -113,10 +125,10 @@ def define_capacity_variables(lp: LinearProblem, d: ModelData) -> dict:
     """
     p, C, E, K = d.p, d.C, d.E, d.K
     return {
-        "add": lp.add_variables("add", d.facilities, upper=p.add_upper, integer=p.integer),
-        "aff": lp.add_variables("aff", _fac_index(d, C), upper=p.add_upper[C], integer=p.integer),
+        "add": lp.add_variables("add", d.facilities, upper=d.add_upper, integer=p.integer),
+        "aff": lp.add_variables("aff", _fac_index(d, C), upper=d.add_upper[C], integer=p.integer),
         "conv": lp.add_variables("conv", _fac_index(d, E), upper=p.conv_upper[E], integer=p.integer),
-        "open": lp.add_variables("open", _fac_index(d, K), lower=p.open_lower[K], upper=p.open_upper[K],
+        "open": lp.add_variables("open", _fac_index(d, K), lower=p.open_lower[K], upper=d.open_upper[K],
                                  integer=p.integer),
     }
 
@@ -218,12 +230,11 @@ def define_reach(lp: LinearProblem, v: dict, d: ModelData) -> list:
     """
     p = d.p
     out = []
-    for name, fac_set, cap_now, need in (("c", d.C, d.existing["slots"], p.need_c),
-                                         ("e", d.E, d.existing["beds"], p.need_e)):
+    for name, fac_set, cap_now in (("c", d.C, d.existing["slots"]), ("e", d.E, d.existing["beds"])):
         g = d.groups[name]
         fp = d.flow_pairs(name)
         flow = v[f"flow_{name}"]
-        required = np.bincount(g.of_area, p.access_share_a * need, g.n)
+        required = d.required_in_reach(name)
         out.append(lp.add_constraints(
             f"access_{name}", flow.sum_by(g.of_area[fp.area], d.group_index(name)) + v[f"sf_acc_{name}"] >= required))
         local = np.full(len(p.fac_d), -1)
@@ -232,6 +243,133 @@ def define_reach(lp: LinearProblem, v: dict, d: ModelData) -> list:
             f"capacity_{name}",
             flow.sum_by(local[fp.facility], _fac_index(d, fac_set)) - v["add"][fac_set] <= cap_now[fac_set]))
     return out
+
+
+def define_site_reach_linking(lp: LinearProblem, v: dict, d: ModelData) -> list:
+    """Integer mode only, per pair (g, k) in reach of a candidate site k (disaggregated linking):
+
+    flow[g, k] − R_g · open_k ≤ 0,   R_g = Σ_{a∈g} access_share_a · need_a
+
+    Valid: some optimal plan sends each group at most R_g in total (flows are
+    free; cutting them back keeps every row), and a closed site has no
+    capacity. It cuts fractional openings the aggregated ``site_max`` row
+    allows (the LP relaxation then opens each site at least as far as the
+    largest single group it serves needs), which is what makes
+    branch-and-bound prove optimality fast (``docs/model.md``).
+    """
+    p = d.p
+    if not p.integer:
+        return []
+    out = []
+    is_cand = np.full(len(p.fac_d), -1)
+    is_cand[d.K] = np.arange(len(d.K))
+    for name in ("c", "e"):
+        fp = d.flow_pairs(name)
+        g = d.groups[name]
+        at = np.flatnonzero(is_cand[fp.facility] >= 0)
+        if not len(at):
+            continue
+        flow = v[f"flow_{name}"][at]
+        site = v["open"][is_cand[fp.facility[at]]]
+        R = d.required_in_reach(name)[g.of_area[fp.area[at]]]
+        out.append(lp.add_constraints(f"site_reach_{name}", flow - site * R <= 0.0))
+    return out
+
+
+def site_bounds(d: ModelData):
+    """Integer mode: (add_upper, open_upper) with candidate bounds tightened and dominated candidates shut.
+
+    What a candidate k can usefully add (``docs/model.md``, "Exact integer sites"):
+    useful_k = max(reach_k, count_k) with reach_k = Σ_{g in reach of k} R_g and
+    count_k the district's deficit on the rows the site's capacity enters
+    (childcare: slots deficit and affordable deficit ÷ (1 − t_aff); eldercare:
+    beds deficit and, with new beds care-oriented, care deficit ÷ (1 − t_care)).
+    Bound: max(min_size, min(max_size, useful)). Exact because capacity beyond
+    that is in no binding row and costs ≥ 0.
+
+    Candidate k is dominated by candidate j (then shut: open = add = 0) when they
+    are of the same kind and district, j reaches every group k reaches,
+    fixed_cost, cost_per_unit and min_size of j are ≤ those of k, j can hold
+    everything it could use (max_size_j ≥ useful_j), k is not forced open and j
+    not forced closed: any plan using k moves k's capacity to j at no more cost.
+    Dominators are checked first (largest reach first), so shutting every
+    dominated site at once is exact (the relation is transitive).
+    """
+    p, K = d.p, d.K
+    add_upper, open_upper = d.add_upper.astype(float).copy(), d.open_upper.astype(float).copy()
+    if not len(K):
+        return add_upper, open_upper
+    n_f, n_d = len(p.fac_d), p.n_districts
+    t = p.targets
+    reach = np.zeros(n_f)
+    members = {}
+    for name in ("c", "e"):
+        g = d.groups[name]
+        R = d.required_in_reach(name)
+        # each (group, site) once: pairs of the group's first area (flow pairs)
+        fp = d.flow_pairs(name)
+        reach += np.bincount(fp.facility, R[g.of_area[fp.area]], n_f)
+        members[name] = (fp.facility, g.of_area[fp.area], g.n)
+    slots_def = np.maximum(T.required(t["childcare_per_1000"].to_numpy(float), d.pop)
+                           - d.per_district(d.C, d.existing["slots"]), 0)
+    t_aff = t["affordable_share"].to_numpy(float)
+    aff_def = np.maximum(T.share_floor(t_aff, d.per_district(d.C, d.existing["slots"]))
+                         - d.per_district(d.C, d.existing["affordable"]), 0)
+    beds_def = np.maximum(T.required(t["beds_per_1000_elderly"].to_numpy(float), d.elderly)
+                          - d.per_district(d.E, d.existing["beds"]), 0)
+    t_care = t["care_bed_share"].to_numpy(float)
+    care_def = np.maximum(T.share_floor(t_care, d.per_district(d.E, d.existing["beds"]))
+                          - d.per_district(d.E, d.existing["care"]), 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        aff_need = np.where(t_aff < 1, aff_def / (1 - t_aff), 0.0)
+        care_need = np.where((t_care < 1) & p.new_beds_care, care_def / (1 - t_care), 0.0)
+    count_child = np.maximum(slots_def, aff_need)
+    count_elder = np.maximum(beds_def, care_need)
+    count = np.where(p.child, count_child[p.fac_d], count_elder[p.fac_d])
+    useful = np.ceil(np.maximum(reach, count) - 1e-9)  # whole slots/beds in integer mode
+    min_size, max_size = d.min_size, d.max_size
+    tight = np.maximum(min_size, np.minimum(add_upper, useful))
+    add_upper[K] = np.where(open_upper[K] > 0, tight[K], 0.0)
+
+    # dominance among candidates of one kind and district
+    force_open = p.open_lower > 0
+    cost_unit, fixed = p.cost_unit, d.fixed
+    can_dominate = (max_size >= useful - 1e-9) & (open_upper > 0)
+    for name, kind in (("c", p.child), ("e", ~p.child)):
+        fac, grp, n_g = members[name]
+        ks = np.flatnonzero(p.cand & kind & (open_upper > 0))
+        if len(ks) < 2:
+            continue
+        local = np.full(n_f, -1)
+        local[ks] = np.arange(len(ks))
+        sel = local[fac] >= 0
+        M = sp.csr_matrix((np.ones(int(sel.sum())), (local[fac[sel]], grp[sel])), shape=(len(ks), n_g))
+        size = np.asarray(M.sum(axis=1)).ravel()
+        overlap = (M @ M.T).tocoo()  # overlap[k, j] = |reach(k) ∩ reach(j)|
+        k_, j_ = overlap.row, overlap.col
+        empty = np.flatnonzero(size == 0)  # reaches no group: ⊆ every site's reach
+        if len(empty):
+            k_ = np.concatenate([k_, np.repeat(empty, len(ks))])
+            j_ = np.concatenate([j_, np.tile(np.arange(len(ks)), len(empty))])
+            overlap = sp.coo_matrix((np.concatenate([overlap.data, np.zeros(len(empty) * len(ks))]), (k_, j_)),
+                                    shape=overlap.shape)
+        fk, fj = ks[k_], ks[j_]
+        dom = ((k_ != j_) & (overlap.data >= size[k_]) & (p.fac_d[fk] == p.fac_d[fj])
+               & (fixed[fj] <= fixed[fk]) & (cost_unit[fj] <= cost_unit[fk]) & (min_size[fj] <= min_size[fk])
+               & can_dominate[fj] & ~force_open[fk])
+        if dom.any():
+            order = np.lexsort((ks, min_size[ks], cost_unit[ks], fixed[ks], -size))  # dominators first
+            dominators = {}
+            for a, b in zip(k_[dom], j_[dom]):
+                dominators.setdefault(int(a), []).append(int(b))
+            kept = np.zeros(len(ks), bool)
+            for i in order:
+                if any(kept[j] for j in dominators.get(int(i), ())):
+                    open_upper[ks[i]] = 0.0
+                    add_upper[ks[i]] = 0.0
+                else:
+                    kept[i] = True
+    return add_upper, open_upper
 
 
 def cost_terms(v: dict, d: ModelData) -> list:
@@ -267,7 +405,7 @@ def define_objective(lp: LinearProblem, v: dict, d: ModelData) -> None:
 #: The families in build order (the order fixes columns and rows handed to the solver).
 VARIABLES = (define_capacity_variables, define_flow_variables, define_shortfall_variables)
 CONSTRAINTS = (define_district_slots, define_affordable_share, define_district_beds, define_care_share,
-               define_affordable_link, define_site_linking, define_reach, define_budget)
+               define_affordable_link, define_site_linking, define_reach, define_budget, define_site_reach_linking)
 
 
 # ------------------------------------------------------------------ marginal costs (from the duals)

@@ -333,6 +333,9 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
         elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d),
         area_pop={c: a[c].to_numpy(float) for c in ("pop_total", "pop_60_plus")})
 
+    if p.integer:  # exact tightening for branch-and-bound (docs/model.md, "Exact integer sites")
+        data.add_upper, data.open_upper = F.site_bounds(data)
+
     lp = LinearProblem()
     variables = {}
     for define in F.VARIABLES:

@@ -33,8 +33,10 @@ class Result:
     ----------
     status : str
         ``"optimal"`` (every target met at least cost, or the best use of the
-        budget with nothing missing) or ``"shortfall"`` (some targets cannot be
-        met; see ``districts``).
+        budget with nothing missing), ``"shortfall"`` (some targets cannot be
+        met; see ``districts``) or ``"time_limit"`` (the solver stopped at
+        ``options.time_limit_s`` with a plan not proven optimal; integer mode:
+        ``info.mip_gap`` is the proven gap).
     cost : float
         Total yuan of the plan.
     districts, facilities, areas : DataFrame / GeoDataFrame
@@ -122,7 +124,8 @@ class Result:
         _add_marginal_costs(districts, model, sol)
         met_all = bool(districts["met"].all())
         cost = float(cost_f.sum())
-        return cls(status="optimal" if met_all else "shortfall", cost=cost, districts=districts,
+        status = "time_limit" if info.status == "time_limit" else "optimal" if met_all else "shortfall"
+        return cls(status=status, cost=cost, districts=districts,
                    facilities=fac, areas=ar, scenario=sc, info=info, solution=sol)
 
     # ------------------------------------------------------------ summaries
@@ -140,6 +143,9 @@ class Result:
             "cost_yuan": round(self.cost, 2),
             "budget_yuan": self.scenario.budget,
             "integer": bool(self.scenario.options.integer),
+            "mip_gap": None if self.info.mip_gap is None else float(self.info.mip_gap),
+            "cost_basis": self.cost_basis(),
+            "cost_note": self.cost_note("en"),
             "targets": {fl.name: getattr(t, fl.name) for fl in fields(t)},
             "districts": int(len(d)),
             "districts_met": int(d["met"].sum()),
@@ -162,6 +168,22 @@ class Result:
             "solve_seconds": round(self.info.solve_seconds, 4),
             "variables": self.info.n_variables, "constraints": self.info.n_constraints,
         }
+
+    def cost_basis(self) -> str:
+        """Which cost this is: ``"lp_relaxation"`` (LP mode: a lower bound, sites may open in part),
+        ``"integer"`` (proven within ``options.mip_gap``) or ``"integer_time_limit"``."""
+        if not self.scenario.options.integer:
+            return "lp_relaxation"
+        return "integer_time_limit" if self.info.status == "time_limit" else "integer"
+
+    def cost_note(self, lang: str = "en") -> str:
+        """One line saying which cost this is, for the summary, the CLI and the app."""
+        from .i18n import t
+
+        gap = self.info.mip_gap
+        key = {"lp_relaxation": "cost_relaxation", "integer": "cost_integer",
+               "integer_time_limit": "cost_integer_time_limit"}[self.cost_basis()]
+        return t(key, lang).format(gap="–" if gap is None else f"{100 * max(gap, 0.0):.2g}%")
 
     def explain(self, district_id) -> list[str]:
         """Plain-English lines on why a district misses targets (empty if met)."""

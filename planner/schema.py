@@ -121,6 +121,10 @@ RESULT_DISTRICT_COLUMNS = {
     "shortfall_beds": "beds", "shortfall_care_beds": "beds",
     "shortfall_access_childcare": "slots", "shortfall_access_beds": "beds",
     "shortfall_reason": "codes, ';'-separated", "cost": "yuan",
+    # from the LP duals (docs/model.md, "Marginal costs"): 0 not binding, NaN out of reach
+    "marginal_cost_childcare_per_1000": "yuan per +1 slot per 1,000 residents",
+    "marginal_cost_beds_per_1000_elderly": "yuan per +1 bed per 1,000 aged 60+",
+    "marginal_cost_affordable_share": "yuan per +1 percentage point", "marginal_cost_care_bed_share": "yuan per +1 percentage point",
 }
 
 

@@ -226,8 +226,17 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
             _update(h, lp, rows, cols, changed.get(k, ()))
         else:
             sub = _block_matrix(A, rows, cols) if len(parts) > 1 else A
+            integer = lp.integer[cols]
+            if integer.any():  # the relaxation first: when it is integral it is a proven optimum
+                h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
+                               lp.row_upper[rows], np.zeros_like(integer), opts)
+                h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
+                h.run()
+                answer = _integral_relaxation(h, integer)
+                if answer is not None:
+                    return h, answer
             h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
-                           lp.row_upper[rows], lp.integer[cols], opts)
+                           lp.row_upper[rows], integer, opts)
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
         h.run()
         return h, _read(h, lp.integer[cols].any())
@@ -252,6 +261,30 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
     if reuse:
         state.A = A
     return x, status, objective, (max(gaps) if gaps else None), "highs", state, duals
+
+
+INT_TOL = 1e-6  # HiGHS's mip_feasibility_tolerance: an integer column this close is integral
+
+
+def _integral_relaxation(h, integer):
+    """(x, "optimal", objective, gap 0) if the solved relaxation in ``h`` is integral, else None.
+
+    An integral optimum of the relaxation is feasible for the MIP and meets the
+    relaxation's bound, so it is proven optimal without branch-and-bound. The
+    solver is then marked integer, so a warm re-solve runs the MIP.
+    """
+    import highspy
+
+    try:
+        x, status, objective, _ = _read(h, False)
+    except PlannerError:
+        return None
+    if status != "optimal" or np.abs(x[integer] - np.round(x[integer])).max(initial=0.0) > INT_TOL:
+        return None
+    x = np.where(integer, np.round(x), x)
+    idx = np.flatnonzero(integer).astype(np.int32)
+    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+    return x, "optimal", objective, 0.0
 
 
 def _block_matrix(A, rows, cols):

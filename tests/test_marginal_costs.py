@@ -157,3 +157,22 @@ def test_finite_differences_compared_many_marginal_costs():
     if not CHECKED:
         test_marginal_costs_match_finite_differences()
     assert sum(CHECKED) >= 20, CHECKED
+
+
+def test_marginal_costs_in_the_excel_export_and_the_map_popup(tmp_path):
+    sc = scenario([area("a1")], [childcare("c1", slots=30, affordable=30, max_add=50, cost=2000)], **NO_BEDS)
+    res = planner.solve(sc)
+    import openpyxl
+    wb = openpyxl.load_workbook(res.to_excel(tmp_path / "plan.xlsx", lang="en"))
+    ws = next(wb[n] for n in wb.sheetnames if "istrict" in n)
+    names = [c.value for c in ws[2]]
+    col = names.index("marginal_cost_childcare_per_1000")
+    assert ws[1][col].value == "Marginal cost: +1 slot per 1,000 (yuan)" and ws[3][col].value == pytest.approx(20_000)
+    from test_maps import tiny_scenario
+
+    res = planner.solve(tiny_scenario())  # district polygons: the district layer and its popup
+    mc_d1 = res.districts.set_index("district_id").loc["D1", "marginal_cost_childcare_per_1000"]
+    assert mc_d1 == pytest.approx(20 * 1000)  # 20,000 residents × 1/1000 more slots at c1's 1,000 yuan
+    text = res.to_html(tmp_path / "map.html", lang="en").read_text(encoding="utf-8")
+    assert '"marginal_cost_childcare_per_1000":20000' in text.replace(" ", "").replace(".0,", ",")
+    assert "Marginal cost: +1 slot per 1,000" in text and "v.marginal_cost_care_bed_share" in text

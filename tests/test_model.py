@@ -322,3 +322,55 @@ def test_force_bad_value_and_zero_that_does_not_apply():
     with pytest.raises(planner.PlannerError, match="force must be open, closed or blank") as e:
         scenario([area("a1")], [{**childcare("c1"), "force": "maybe"}])
     assert e.value.column == "force" and e.value.row == 2
+
+
+# ------------------------------------------------------------------ integer mode: strong sites, status, cost basis
+
+def test_dominated_candidate_is_shut_and_bounds_tightened():
+    """n1 and n2 stand side by side; n2 costs more in every respect, so integer mode shuts it before
+    solving. n1's bound shrinks from 1,000 to the 45 slots the district can use."""
+    facs = [childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=0, max_size=1000),
+            childcare("n2", candidate=True, fixed=12_000, cost=600, min_size=5, max_size=1000)]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+    sc.options.integer = True
+    m = planner.build(sc)
+    assert m.data.open_upper.tolist() == [1.0, 0.0]
+    assert m.data.add_upper.tolist() == [45.0, 0.0]
+    res = planner.solve(sc, model=m)
+    assert res.cost == pytest.approx(10_000 + 45 * 500) and res.info.mip_gap == 0
+
+
+def test_integer_summary_says_which_cost_it_is():
+    facs = [childcare("c1", slots=0, max_add=10, cost=1000),
+            childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=20, max_size=100)]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+    s = planner.solve(sc).summary()
+    assert s["cost_basis"] == "lp_relaxation" and "LP relaxation" in s["cost_note"] and s["mip_gap"] is None
+    sc.options.integer = True
+    s = planner.solve(sc).summary()
+    assert s["cost_basis"] == "integer" and s["mip_gap"] <= 1e-4 and "proven optimal" in s["cost_note"]
+
+
+def test_a_plan_stopped_by_the_time_limit_says_so(monkeypatch):
+    """HiGHS stops with a plan and a 5 % gap: status, summary and the app's headline say so."""
+    import importlib
+    solve_module = importlib.import_module("planner.solve")
+    from planner.widgets import views
+
+    real_read = solve_module._read
+
+    def stopped(h, integer):
+        x, _, objective, _ = real_read(h, integer)
+        return x, "time_limit", objective, 0.05
+
+    monkeypatch.setattr(solve_module, "_integral_relaxation", lambda h, integer: None)
+    monkeypatch.setattr(solve_module, "_read", stopped)
+    facs = [childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=20, max_size=100)]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+    sc.options.integer = True
+    res = planner.solve(sc)
+    assert res.status == "time_limit"
+    s = res.summary()
+    assert s["solver_status"] == "time_limit" and s["cost_basis"] == "integer_time_limit" and s["mip_gap"] == 0.05
+    assert "not proven optimal (gap 5%)" in s["cost_note"]
+    assert "达到时限未证明最优" in views.headline_html(res, "zh")
