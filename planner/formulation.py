@@ -284,11 +284,14 @@ def site_bounds(d: ModelData):
     count_k the district's deficit on the rows the site's capacity enters
     (childcare: slots deficit and affordable deficit ÷ (1 − t_aff); eldercare:
     beds deficit and, with new beds care-oriented, care deficit ÷ (1 − t_care)).
-    Bound: max(min_size, min(max_size, useful)). Exact because capacity beyond
-    that is in no binding row and costs ≥ 0.
+    Bound: max(min_size, min(max_size, ⌈useful⌉)) (whole units). Exact because
+    capacity beyond that is in no binding row and costs ≥ 0 (added slots may
+    all be affordable at no cost, so every site's term in the share rows is ≥ 0).
 
     Candidate k is dominated by candidate j (then shut: open = add = 0) when they
-    are of the same kind and district, j reaches every group k reaches,
+    are of the same kind and district (or k's district needs none of k's
+    capacity beyond reach, count_k = 0, and extra capacity cannot hurt j's
+    district: childcare, or beds built care-oriented), j reaches every group k reaches,
     fixed_cost, cost_per_unit and min_size of j are ≤ those of k, j can hold
     everything it could use (max_size_j ≥ useful_j), k is not forced open and j
     not forced closed: any plan using k moves k's capacity to j at no more cost.
@@ -354,7 +357,11 @@ def site_bounds(d: ModelData):
             overlap = sp.coo_matrix((np.concatenate([overlap.data, np.zeros(len(empty) * len(ks))]), (k_, j_)),
                                     shape=overlap.shape)
         fk, fj = ks[k_], ks[j_]
-        dom = ((k_ != j_) & (overlap.data >= size[k_]) & (p.fac_d[fk] == p.fac_d[fj])
+        # across districts only when k's district needs nothing of k's capacity beyond reach (count_k = 0)
+        # and added capacity cannot hurt j's district (childcare: added slots may all be affordable;
+        # beds: only when new beds are care-oriented)
+        cross = (count[fk] <= 0) & (p.child[fk] | p.new_beds_care)
+        dom = ((k_ != j_) & (overlap.data >= size[k_]) & ((p.fac_d[fk] == p.fac_d[fj]) | cross)
                & (fixed[fj] <= fixed[fk]) & (cost_unit[fj] <= cost_unit[fk]) & (min_size[fj] <= min_size[fk])
                & can_dominate[fj] & ~force_open[fk])
         if dom.any():
