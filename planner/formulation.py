@@ -59,6 +59,8 @@ class ModelData:
     E: np.ndarray = field(default=None)
     K: np.ndarray = field(default=None)
     _flow_pairs: dict = field(default_factory=dict, repr=False)
+    cover: dict = field(default_factory=dict)      # "c"/"e" → per group: coverage-only (integer mode)
+    useful: np.ndarray = field(default=None)       # per facility: what a site can use (integer mode)
 
     def __post_init__(self):
         p = self.p
@@ -101,13 +103,30 @@ class ModelData:
         out[g.of_area] = self.p.area_d
         return out
 
-    def flow_pairs(self, name: str):
-        """The reach pairs that carry a flow column (each group's first area), once per service."""
+    def group_pairs(self, name: str):
+        """One reach pair per (area group, site): the pairs of each group's first area, once per service."""
         if name not in self._flow_pairs:
             pairs = self.p.pairs_c if name == "c" else self.p.pairs_e
             g = self.groups[name]
             self._flow_pairs[name] = pairs if len(g.flow_pairs) == len(pairs) else pairs.select(g.flow_pairs)
         return self._flow_pairs[name]
+
+    def flow_kept(self, name: str):
+        """Positions in :meth:`group_pairs` that get a flow column (all but coverage-only groups)."""
+        cover = self.cover.get(name)
+        if cover is None or not cover.any():
+            return None
+        gp = self.group_pairs(name)
+        return np.flatnonzero(~cover[self.groups[name].of_area[gp.area]])
+
+    def flow_pairs(self, name: str):
+        """The group pairs that carry a flow column."""
+        key = f"flow_{name}"
+        if key not in self._flow_pairs:
+            kept = self.flow_kept(name)
+            gp = self.group_pairs(name)
+            self._flow_pairs[key] = gp if kept is None else gp.select(kept)
+        return self._flow_pairs[key]
 
 
 def _fac_index(d: ModelData, pos):
@@ -235,8 +254,16 @@ def define_reach(lp: LinearProblem, v: dict, d: ModelData) -> list:
         fp = d.flow_pairs(name)
         flow = v[f"flow_{name}"]
         required = d.required_in_reach(name)
-        out.append(lp.add_constraints(
-            f"access_{name}", flow.sum_by(g.of_area[fp.area], d.group_index(name)) + v[f"sf_acc_{name}"] >= required))
+        lhs = flow.sum_by(g.of_area[fp.area], d.group_index(name)) + v[f"sf_acc_{name}"]
+        cover = d.cover.get(name)
+        if cover is not None and cover.any():  # coverage-only groups: R_g · Σ open_k (docs/model.md)
+            gp = d.group_pairs(name)
+            grp = g.of_area[gp.area]
+            at = np.flatnonzero(cover[grp] & (d.open_upper[gp.facility] > 0))
+            site = np.full(len(p.fac_d), -1)
+            site[d.K] = np.arange(len(d.K))
+            lhs = lhs + (v["open"][site[gp.facility[at]]] * required[grp[at]]).sum_by(grp[at], d.group_index(name))
+        out.append(lp.add_constraints(f"access_{name}", lhs >= required))
         local = np.full(len(p.fac_d), -1)
         local[fac_set] = np.arange(len(fac_set))
         out.append(lp.add_constraints(
@@ -309,8 +336,8 @@ def site_bounds(d: ModelData):
     for name in ("c", "e"):
         g = d.groups[name]
         R = d.required_in_reach(name)
-        # each (group, site) once: pairs of the group's first area (flow pairs)
-        fp = d.flow_pairs(name)
+        # each (group, site) once: pairs of the group's first area
+        fp = d.group_pairs(name)
         reach += np.bincount(fp.facility, R[g.of_area[fp.area]], n_f)
         members[name] = (fp.facility, g.of_area[fp.area], g.n)
     slots_def = np.maximum(T.required(t["childcare_per_1000"].to_numpy(float), d.pop)
@@ -330,6 +357,7 @@ def site_bounds(d: ModelData):
     count_elder = np.maximum(beds_def, care_need)
     count = np.where(p.child, count_child[p.fac_d], count_elder[p.fac_d])
     useful = np.ceil(np.maximum(reach, count) - 1e-9)  # whole slots/beds in integer mode
+    d.useful = useful
     min_size, max_size = d.min_size, d.max_size
     tight = np.maximum(min_size, np.minimum(add_upper, useful))
     add_upper[K] = np.where(open_upper[K] > 0, tight[K], 0.0)
@@ -377,6 +405,37 @@ def site_bounds(d: ModelData):
                 else:
                     kept[i] = True
     return add_upper, open_upper
+
+
+def coverage_groups(d: ModelData) -> dict:
+    """Integer mode: per service, the area groups every site of whose reach is a *free* candidate.
+
+    A candidate k is free when it costs nothing per unit, can hold all it could
+    use (max_size ≥ useful_k, so its bound is ≥ reach_k) and extra capacity
+    cannot hurt its district (childcare, or beds built care-oriented); shut
+    candidates (open ≤ 0) count as free (they serve nobody). For such a group
+    the flows and their linking rows are equivalent to one row
+    R_g · Σ_{k in reach} open_k + sf_g ≥ R_g (Fourier–Motzkin on
+    flow_{g,k} ≤ R_g open_k; the free sites' capacity rows are implied, as
+    their size can grow at no cost): no flow columns. :meth:`planner.model.Model.per_area`
+    puts the flows back (each covered group to one open site in reach) and
+    grows those sites' added (affordable) capacity to what they serve, which
+    keeps every row and the cost.
+    """
+    p = d.p
+    if not p.integer or d.useful is None:
+        return {}
+    free = p.cand & (p.cost_unit == 0) & (d.max_size >= d.useful - 1e-9) & (p.child | p.new_beds_care)
+    free |= p.cand & (d.open_upper <= 0)
+    out = {}
+    for name in ("c", "e"):
+        g = d.groups[name]
+        gp = d.group_pairs(name)
+        grp = g.of_area[gp.area]
+        n_pairs = np.bincount(grp, minlength=g.n)
+        n_other = np.bincount(grp[~free[gp.facility]], minlength=g.n)
+        out[name] = (n_pairs > 0) & (n_other == 0)
+    return out
 
 
 def cost_terms(v: dict, d: ModelData) -> list:
@@ -464,6 +523,9 @@ def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) 
             y_acc = np.maximum(dual[f"access_{service}"], 0.0)
             per_unit = np.bincount(g.of_area, p.access_share_a * d.area_people(people) / 1000, g.n)
             short = sol.array(f"sf_acc_{service}") > T.TOL
+            cover = d.cover.get(service)
+            if cover is not None:  # more need in a covered coverage-only group costs nothing (free sites)
+                short = short | cover
             y_acc = np.where(short | (y_acc >= 0.5 * SHORTFALL_PRICE), 0.0, y_acc)
             value = value + np.bincount(d.group_district(service), y_acc * per_unit, n_d)
         value = value * to_yuan

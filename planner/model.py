@@ -233,6 +233,7 @@ class Model:
         capacities and costs are unchanged.
         """
         p = self.prepared
+        v = self._cover_flows(v)
         out = dict(v)
         for name, pairs, need in (("c", p.pairs_c, p.need_c), ("e", p.pairs_e, p.need_e)):
             g = self.groups[name]
@@ -242,6 +243,42 @@ class Model:
             out[f"flow_{name}"] = v[f"flow_{name}"][g.column] * share[pairs.area]
             out[f"sf_acc_{name}"] = v[f"sf_acc_{name}"][g.of_area] * share
         return out
+
+    def _cover_flows(self, v: dict) -> dict:
+        """Flows of every group pair, with coverage-only groups' flows put back (integer mode).
+
+        Each covered coverage-only group sends R_g to one open site in its reach;
+        that free site's added capacity (and affordable slots) grows to what it
+        serves, at no cost (docs/model.md, "Exact integer sites").
+        """
+        d = self.data
+        if d is None or not d.cover:
+            return v
+        v = dict(v)
+        add, aff = v["add"].copy(), v["aff"].copy()
+        for name in ("c", "e"):
+            kept = d.flow_kept(name)
+            if kept is None:
+                continue
+            gp, g = d.group_pairs(name), self.groups[name]
+            full = np.zeros(len(gp))
+            full[kept] = v[f"flow_{name}"]
+            grp = g.of_area[gp.area]
+            R = d.required_in_reach(name)
+            open_k = np.zeros(len(add))
+            open_k[d.K] = v["open"]
+            at = np.flatnonzero(d.cover[name][grp] & (open_k[gp.facility] > 0.5))
+            first = at[np.unique(grp[at], return_index=True)[1]]  # one open site per covered group
+            served = np.maximum(R[grp[first]] - v[f"sf_acc_{name}"][grp[first]], 0.0)
+            full[first] = served
+            inflow = np.bincount(gp.facility, full, len(add))
+            grow = np.maximum(inflow - add, 0.0)
+            add += grow
+            if name == "c":
+                aff += grow[d.C]
+            v[f"flow_{name}"] = full
+        v["add"], v["aff"] = add, aff
+        return v
 
     def to_pulp(self, name="care_plan"):
         """The same problem as a ``pulp.LpProblem``.
@@ -335,6 +372,7 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
 
     if p.integer:  # exact tightening for branch-and-bound (docs/model.md, "Exact integer sites")
         data.add_upper, data.open_upper = F.site_bounds(data)
+        data.cover = F.coverage_groups(data)
 
     lp = LinearProblem()
     variables = {}
