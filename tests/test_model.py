@@ -374,3 +374,25 @@ def test_a_plan_stopped_by_the_time_limit_says_so(monkeypatch):
     assert s["solver_status"] == "time_limit" and s["cost_basis"] == "integer_time_limit" and s["mip_gap"] == 0.05
     assert "not proven optimal (gap 5%)" in s["cost_note"]
     assert "达到时限未证明最优" in views.headline_html(res, "zh")
+
+
+def test_coverage_groups_pick_the_site_that_covers_most_need():
+    """MCLP in budget mode: two villages 10 km apart (45 and 90 slots of need at 4.5 per 1,000), a free
+    candidate beside each (1 yuan to open, nothing per slot), budget 1 yuan: open the one beside the
+    bigger village. Its 90 slots are built (at no cost) and serve that village in full; counts are met
+    by an existing nursery out of everyone's reach."""
+    areas = [area("small"), area("big", pop=20_000, lon=112.67)]
+    facs = [childcare("n_small", candidate=True, fixed=1, cost=0, max_size=1000),
+            childcare("n_big", candidate=True, fixed=1, cost=0, max_size=1000, lon=112.67),
+            childcare("count", slots=135, affordable=135, lon=114.0)]
+    sc = scenario(areas, facs, affordable_share=0, beds_per_1000_elderly=0, care_bed_share=0, access_share=1.0)
+    sc.budget, sc.options.integer = 1, True
+    model = planner.build(sc)
+    assert model.data.cover["c"].all() and model.lp.blocks["flow_c"].stop == model.lp.blocks["flow_c"].start
+    res = planner.solve(sc, model=model)
+    f = res.facilities.set_index("facility_id")
+    assert f.loc["n_big", "opened"] and not f.loc["n_small", "opened"] and res.cost == 1
+    assert f.loc["n_big", "added_slots"] == pytest.approx(90)
+    a = res.areas.set_index("area_id")
+    assert a.loc["big", "served_in_reach_childcare"] == pytest.approx(90)
+    assert a.loc["small", "shortfall_access_childcare"] == pytest.approx(45)
