@@ -172,7 +172,7 @@ class Result:
     def cost_basis(self) -> str:
         """Which cost this is: ``"lp_relaxation"`` (LP mode: a lower bound, sites may open in part),
         ``"integer"`` (proven within ``options.mip_gap``) or ``"integer_time_limit"``."""
-        if not self.scenario.options.integer:
+        if not getattr(self.info, "integer", False):  # what was solved, not the scenario's current setting
             return "lp_relaxation"
         return "integer_time_limit" if self.info.status == "time_limit" else "integer"
 

@@ -35,6 +35,7 @@ class SolveInfo:
     mip_gap: float | None = None
     warm: bool = False    # re-solved from the previous plan's solvers
     duals: object = field(default=None, repr=False)  # row duals (LP on HiGHS), objective units per row unit
+    integer: bool = False  # the model had integer columns (integer mode)
     state: object = field(default=None, repr=False)  # solvers kept for the next warm start
 
 
@@ -102,7 +103,8 @@ def run(model: Model, warm=None, keep=False):
     info = SolveInfo(solver=solver, status=status, objective=objective, build_seconds=0.0,
                      solve_seconds=time.perf_counter() - t0, n_variables=lp.shape[1],
                      n_constraints=lp.shape[0], n_nonzeros=lp.A.nnz, mip_gap=gap,
-                     warm=state is not None and state is warm, state=state if keep else None, duals=duals)
+                     warm=state is not None and state is warm, state=state if keep else None, duals=duals,
+                     integer=bool(lp.integer.any()))
     return x, info
 
 

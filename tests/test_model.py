@@ -344,9 +344,11 @@ def test_integer_summary_says_which_cost_it_is():
     facs = [childcare("c1", slots=0, max_add=10, cost=1000),
             childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=20, max_size=100)]
     sc = scenario([area("a1")], facs, **NO_BEDS)
-    s = planner.solve(sc).summary()
+    lp = planner.solve(sc)
+    s = lp.summary()
     assert s["cost_basis"] == "lp_relaxation" and "LP relaxation" in s["cost_note"] and s["mip_gap"] is None
     sc.options.integer = True
+    assert lp.cost_basis() == "lp_relaxation"  # what was solved, not the scenario's new setting
     s = planner.solve(sc).summary()
     assert s["cost_basis"] == "integer" and s["mip_gap"] <= 1e-4 and "proven optimal" in s["cost_note"]
 
