@@ -265,6 +265,10 @@ class Model:
             full[kept] = v[f"flow_{name}"]
             grp = g.of_area[gp.area]
             R = d.required_in_reach(name)
+            # flows are free, so the solver may send a group more than R_g; cut them back to R_g
+            # (every row still holds) so that a free site's inflow stays within its bound
+            sent = np.bincount(grp, full, g.n)
+            full *= np.divide(R, sent, out=np.ones(g.n), where=sent > R)[grp]
             open_k = np.zeros(len(add))
             open_k[d.K] = v["open"]
             at = np.flatnonzero(d.cover[name][grp] & (open_k[gp.facility] > 0.5))
@@ -272,7 +276,11 @@ class Model:
             served = np.maximum(R[grp[first]] - v[f"sf_acc_{name}"][grp[first]], 0.0)
             full[first] = served
             inflow = np.bincount(gp.facility, full, len(add))
-            grow = np.maximum(inflow - add, 0.0)
+            existing = d.existing["slots" if name == "c" else "beds"]
+            # only the free sites of covered groups grow (others already hold their flows)
+            served_by = np.zeros(len(add), bool)
+            served_by[gp.facility[first]] = True
+            grow = np.where(served_by, np.maximum(inflow - existing - add, 0.0), 0.0)
             add += grow
             if name == "c":
                 aff += grow[d.C]

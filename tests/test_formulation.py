@@ -190,10 +190,10 @@ def test_coverage_only_groups_keep_the_optimum_and_the_tables(spec, budget, free
     assert info_s.objective == pytest.approx(info_p.objective, rel=1e-6, abs=1e-7)
     res = planner.solve(sc, model=model)
     a = res.areas
-    need_in_reach = sc.district_targets()["access_share"].to_numpy()[
-        model.prepared.area_d] * np.where(True, a["need_childcare"], 0)
+    need_in_reach = sc.district_targets()["access_share"].to_numpy()[model.prepared.area_d] * a["need_childcare"]
     served = a["served_in_reach_childcare"].to_numpy()
-    assert (served + a["shortfall_access_childcare"].to_numpy() >= need_in_reach - 1e-6).all()
+    # served in reach is a max-flow in integers of about 1/1,000 slot (planner.access.max_served)
+    assert (served + a["shortfall_access_childcare"].to_numpy() >= need_in_reach - 2e-3).all()
     f = res.facilities
     assert (f["added_slots"] <= np.where(f["candidate"], f["max_size"], f["max_add"]) + 1e-6).all()
     assert (f["added_affordable"] <= f["added_slots"] + 1e-6).all()
