@@ -386,16 +386,17 @@ _FORMAT_JS = r"""
         [T.no_reach_beds, '', nobody(v.people_without_reach_beds, v.areas_without_reach_beds), '', ''],
         [T.population, '', num(v.pop_total), '', ''],
         [T.pop_60_plus, '', num(v.pop_60_plus), '', ''],
-        [T.cost, '', yuan(v.cost), '', ''],
-        [T.mc_childcare, '', yuan(v.marginal_cost_childcare_per_1000), '', ''],
-        [T.mc_beds, '', yuan(v.marginal_cost_beds_per_1000_elderly), '', ''],
-        [T.mc_affordable, '', yuan(v.marginal_cost_affordable_share), '', ''],
-        [T.mc_care, '', yuan(v.marginal_cost_care_bed_share), '', '']];
+        [T.cost, '', yuan(v.cost), '', '']];
+      // marginal costs (from the LP duals, computed in Python): one compact line under the table
+      var mc = '<div class="planner-note planner-wrap">' + T.mc_title + ': ' + [
+        [T.mc_childcare, v.marginal_cost_childcare_per_1000], [T.mc_beds, v.marginal_cost_beds_per_1000_elderly],
+        [T.mc_affordable, v.marginal_cost_affordable_share], [T.mc_care, v.marginal_cost_care_bed_share]
+      ].map(function (m) { return m[0] + ' ' + yuan(m[1]); }).join(' · ') + '</div>';
       var why = p.why.length
         ? '<b>' + T.reasons + '</b><ul class="planner-reasons">' +
           p.why.map(function (w) { return '<li>' + w + '</li>'; }).join('') + '</ul>'
         : '<div>' + T.met + '</div>';
-      return '<div class="planner-pop"><b>' + p.n + '</b> ' + note(p.id) + table(rows) + why + synth(p) + '</div>';
+      return '<div class="planner-pop"><b>' + p.n + '</b> ' + note(p.id) + table(rows) + mc + why + synth(p) + '</div>';
     });
   }
   function facility(kind, state) {
