@@ -140,7 +140,9 @@ def headline_html(result, lang: str = "zh") -> str:
     cost_note = result.cost_note(lang) if hasattr(result, "cost_note") else ""
     cards = [
         ("cp-headline-cost", _t("total_cost", lang), _esc(i18n.fmt_yuan(result.cost, lang))
-         + f"<div class='cp-cost-note' style='font-size:11px;font-weight:normal;max-width:210px'>{_esc(cost_note)}</div>"),
+         + f"<div class='cp-cost-note' title='{_esc(cost_note)}' style='font-size:10px;line-height:12px;"
+         f"font-weight:normal;max-width:190px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
+         f"{_esc(cost_note)}</div>"),
         ("cp-headline-status", _t("notes_status", lang),
          f"<span class='{'cp-ok' if status_ok else 'cp-bad'}' style='font-size:15px'>{_esc(status)}</span>"),
         ("cp-headline-met", _t("districts_met", lang), f"{meet['all'][1]} / {n}"),
