@@ -261,6 +261,13 @@ def _check_facilities(t: _Table) -> None:
     for c in ("fixed_cost", "min_size", "max_size"):
         t.fail(~cand & (df[c].fillna(0) > 0).to_numpy(), c, f"{c} applies to candidate sites only (candidate = true)")
     df["max_size"] = df["max_size"].fillna(0.0)
+    # Repurposing (phased plans): a childcare facility gives up slots for beds in place.
+    rep = df["repurpose_to_beds"]
+    t.fail(~child & (rep.fillna(0) > 0).to_numpy(), "repurpose_to_beds",
+           "repurposing applies to childcare facilities (slots become beds); leave it blank for eldercare")
+    df.loc[~child | (rep == 0).to_numpy(), "repurpose_to_beds"] = np.nan  # 0 or eldercare: does not apply
+    t.fail(df["repurpose_to_beds"].notna().to_numpy() & df["cost_per_repurpose"].isna().to_numpy(),
+           "cost_per_repurpose", "cost_per_repurpose is needed where repurpose_to_beds is given")
 
 
 def _check_districts(t: _Table) -> None:
@@ -284,8 +291,101 @@ def _check_od(t: _Table) -> None:
         t.fail((mode == "").to_numpy(), "mode", "give a mode in every row or in none")
 
 
+def _check_population(t: _Table) -> None:
+    df = t.df
+    year = df["year"].to_numpy(float)
+    t.fail(~np.isclose(year, np.round(year)), "year", lambda v: f"a year must be a whole number, got {v:g}")
+    df["year"] = np.round(year).astype(int)
+    dup = df.duplicated(["area_id", "year"], keep="first").to_numpy()
+    t.fail(dup, "year", lambda v: "this area and year are given twice")
+    for c in ("pop_0_2", "pop_60_plus"):
+        t.fail((df[c] > df["pop_total"]).to_numpy(), c, lambda v, c=c: f"{c} ({v:g}) exceeds pop_total")
+
+
+def _check_growth(t: _Table) -> None:
+    dup = t.df["district_id"].duplicated(keep="first").to_numpy()
+    t.fail(dup, "district_id", lambda v: f"district {v!r} is given twice")
+
+
 _CHECKS = {"areas": _check_areas, "facilities": _check_facilities, "districts": _check_districts,
-           "od_matrix": _check_od}
+           "od_matrix": _check_od, "population": _check_population, "growth": _check_growth}
+
+
+def validate_population(obj, areas, years, source="population") -> pd.DataFrame:
+    """Validate the population table of a phased plan against the areas and plan years.
+
+    Every (area, plan year) must be there exactly once; a row for an area not
+    in the areas table, or for a year outside the plan, is an error (never
+    silently dropped). An optional ``pop_care_need`` column must be a number ≥ 0.
+    """
+    df = validate_table(obj, "population", source)
+    rows = df.attrs["rows"]
+    t = _Table(df, "population", source)
+    if "pop_care_need" in df.columns:
+        from .schema import Column
+        _coerce_column(t, Column("pop_care_need", "number", False, np.nan, "people", ""))
+    known = set(areas["area_id"])
+    t.fail(~df["area_id"].isin(known).to_numpy(), "area_id", lambda v: f"unknown area {v!r} (not in the areas table)")
+    t.fail(~df["year"].isin(years).to_numpy(), "year",
+           lambda v: f"{v} is outside the plan years {years[0]}–{years[-1]}")
+    have = pd.MultiIndex.from_frame(df[["area_id", "year"]])
+    want = pd.MultiIndex.from_product([areas["area_id"], list(years)], names=["area_id", "year"])
+    missing = want.difference(have, sort=False)
+    if len(missing):
+        a, y = missing[0]
+        more = f" and {len(missing) - 1} more area-years" if len(missing) > 1 else ""
+        raise PlannerError(f"no row for area {a!r} in {y}{more}: give every area in every plan year", source,
+                           None, "year")
+    df = df.reset_index(drop=True)
+    df.attrs["rows"] = rows
+    df.attrs["checked_years"] = tuple(years)
+    return pd.DataFrame(df.drop(columns=[c for c in ("geometry", "lon", "lat") if c in df.columns]))
+
+
+def validate_growth(obj, districts, areas, source="growth"):
+    """Yearly growth rates: a mapping of population column → rate, or a per-district table.
+
+    Rates are compound yearly fractions (−0.05 = 5 % fewer each year), > −1.
+    A table needs a row for every district that has areas.
+    """
+    from .phasing import POP_COLUMNS
+
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if k not in POP_COLUMNS:
+                raise PlannerError(f"unknown growth key; allowed: {', '.join(POP_COLUMNS)}", source, None, k)
+            try:
+                r = float(v)
+            except (TypeError, ValueError):
+                raise PlannerError(f"growth rate must be a number, got {v!r}", source, None, k) from None
+            if not math.isfinite(r) or r <= -1 or r > 1:
+                raise PlannerError(f"growth rate is a yearly fraction between -1 and 1 (-0.05 = 5 % fewer a year), "
+                                   f"got {v!r}", source, None, k)
+            out[k] = r
+        return out
+    if isinstance(obj, pd.DataFrame) and obj.attrs.get("checked_growth"):
+        return obj
+    df = validate_table(obj, "growth", source)
+    t = _Table(df, "growth", source)
+    if "pop_care_need" in df.columns:
+        from .schema import Column
+        _coerce_column(t, Column("pop_care_need", "number", False, 0.0, "per year", "", minimum=-0.99))
+    known = set(districts["district_id"])
+    t.fail(~df["district_id"].isin(known).to_numpy(), "district_id",
+           lambda v: f"unknown district {v!r} (not in the districts table)")
+    for c in [c for c in POP_COLUMNS if c in df.columns]:
+        t.fail((df[c] > 1).to_numpy(), c, lambda v: f"growth rate is a yearly fraction ≤ 1, got {v:g}")
+    needed = pd.unique(areas["district_id"])
+    missing = [d for d in needed if d not in set(df["district_id"])]
+    if missing:
+        raise PlannerError(f"no growth rates for district {missing[0]!r}"
+                           + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+                           + ": give a row for every district with areas", source, None, "district_id")
+    out = pd.DataFrame(df.drop(columns=[c for c in ("geometry", "lon", "lat") if c in df.columns]))
+    out.attrs["rows"] = df.attrs.get("rows")
+    out.attrs["checked_growth"] = True
+    return out
 
 
 def validate_od(obj, source="od_matrix") -> pd.DataFrame:
@@ -383,7 +483,7 @@ def check_links(areas, facilities, districts, sources) -> pd.DataFrame:
 # ---------------------------------------------------------------- scenarios
 
 SCENARIO_KEYS = {"name", "areas", "facilities", "districts", "targets", "budget", "options", "attribution",
-                 "reach", "travel"}
+                 "reach", "travel", "years", "base_year", "population", "growth"}
 
 
 def load_scenario(path):
@@ -425,16 +525,36 @@ def load_scenario(path):
 
     files = {k: (path.parent / str(spec[k])) for k in ("areas", "facilities", "districts") if spec.get(k)}
     tables = {k: read_file(v) for k, v in files.items()}
+    sources = {k: str(v) for k, v in files.items()}
+    sources["scenario"] = str(path)
     sc = Scenario.from_frames(tables["areas"], tables["facilities"], tables.get("districts"),
                               targets=section("targets", Targets), budget=spec.get("budget"),
                               options=section("options", Options), name=str(spec.get("name") or path.stem),
-                              sources={k: str(v) for k, v in files.items()})
-    sc.sources["scenario"] = str(path)
+                              sources=sources, **_phased(spec, path, sources))
     sc.attribution = str(spec.get("attribution") or "")
     sc.reach = spec.get("reach")
     sc.travel = _travel(spec.get("travel"), path, sc.sources)
     sc.validate()
     return sc
+
+
+def _phased(spec, path, sources) -> dict:
+    """The phased-plan keys: years, base_year, population (a file) or growth (rates or a file)."""
+    out = {"years": spec.get("years"), "base_year": spec.get("base_year"), "population": None, "growth": None}
+    if spec.get("population") is not None:
+        full = path.parent / str(spec["population"])
+        sources["population"] = str(full)
+        out["population"] = read_file(full)
+    growth = spec.get("growth")
+    if isinstance(growth, str):
+        full = path.parent / growth
+        sources["growth"] = str(full)
+        growth = read_file(full)
+    elif growth is not None and not isinstance(growth, dict):
+        raise PlannerError("growth must be {pop_total: RATE, …} or a file with district_id and rates",
+                           path, None, "growth")
+    out["growth"] = growth
+    return out
 
 
 def _travel(spec, path, sources):

@@ -72,10 +72,21 @@ def solve(scenario, *, model: Model | None = None, warm_start=None):
 
     scenario.validate()
     t0 = time.perf_counter()
-    model = model or build(scenario)
+    if scenario.phased:  # one model over all plan years (planner.phased)
+        from .phased import build_phased, phased_result
+
+        model = model or build_phased(scenario)
+    else:
+        model = model or build(scenario)
     build_s = time.perf_counter() - t0
     keep = warm_start is not None and warm_start is not False
     previous = getattr(getattr(warm_start, "info", None), "state", None)
+    if scenario.phased:
+        from .phased import run_phased
+
+        x, info = run_phased(model, warm=previous, keep=keep)
+        info.build_seconds = build_s
+        return phased_result(model, x, info)
     x, info = run(model, warm=previous, keep=keep)
     info.build_seconds = build_s
     if info.duals is None:
@@ -83,8 +94,12 @@ def solve(scenario, *, model: Model | None = None, warm_start=None):
     return Result.from_solution(model, x, info)
 
 
-def run(model: Model, warm=None, keep=False):
-    """Solve ``model``; returns (column values, SolveInfo)."""
+def run(model: Model, warm=None, keep=False, start=None):
+    """Solve ``model``; returns (column values, SolveInfo).
+
+    ``start(rows, cols)``, optional, gives a starting basis for each HiGHS block:
+    (column statuses, row statuses) of those rows and columns (see :func:`planner.phased.run_phased`).
+    """
     sc = model.scenario
     opts = sc.options
     use_pulp = opts.solver == "cbc"
@@ -100,7 +115,7 @@ def run(model: Model, warm=None, keep=False):
     if use_pulp:
         x, status, objective, gap, solver = _run_pulp(model)
     else:
-        x, status, objective, gap, solver, state, duals = _run_highs(model, warm)
+        x, status, objective, gap, solver, state, duals = _run_highs(model, warm, start)
     lp = model.lp
     info = SolveInfo(solver=solver, status=status, objective=objective, build_seconds=0.0,
                      solve_seconds=time.perf_counter() - t0, n_variables=lp.shape[1],
@@ -208,7 +223,7 @@ class _HighsState:
     solvers: list
 
 
-def _run_highs(model: Model, warm: _HighsState | None = None):
+def _run_highs(model: Model, warm: _HighsState | None = None, start=None):
     """Solve each independent block with HiGHS, on as many threads as cores.
 
     With ``warm`` from a model of the same shape, each block's solver gets
@@ -241,6 +256,8 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
                     return h, answer
             h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
                            lp.row_upper[rows], integer, opts)
+            if start is not None:
+                _set_basis(h, *start(rows, cols))
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
         h.run()
         return h, _read(h, lp.integer[cols].any())
@@ -289,6 +306,17 @@ def _integral_relaxation(h, integer):
     idx = np.flatnonzero(integer).astype(np.int32)
     h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
     return x, "optimal", objective, 0.0
+
+
+def _set_basis(h, col_status, row_status) -> None:
+    """Start a block's simplex from the given basis statuses (``highspy.HighsBasisStatus`` per column and row)."""
+    import highspy
+
+    basis = highspy.HighsBasis()
+    basis.col_status = list(col_status)
+    basis.row_status = list(row_status)
+    basis.valid = True
+    h.setBasis(basis)
 
 
 def _block_matrix(A, rows, cols):

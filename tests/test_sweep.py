@@ -81,3 +81,17 @@ def test_the_same_scenario_swept_twice_on_one_client(client):
     first = sweep(base, runs, client=client, progress=False)
     second = sweep(base, runs, client=client, progress=False)
     assert second["cost_yuan"].tolist() == first["cost_yuan"].tolist() == pytest.approx([80_600, 90_600])
+
+
+def test_sweep_accepts_phased_scenarios(client):
+    """Births falling faster need fewer slots by 2030; each row has the money of every year."""
+    sc = planner.load_demo("shanxi_2026_2030", prefecture="阳泉")
+    runs = grid(growth=[{"pop_0_2": 0.0, "pop_60_plus": 0.035}, {"pop_0_2": -0.10, "pop_60_plus": 0.035}],
+                              discount_rate=[0.0])
+    table = sweep(sc, runs, client=client, progress=False)
+    assert list(table["status"].isin(["optimal", "shortfall"])) == [True, True]
+    for year in range(2026, 2031):
+        assert f"cost_{year}" in table and f"districts_met_{year}" in table
+    serial = planner.solve(apply(sc, runs[1]))
+    assert table["cost_yuan"].iloc[1] == pytest.approx(serial.cost, rel=1e-6)
+    assert table["cost_yuan"].iloc[1] <= table["cost_yuan"].iloc[0] + 1e-6
