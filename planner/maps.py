@@ -840,7 +840,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     d, f, a = result.districts, result.facilities, result.areas
     has_shapes = _has_polygons(d)
 
-    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
     fmap.get_root().title = escape_text(f"{getattr(result.scenario, 'name', '') or ''} · {i18n.t('map_title', lang)}")
     _Squares().add_to(fmap)
     fmap.planner_markers = []
