@@ -11,10 +11,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._errors import PlannerError
 from .demo import load_demo
-from .io import load_scenario
 from .model import Model, build
 from .result import Result
-from .scenario import Options, Scenario, Targets
+from .scenario import Options, Scenario, Targets, load_scenario
 from .solve import solve
 from .sweep import sweep
 

@@ -1,16 +1,21 @@
-"""Scenario, Targets and Options: what a planner sets before solving."""
+"""Scenario, Targets and Options: what a planner sets before solving; load_scenario reads them from YAML."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Callable
 import math
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from . import io
 from ._errors import PlannerError
-from .schema import SHARE_COLUMNS, TARGET_COLUMNS
+from ._validate import check_links, check_target
+from .access import ODMatrix, RoadNetwork, reach_rules
+from .schema import TARGET_COLUMNS
 
 
 @dataclass
@@ -44,20 +49,6 @@ class Targets:
         """Raise PlannerError for a negative value or a share outside 0–1."""
         for f in fields(self):
             check_target(f.name, getattr(self, f.name), where)
-
-
-def check_target(name: str, value, where: str, row=None) -> None:
-    """One target value: a finite number ≥ 0, shares ≤ 1, minutes > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise PlannerError(f"{name} must be a number, got {value!r}", where, row, name) from None
-    if not math.isfinite(v) or v < 0:
-        raise PlannerError(f"{name} must be a finite number ≥ 0, got {value!r}", where, row, name)
-    if name in SHARE_COLUMNS and v > 1:
-        raise PlannerError(f"{name} is a share between 0 and 1, got {value!r}", where, row, name)
-    if name == "access_minutes" and v == 0:
-        raise PlannerError("access_minutes must be > 0", where, row, name)
 
 
 @dataclass
@@ -174,15 +165,13 @@ class Scenario:
         ``districts`` may be omitted: districts are then the distinct
         ``district_id`` values of the areas, named by their ids.
         """
-        from . import io
-
         sources = dict(sources or {})
         for table in ("areas", "facilities", "districts"):
             sources.setdefault(table, table)
         a = io.validate_table(areas, "areas", sources["areas"])
         f = io.validate_table(facilities, "facilities", sources["facilities"])
         d = None if districts is None else io.validate_table(districts, "districts", sources["districts"])
-        d = io.check_links(a, f, d, sources)
+        d = check_links(a, f, d, sources)
         sc = cls(areas=a, facilities=f, districts=d, targets=targets or Targets(),
                  budget=budget, options=options or Options(), name=name, sources=sources)
         sc.validate()
@@ -190,8 +179,6 @@ class Scenario:
 
     def validate(self) -> None:
         """Check the settings (the tables were checked when read)."""
-        from .access import reach_rules
-
         self.targets.validate()
         self.options.validate()
         reach_rules(self.reach)
@@ -233,3 +220,75 @@ class Scenario:
     def copy(self) -> "Scenario":
         """An independent copy whose targets/options/budget can be changed freely."""
         return replace(self, targets=replace(self.targets), options=replace(self.options))
+
+
+# ---------------------------------------------------------------- scenario files
+
+SCENARIO_KEYS = {"name", "areas", "facilities", "districts", "targets", "budget", "options", "attribution",
+                 "reach", "travel"}
+
+
+def load_scenario(path):
+    """Read a scenario YAML and the files it names (paths relative to the YAML).
+
+    Returns
+    -------
+    planner.Scenario
+    """
+    path = Path(path)
+    if not path.exists():
+        raise PlannerError("scenario file not found", path)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PlannerError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path,
+                           None if mark is None else mark.line + 1) from None
+    if not isinstance(spec, dict):
+        raise PlannerError("a scenario file is a mapping with keys areas, facilities, targets, …", path)
+    unknown = set(spec) - SCENARIO_KEYS
+    if unknown:
+        raise PlannerError(f"unknown key; allowed: {', '.join(sorted(SCENARIO_KEYS))}", path, None, sorted(unknown)[0])
+    for key in ("areas", "facilities"):
+        if not spec.get(key):
+            raise PlannerError("required key is missing", path, None, key)
+
+    def section(key, cls):
+        given = spec.get(key) or {}
+        if not isinstance(given, dict):
+            raise PlannerError(f"{key} must be a mapping", path, None, key)
+        allowed = {f for f in cls.__dataclass_fields__}
+        bad = set(given) - allowed
+        if bad:
+            raise PlannerError(f"unknown {key} key; allowed: {', '.join(sorted(allowed))}", path, None, sorted(bad)[0])
+        return cls(**given)
+
+    files = {k: (path.parent / str(spec[k])) for k in ("areas", "facilities", "districts") if spec.get(k)}
+    tables = {k: io.read_file(v) for k, v in files.items()}
+    sc = Scenario.from_frames(tables["areas"], tables["facilities"], tables.get("districts"),
+                              targets=section("targets", Targets), budget=spec.get("budget"),
+                              options=section("options", Options), name=str(spec.get("name") or path.stem),
+                              sources={k: str(v) for k, v in files.items()})
+    sc.sources["scenario"] = str(path)
+    sc.attribution = str(spec.get("attribution") or "")
+    sc.reach = spec.get("reach")
+    sc.travel = _travel(spec.get("travel"), path, sc.sources)
+    sc.validate()
+    return sc
+
+
+def _travel(spec, path, sources):
+    """The ``travel:`` key: straight_line, or an OD matrix / OSM file relative to the YAML."""
+    if spec in (None, "straight_line"):
+        return None
+    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("od_matrix", "network"):
+        raise PlannerError("travel must be straight_line, {od_matrix: FILE} or {network: FILE.osm.pbf}",
+                           path, None, "travel")
+    kind, file = next(iter(spec.items()))
+    full = path.parent / str(file)
+    sources[kind] = str(full)
+    if kind == "od_matrix":
+        return ODMatrix.from_file(full)
+    if not full.exists():
+        raise PlannerError("file not found", full)
+    return RoadNetwork(full)

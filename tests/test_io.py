@@ -6,7 +6,8 @@ import pytest
 from shapely.geometry import Point, box
 
 import planner
-from planner.io import load_scenario, validate_table
+from planner import load_scenario
+from planner.io import validate_table
 from conftest import area, childcare, eldercare, BASE_LON, BASE_LAT
 
 
