@@ -194,18 +194,47 @@ def _check_facilities(t: _Table) -> None:
     df["max_size"] = df["max_size"].fillna(0.0)
 
 
-def check_target(name: str, value, where: str, row=None) -> None:
-    """One target value: a finite number ≥ 0, shares ≤ 1, minutes > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise PlannerError(f"{name} must be a number, got {value!r}", where, row, name) from None
+def shown(value) -> str:
+    """A value as a planner wrote it: 1.5 (not np.float64(1.5)), 'abc' quoted."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{float(value):g}"
+    return repr(value)
+
+
+def as_number(value):
+    """A number from a YAML/cell value: 3e9 written in YAML arrives as the string '3e9'.
+
+    Returns a float, or the value unchanged when it is not a number (for the caller to report).
+    """
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        try:
+            return float(text)
+        except ValueError:
+            return value
+    if isinstance(value, (np.integer, np.floating)) and not isinstance(value, np.bool_):
+        return float(value)
+    return value
+
+
+def check_target(name: str, value, where: str, row=None, key=None) -> None:
+    """One target value: a finite number ≥ 0, shares ≤ 1, minutes > 0.
+
+    ``key`` is the column/key named in the error (default ``name``), e.g.
+    ``"targets.care_bed_share"`` for a scenario file.
+    """
+    key = key or name
+    v = as_number(value)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise PlannerError(f"{name} must be a number, got {shown(value)}", where, row, key)
     if not math.isfinite(v) or v < 0:
-        raise PlannerError(f"{name} must be a finite number ≥ 0, got {value!r}", where, row, name)
+        raise PlannerError(f"{name} must be a finite number ≥ 0, got {shown(value)}", where, row, key)
     if name in SHARE_COLUMNS and v > 1:
-        raise PlannerError(f"{name} is a share between 0 and 1, got {value!r}", where, row, name)
+        raise PlannerError(f"{name} is a share between 0 and 1, got {shown(value)}", where, row, key)
     if name == "access_minutes" and v == 0:
-        raise PlannerError("access_minutes must be > 0", where, row, name)
+        raise PlannerError("access_minutes must be > 0", where, row, key)
 
 
 def _check_districts(t: _Table) -> None:

@@ -8,19 +8,33 @@ them. Every problem is a :class:`planner.PlannerError` naming file, row and colu
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
+import csv
+import json
+import math
 import os
 import tempfile
 
 import numpy as np
 import pandas as pd
 import geopandas as gpd
+import shapely
+import shapely.geometry
 
+from . import crs as crs_
 from ._errors import PlannerError
 from ._validate import is_blank, validate_frame
+from .schema import TABLES
 
-READERS = {".csv": "csv", ".txt": "csv", ".xlsx": "excel", ".xlsm": "excel", ".geojson": "vector",
-           ".json": "vector", ".gpkg": "vector", ".shp": "vector", ".parquet": "parquet"}
+READERS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel",
+           ".ods": "excel", ".geojson": "vector", ".json": "vector", ".gpkg": "vector", ".shp": "vector",
+           ".parquet": "parquet", ".geoparquet": "parquet"}
+# openpyxl for today's Excel; calamine (Rust, through pandas) for old .xls and LibreOffice .ods
+EXCEL_ENGINES = {".xlsx": "openpyxl", ".xlsm": "openpyxl", ".xls": "calamine", ".ods": "calamine"}
+SEPARATORS = (",", "\t", ";", "|")
+# every column name the schema knows: a header row is the row that holds most of them
+KNOWN_COLUMNS = {c.name for cols in TABLES.values() for c in cols} | {"lon", "lat", "geometry"}
 
 
 # ---------------------------------------------------------------- reading
@@ -28,46 +42,184 @@ READERS = {".csv": "csv", ".txt": "csv", ".xlsx": "excel", ".xlsm": "excel", ".g
 def read_file(path) -> pd.DataFrame:
     """Read one table file as it is (no validation), keeping text as text.
 
-    CSV is read as UTF-8 (with or without BOM), falling back to GB18030 for
-    files saved by Chinese Excel. Returns a DataFrame or GeoDataFrame whose
-    ``attrs["rows"]`` holds the spreadsheet row number of each record.
+    CSV: UTF-8 (with or without BOM), else UTF-16 (with BOM), else GB18030
+    (files saved by Chinese Excel); the separator is the one of ``, ; tab |``
+    the header row holds most of. Excel: .xlsx/.xlsm (openpyxl), .xls and
+    .ods (calamine). Parquet and GeoParquet (pyarrow). GeoJSON, GeoPackage,
+    Shapefile (pyogrio).
+
+    In CSV and spreadsheets the header is row 1, or row 2 when row 1 holds
+    labels (a merged Chinese header as offices make them, or this planner's
+    own Excel exports) and row 2 the column names. A column named twice, a
+    nameless column holding values and a row with more values than the
+    header has columns are errors, never silently renamed or dropped.
+
+    Returns a DataFrame or GeoDataFrame whose ``attrs["rows"]`` holds the
+    spreadsheet row number of each record.
     """
     path = Path(path)
     if not path.exists():
         raise PlannerError("file not found", path)
+    if path.is_dir():
+        raise PlannerError("this is a folder; give the table file inside it", path)
     kind = READERS.get(path.suffix.lower())
     if kind is None:
-        hint = " (save it as .xlsx)" if path.suffix.lower() == ".xls" else ""
-        raise PlannerError(f"unsupported file type {path.suffix!r}{hint}; use CSV, .xlsx, GeoJSON, "
-                           "GeoPackage or Parquet", path)
+        raise PlannerError(f"unsupported file type {path.suffix!r}; use CSV, Excel (.xlsx, .xls), .ods, "
+                           "GeoJSON, GeoPackage or Parquet", path)
+    rows = None
     try:
         if kind == "csv":
-            try:
-                df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                                 encoding="utf-8-sig")
-            except UnicodeDecodeError:
-                df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                                 encoding="gb18030")
+            df, rows = _frame_from_grid(_csv_grid(path), path)
         elif kind == "excel":
-            df = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+            grid = pd.read_excel(path, sheet_name=0, header=None, dtype=object,
+                                 engine=EXCEL_ENGINES[path.suffix.lower()])
+            df, rows = _frame_from_grid(grid.to_numpy(object).tolist(), path)
         elif kind == "parquet":
             try:
                 df = gpd.read_parquet(path)
             except (ValueError, KeyError):
                 df = pd.read_parquet(path)
         else:
-            df = gpd.read_file(path)
+            try:
+                df = gpd.read_file(path)
+            except Exception:
+                if path.suffix.lower() in (".geojson", ".json"):
+                    _geojson_diagnose(path)  # names the feature's row when one geometry is bad
+                raise
     except PlannerError:
         raise
     except Exception as exc:  # the reader's own message is the useful part
         raise PlannerError(f"cannot read the file: {exc}", path) from None
-    rows = np.arange(len(df)) + 2
+    if rows is None:
+        _check_header(list(df.columns), path)
+        rows = np.arange(len(df)) + 2
     blank = _blank_rows(df)
     if blank.any():
         df, rows = df.loc[~blank], rows[~blank]
     df = df.reset_index(drop=True)
     df.attrs["rows"] = rows
     return df
+
+
+def _decode(raw: bytes, path) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    raise PlannerError("cannot decode the text: save the file as UTF-8 (CSV UTF-8 in Excel)", path)
+
+
+def _csv_grid(path) -> list[list[str]]:
+    """CSV/TSV text → list of records (lists of cell strings); blank lines are empty records."""
+    text = _decode(Path(path).read_bytes(), path)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    sep = max(SEPARATORS, key=first.count)
+    try:
+        return [rec for rec in csv.reader(StringIO(text, newline=""), delimiter=sep)]
+    except csv.Error as exc:
+        raise PlannerError(f"cannot read the CSV: {exc}", path) from None
+
+
+def _cell_text(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return str(x).strip()
+
+
+def _header_index(grid: list[list]) -> int:
+    """0 when row 1 is the header; 1 when row 2 holds more known column names (a two-row header)."""
+    def hits(i):
+        return sum(_cell_text(c) in KNOWN_COLUMNS for c in grid[i]) if i < len(grid) else 0
+    return 1 if hits(1) >= 2 and hits(1) > hits(0) else 0
+
+
+def _check_header(names: list, path, row: int = 1) -> None:
+    """A column named twice is an error (pandas would rename the second 'pop_total.1' and use the first)."""
+    seen = {}
+    for i, name in enumerate(names):
+        name = str(name).strip()
+        if name in seen and name:
+            raise PlannerError(f"column appears twice (columns {_letter(seen[name])} and {_letter(i)}); "
+                               "rename or delete one", path, row, name)
+        seen[name] = i
+
+
+def _letter(i: int) -> str:
+    """0 → 'A', 27 → 'AB': columns as a spreadsheet names them."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _frame_from_grid(grid: list[list], path):
+    """A grid of cells (header row or rows first) → DataFrame and the spreadsheet row of each record."""
+    lead = 0
+    while lead < len(grid) and not any(_cell_text(c) for c in grid[lead]):
+        lead += 1  # blank lines before the header still count in row numbers
+    grid = grid[lead:]
+    if not grid:
+        raise PlannerError("the file is empty (no header row)", path)
+    h = _header_index(grid)
+    header_row = lead + h + 1
+    named = [_cell_text(c) for c in grid[h]]
+    data = grid[h + 1:]
+    width = max([len(named)] + [len(r) for r in data])
+    header = named + [""] * (width - len(named))
+    records = [list(r) + [""] * (width - len(r)) for r in data]
+    _check_header(header, path, header_row)
+    keep = []
+    for j, name in enumerate(header):
+        if name:
+            keep.append(j)
+            continue
+        # a nameless column: fine when empty (a trailing comma on every line), an error when it holds values
+        full = next((i for i, r in enumerate(records) if _cell_text(r[j])), None)
+        if full is None:
+            continue
+        if all(not n for n in header[j:]):
+            raise PlannerError(f"the row has more values than the header has columns "
+                               f"({sum(map(bool, header))}): {_cell_text(records[full][j])!r} "
+                               f"in column {_letter(j)} has no column name", path, header_row + 1 + full)
+        raise PlannerError(f"column {_letter(j)} holds values but has no name in the header row",
+                           path, header_row, _letter(j))
+    df = pd.DataFrame([[r[j] for j in keep] for r in records], columns=[header[j] for j in keep], dtype=object)
+    return df, np.arange(len(records)) + header_row + 1
+
+
+def _geojson_diagnose(path) -> None:
+    """Find the feature GDAL could not turn into a geometry; raise PlannerError naming its row."""
+    try:
+        doc = json.loads(_decode(Path(path).read_bytes(), path))
+    except ValueError as exc:
+        raise PlannerError(f"not valid JSON: {exc}", path) from None
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list):
+        return
+    for i, feat in enumerate(features):
+        geom = feat.get("geometry") if isinstance(feat, dict) else None
+        if not geom:
+            continue
+        polys = []
+        if geom.get("type") == "Polygon":
+            polys = [geom.get("coordinates") or []]
+        elif geom.get("type") == "MultiPolygon":
+            polys = geom.get("coordinates") or []
+        for poly in polys:
+            for k, ring in enumerate(poly):
+                if len(ring) < 4 or list(ring[0]) != list(ring[-1]):
+                    what = "outer ring" if k == 0 else f"hole {k}"
+                    raise PlannerError(f"the polygon's {what} is not closed (its first and last points differ) "
+                                       "or has fewer than 4 points", path, i + 2, "geometry")
+        try:
+            shapely.geometry.shape(geom)
+        except Exception as exc:
+            raise PlannerError(f"unreadable geometry: {exc}", path, i + 2, "geometry") from None
 
 
 def _blank_rows(df: pd.DataFrame) -> np.ndarray:
@@ -80,7 +232,7 @@ def _blank_rows(df: pd.DataFrame) -> np.ndarray:
 
 # ---------------------------------------------------------------- reading + validating
 
-def validate_table(obj, table: str, source=None) -> pd.DataFrame:
+def validate_table(obj, table: str, source=None, crs=None) -> pd.DataFrame:
     """Read (if a path) and validate one input table against :mod:`planner.schema`.
 
     Parameters
@@ -90,6 +242,11 @@ def validate_table(obj, table: str, source=None) -> pd.DataFrame:
     table : {"areas", "facilities", "districts", "od_matrix"}
     source : str, optional
         Name used in error messages; defaults to the file path or the table name.
+    crs : str or int, optional
+        The coordinate system of the table's ``lon``/``lat`` (or ``x``/``y``)
+        columns or of a geometry without one: ``"wgs84"`` (default),
+        ``"gcj02"`` (Amap, Tencent), ``"bd09"`` (Baidu) or an EPSG code
+        (``"EPSG:4547"``, ``4547``). Converted to WGS84 on load.
 
     Returns
     -------
@@ -102,7 +259,55 @@ def validate_table(obj, table: str, source=None) -> pd.DataFrame:
         obj = read_file(obj)
     elif not isinstance(obj, pd.DataFrame):
         raise PlannerError(f"expected a file path or a DataFrame, got {type(obj).__name__}", source or table)
-    return validate_frame(obj, table, source or table)
+    source = source or table
+    if crs is not None:
+        obj = to_wgs84(obj, crs, source)
+    return validate_frame(obj, table, source)
+
+
+def to_wgs84(df: pd.DataFrame, crs, source) -> pd.DataFrame:
+    """A copy of ``df`` whose coordinates, given in ``crs``, are WGS84 lon/lat.
+
+    Cells that are not numbers are left as they are, for validation to name.
+    """
+    try:
+        parsed = crs_.parse(crs)
+    except ValueError as exc:
+        raise PlannerError(str(exc), source, None, "crs") from None
+    rows = df.attrs.get("rows")
+    df = df.copy()
+    if rows is not None:
+        df.attrs["rows"] = rows
+    if parsed == "wgs84":
+        return df
+    if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns and df.geometry.notna().any():
+        if isinstance(parsed, str):  # GCJ-02/BD-09 files say WGS84 (GeoJSON must); the numbers are not
+            if df.crs is not None and not df.crs.equals("EPSG:4326"):
+                raise PlannerError(f"the file's geometry is in {df.crs.to_string()}, not {crs}: "
+                                   "drop the crs setting or fix the file", source, None, "crs")
+            geom = shapely.transform(df.geometry.to_numpy(), crs_.transform_coords(parsed))
+            df = df.set_geometry(gpd.GeoSeries(geom, index=df.index), crs=4326)
+        elif df.crs is None:
+            df = df.set_crs(parsed)
+        elif not df.crs.equals(parsed):
+            raise PlannerError(f"the file's geometry says {df.crs.to_string()} but crs is {crs}",
+                               source, None, "crs")
+        return df
+    cols = [("lon", "lat")] if {"lon", "lat"} <= set(df.columns) else [("x", "y")] if {"x", "y"} <= set(df.columns) else []
+    if not cols:
+        return df
+    cx, cy = cols[0]
+    x = pd.to_numeric(pd.Series([v.strip() if isinstance(v, str) else v for v in df[cx]], dtype=object),
+                      errors="coerce").to_numpy(float)
+    y = pd.to_numeric(pd.Series([v.strip() if isinstance(v, str) else v for v in df[cy]], dtype=object),
+                      errors="coerce").to_numpy(float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    lon, lat = np.full(len(df), np.nan), np.full(len(df), np.nan)
+    if ok.any():
+        lon[ok], lat[ok] = crs_.to_wgs84_lonlat(x[ok], y[ok], parsed)
+    df["lon"] = np.where(ok, lon, df[cx].to_numpy(object)).astype(object)
+    df["lat"] = np.where(ok, lat, df[cy].to_numpy(object)).astype(object)
+    return df
 
 
 def validate_od(obj, source="od_matrix") -> pd.DataFrame:

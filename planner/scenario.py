@@ -13,7 +13,7 @@ import yaml
 
 from . import io
 from ._errors import PlannerError
-from ._validate import check_links, check_target
+from ._validate import as_number, check_links, check_target, shown
 from .access import ODMatrix, RoadNetwork, reach_rules
 from .schema import TARGET_COLUMNS
 
@@ -45,10 +45,14 @@ class Targets:
     access_minutes: float = 15.0
     access_share: float = 0.8
 
-    def validate(self, where: str = "targets") -> None:
-        """Raise PlannerError for a negative value or a share outside 0–1."""
+    def validate(self, where: str = "targets", prefix: str = "") -> None:
+        """Raise PlannerError for a negative value or a share outside 0–1.
+
+        ``where`` is the file named in the error (the scenario YAML when there is
+        one), ``prefix`` goes before the key (``"targets."``).
+        """
         for f in fields(self):
-            check_target(f.name, getattr(self, f.name), where)
+            check_target(f.name, getattr(self, f.name), where, key=prefix + f.name)
 
 
 @dataclass
@@ -90,20 +94,26 @@ class Options:
     drive_circuity: float = 1.4
     score_decay: str = "step"
 
-    def validate(self, where: str = "options") -> None:
+    def validate(self, where: str = "options", prefix: str = "") -> None:
+        """Raise PlannerError naming ``where`` (the scenario file) and the key for a bad option."""
         if self.solver not in ("highs", "cbc"):
-            raise PlannerError(f"solver must be 'highs' or 'cbc', got {self.solver!r}", where, None, "solver")
+            raise PlannerError(f"solver must be 'highs' or 'cbc', got {shown(self.solver)}", where, None,
+                               prefix + "solver")
         if self.score_decay not in ("step", "gaussian"):
-            raise PlannerError(f"score_decay must be 'step' or 'gaussian', got {self.score_decay!r}",
-                               where, None, "score_decay")
-        for name in ("time_limit_s", "circuity", "speed_kmh", "drive_speed_kmh", "drive_circuity"):
+            raise PlannerError(f"score_decay must be 'step' or 'gaussian', got {shown(self.score_decay)}",
+                               where, None, prefix + "score_decay")
+        for name in ("integer", "new_beds_care"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise PlannerError(f"{name} must be true or false, got {shown(getattr(self, name))}",
+                                   where, None, prefix + name)
+        for name in ("time_limit_s", "circuity", "speed_kmh", "drive_speed_kmh", "drive_circuity", "mip_gap"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise PlannerError(f"{name} must be a positive number, got {v!r}", where, None, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise PlannerError(f"{name} must be a positive number, got {shown(v)}", where, None, prefix + name)
         for name in ("circuity", "drive_circuity"):
             if getattr(self, name) < 1:
-                raise PlannerError(f"{name} is road ÷ straight-line distance, ≥ 1; got {getattr(self, name)!r}",
-                                   where, None, name)
+                raise PlannerError(f"{name} is road ÷ straight-line distance, ≥ 1; got {shown(getattr(self, name))}",
+                                   where, None, prefix + name)
 
 
 @dataclass
@@ -159,35 +169,48 @@ class Scenario:
 
     @classmethod
     def from_frames(cls, areas, facilities, districts=None, *, targets=None, budget=None,
-                    options=None, name="scenario", sources=None):
-        """Validate tables a user already holds (DataFrames or GeoDataFrames).
+                    options=None, name="scenario", sources=None, crs=None):
+        """Validate tables a user already holds (DataFrames, GeoDataFrames or file paths).
 
         ``districts`` may be omitted: districts are then the distinct
         ``district_id`` values of the areas, named by their ids.
+        ``crs``: the coordinate system of the tables' lon/lat, one for all
+        (``"gcj02"``) or per table (``{"facilities": "bd09"}``); ``"wgs84"``
+        (default), ``"gcj02"`` (Amap/Tencent), ``"bd09"`` (Baidu) or an EPSG
+        code. Coordinates are converted to WGS84 on load.
         """
         sources = dict(sources or {})
         for table in ("areas", "facilities", "districts"):
             sources.setdefault(table, table)
-        a = io.validate_table(areas, "areas", sources["areas"])
-        f = io.validate_table(facilities, "facilities", sources["facilities"])
-        d = None if districts is None else io.validate_table(districts, "districts", sources["districts"])
+        crs = crs if isinstance(crs, dict) else {t: crs for t in ("areas", "facilities", "districts")}
+        a = io.validate_table(areas, "areas", sources["areas"], crs.get("areas"))
+        f = io.validate_table(facilities, "facilities", sources["facilities"], crs.get("facilities"))
+        d = None if districts is None else io.validate_table(districts, "districts", sources["districts"],
+                                                             crs.get("districts"))
         d = check_links(a, f, d, sources)
+        budget = None if budget is None else as_number(budget)
         sc = cls(areas=a, facilities=f, districts=d, targets=targets or Targets(),
                  budget=budget, options=options or Options(), name=name, sources=sources)
         sc.validate()
         return sc
 
     def validate(self) -> None:
-        """Check the settings (the tables were checked when read)."""
-        self.targets.validate()
-        self.options.validate()
+        """Check the settings (the tables were checked when read).
+
+        Errors name the scenario file and the key (``targets.care_bed_share``)
+        when the scenario came from a YAML file.
+        """
+        yaml_file = self.sources.get("scenario")
+        self.targets.validate(yaml_file or "targets", "targets." if yaml_file else "")
+        self.options.validate(yaml_file or "options", "options." if yaml_file else "")
         reach_rules(self.reach)
         if hasattr(self.travel, "check"):
             self.travel.check(self.areas, self.facilities)
         if self.budget is not None:
-            b = self.budget
-            if isinstance(b, bool) or not isinstance(b, (int, float, np.number)) or not math.isfinite(b) or b < 0:
-                raise PlannerError(f"budget must be a number of yuan ≥ 0 or None, got {b!r}", "scenario", None, "budget")
+            b = as_number(self.budget)
+            if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 0:
+                raise PlannerError(f"budget must be a number of yuan ≥ 0 or null, got {shown(self.budget)}",
+                                   yaml_file or "scenario", None, "budget")
 
     def district_targets(self) -> pd.DataFrame:
         """Targets per district: the district's override where given, else the scenario's.
@@ -260,21 +283,45 @@ def load_scenario(path):
         allowed = {f for f in cls.__dataclass_fields__}
         bad = set(given) - allowed
         if bad:
-            raise PlannerError(f"unknown {key} key; allowed: {', '.join(sorted(allowed))}", path, None, sorted(bad)[0])
-        return cls(**given)
+            raise PlannerError(f"unknown {key} key; allowed: {', '.join(sorted(allowed))}", path, None,
+                               f"{key}.{sorted(bad)[0]}")
+        # YAML reads 3e9 or 1e-3 (no dot) as text: numbers where the default is a number
+        defaults = {f.name: f.default for f in fields(cls)}
+        return cls(**{k: as_number(v) if isinstance(defaults[k], (int, float)) and not isinstance(defaults[k], bool)
+                      else v for k, v in given.items()})
 
-    files = {k: (path.parent / str(spec[k])) for k in ("areas", "facilities", "districts") if spec.get(k)}
+    files, crs = {}, {}
+    for k in ("areas", "facilities", "districts"):
+        if spec.get(k):
+            files[k], crs[k] = _table_spec(spec[k], k, path)
+    targets, options = section("targets", Targets), section("options", Options)
+    # settings first: a typo in the YAML is reported before the tables are read
+    targets.validate(str(path), "targets.")
+    options.validate(str(path), "options.")
     tables = {k: io.read_file(v) for k, v in files.items()}
+    sources = {k: str(v) for k, v in files.items()}
+    sources["scenario"] = str(path)
     sc = Scenario.from_frames(tables["areas"], tables["facilities"], tables.get("districts"),
-                              targets=section("targets", Targets), budget=spec.get("budget"),
-                              options=section("options", Options), name=str(spec.get("name") or path.stem),
-                              sources={k: str(v) for k, v in files.items()})
-    sc.sources["scenario"] = str(path)
+                              targets=targets, budget=spec.get("budget"), options=options,
+                              name=str(spec.get("name") or path.stem), sources=sources, crs=crs)
     sc.attribution = str(spec.get("attribution") or "")
     sc.reach = spec.get("reach")
     sc.travel = _travel(spec.get("travel"), path, sc.sources)
     sc.validate()
     return sc
+
+
+def _table_spec(value, key, path):
+    """``areas: FILE`` or ``areas: {path: FILE, crs: gcj02}`` → (file path, crs or None)."""
+    if isinstance(value, dict):
+        bad = set(value) - {"path", "crs"}
+        if bad or not value.get("path"):
+            raise PlannerError(f"{key} is a file name or {{path: FILE, crs: gcj02 | bd09 | wgs84 | EPSG:…}}",
+                               path, None, f"{key}.{sorted(bad)[0]}" if bad else f"{key}.path")
+        return path.parent / str(value["path"]), value.get("crs")
+    if isinstance(value, (list, tuple)):
+        raise PlannerError(f"{key} names one file", path, None, key)
+    return path.parent / str(value), None
 
 
 def _travel(spec, path, sources):
