@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import io
+from . import crs as crs_, io
 from ._errors import PlannerError
 from ._validate import as_number, check_links, check_target, shown
 from .access import ODMatrix, RoadNetwork, reach_rules
@@ -318,6 +318,10 @@ def _table_spec(value, key, path):
         if bad or not value.get("path"):
             raise PlannerError(f"{key} is a file name or {{path: FILE, crs: gcj02 | bd09 | wgs84 | EPSG:…}}",
                                path, None, f"{key}.{sorted(bad)[0]}" if bad else f"{key}.path")
+        try:
+            crs_.parse(value.get("crs"))
+        except ValueError as exc:
+            raise PlannerError(str(exc), path, None, f"{key}.crs") from None
         return path.parent / str(value["path"]), value.get("crs")
     if isinstance(value, (list, tuple)):
         raise PlannerError(f"{key} names one file", path, None, key)
