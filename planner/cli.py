@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 import json
+from pathlib import Path
 import sys
 
 from ._errors import PlannerError
@@ -57,6 +58,10 @@ def main(argv=None) -> int:
     except PlannerError as exc:
         print(f"care-planner: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except OSError as exc:  # a disk full or a folder without write permission: say so, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"care-planner: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 def _solve(args) -> int:
@@ -78,6 +83,11 @@ def _solve(args) -> int:
             setattr(sc.targets, key.strip(), float(value))
         except ValueError:
             raise PlannerError(f"not a number: {value!r}", "command line", None, "--set") from None
+    from .io import check_outputs
+    from .result import CSV_OUTPUTS
+
+    # every output checked before solving, so a clash never leaves a partial set
+    check_outputs([Path(args.out) / n for n in CSV_OUTPUTS + ("map.html",)], sc.sources.values())
     if args.budget is not None:
         sc.budget = args.budget
     if args.integer:

@@ -322,6 +322,28 @@ def validate_od(obj, source="od_matrix") -> pd.DataFrame:
 
 # ---------------------------------------------------------------- writing
 
+def check_outputs(paths, protect=()) -> None:
+    """Refuse a set of outputs before any is written (no partial sets).
+
+    Raises PlannerError when an output would overwrite one of the ``protect``
+    input files (compared after resolving symlinks, ``..`` and hard links), is
+    an existing folder, or lies in a "folder" that is an existing file.
+    """
+    protect = [Path(p) for p in protect]
+    for path in map(Path, paths):
+        target = path.resolve()
+        for p in protect:
+            if p.resolve() == target or (p.exists() and path.exists() and os.path.samefile(p, path)):
+                raise PlannerError("refusing to overwrite an input file; choose another output path", path)
+        if path.is_dir():
+            raise PlannerError("an output file would replace this folder; choose another output path", path)
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise PlannerError("this is a file, not a folder: choose a folder for the outputs", parent)
+                break
+
+
 def write_atomic(path, write, protect=()) -> Path:
     """Write a file through a temporary file in the same folder, then rename.
 
@@ -341,10 +363,7 @@ def write_atomic(path, write, protect=()) -> Path:
     """
     path = Path(path)
     target = path.resolve()
-    for p in protect:
-        p = Path(p)
-        if p.resolve() == target or (p.exists() and path.exists() and os.path.samefile(p, path)):
-            raise PlannerError("refusing to overwrite an input file; choose another output path", path)
+    check_outputs([path], protect)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=target.parent)
     os.close(fd)

@@ -13,6 +13,9 @@ from .access import max_served
 
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
 
+#: The files :meth:`Result.to_csv` writes into its folder.
+CSV_OUTPUTS = ("districts.csv", "facilities.csv", "areas.csv", "summary.json")
+
 REASONS = {
     "expansion_limit": "expansion limits: even every allowed expansion, conversion and new site is not enough",
     "no_site_in_reach": "no facility or candidate site within the travel time",
@@ -171,10 +174,11 @@ class Result:
     def to_csv(self, folder) -> dict:
         """Write districts.csv, facilities.csv, areas.csv and summary.json (atomically)."""
         from pathlib import Path
-        from .io import write_atomic, write_text_atomic
+        from .io import check_outputs, write_atomic, write_text_atomic
 
         folder = Path(folder)
         protect = list(self.scenario.sources.values())
+        check_outputs([folder / n for n in CSV_OUTPUTS], protect)  # all refused before any is written
         written = {}
         for name in ("districts", "facilities", "areas"):
             table = _plain(getattr(self, name))
