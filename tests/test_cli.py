@@ -130,9 +130,10 @@ def test_output_clash_with_an_input_writes_nothing(county, capsys):
 def test_result_to_csv_refuses_the_whole_set_first(county):
     import planner
 
-    sc = planner.load_scenario(county / "county.yaml")
-    res = planner.solve(sc)
+    (county / "districts.csv").unlink()
+    text = (county / "county.yaml").read_text(encoding="utf-8").replace("districts: districts.csv\n", "")
+    (county / "county.yaml").write_text(text, encoding="utf-8")
+    res = planner.solve(planner.load_scenario(county / "county.yaml"))
     with pytest.raises(planner.PlannerError, match="refusing to overwrite an input file"):
-        res.to_csv(county)  # facilities.csv and areas.csv are inputs here; districts.csv would come first
-    assert not (county / "summary.json").exists()
-    assert sorted(p.name for p in county.iterdir()) == ["areas.csv", "county.yaml", "districts.csv", "facilities.csv"]
+        res.to_csv(county)  # districts.csv would be written first, then facilities.csv is an input
+    assert sorted(p.name for p in county.iterdir()) == ["areas.csv", "county.yaml", "facilities.csv"]
