@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 
-from .result import REASONS as _REASONS_EN, TARGET_WORDS as _TARGETS_EN
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -166,20 +165,34 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
 }
 
 REASONS: dict[str, tuple[str, str]] = {
-    "expansion_limit": ("扩建能力不足：即使用尽全部可扩建、可转换床位和候选点也不够", _REASONS_EN["expansion_limit"]),
-    "no_site_in_reach": ("出行时间内没有机构或候选点", _REASONS_EN["no_site_in_reach"]),
-    "budget": ("预算先用完", _REASONS_EN["budget"]),
-    "time_limit": ("求解器达到时间上限", _REASONS_EN["time_limit"]),
+    "expansion_limit": ("扩建能力不足：即使用尽全部可扩建、可转换床位和候选点也不够",
+                        "expansion limits: even every allowed expansion, conversion and new site is not enough"),
+    "no_site_in_reach": ("出行时间内没有机构或候选点", "no facility or candidate site within the travel time"),
+    "budget": ("预算先用完", "the budget runs out first"),
+    "time_limit": ("求解器达到时间上限", "the solver stopped at its time limit"),
 }
 
 TARGET_WORDS: dict[str, tuple[str, str]] = {
-    "slots": ("托位", _TARGETS_EN["slots"]),
-    "affordable": ("普惠托位占比", _TARGETS_EN["affordable"]),
-    "beds": ("养老床位", _TARGETS_EN["beds"]),
-    "care": ("护理型床位占比", _TARGETS_EN["care"]),
-    "access_childcare": ("托育服务可达", _TARGETS_EN["access_childcare"]),
-    "access_beds": ("养老服务可达", _TARGETS_EN["access_beds"]),
+    "slots": ("托位", "childcare slots"),
+    "affordable": ("普惠托位占比", "affordable share"),
+    "beds": ("养老床位", "elderly-care beds"),
+    "care": ("护理型床位占比", "care-oriented share"),
+    "access_childcare": ("托育服务可达", "childcare within reach"),
+    "access_beds": ("养老服务可达", "elderly care within reach"),
 }
+
+
+def scenario_lang(scenario) -> str:
+    """The language a scenario's planner reads: its ``lang`` if set, else ``"zh"`` when its
+    name or district names hold Chinese characters, else ``"en"``."""
+    lang = getattr(scenario, "lang", None)
+    if lang:
+        return check_lang(lang)
+    names = [str(getattr(scenario, "name", ""))]
+    districts = getattr(scenario, "districts", None)
+    if districts is not None and "name" in districts:
+        names += [str(n) for n in districts["name"].head(50)]
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for n in names for ch in n) else "en"
 
 
 def state_label(state: str, lang: str = DEFAULT_LANG) -> str:

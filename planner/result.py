@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import geopandas as gpd
 
+from . import i18n
 from .access import max_served
 
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
@@ -16,15 +17,9 @@ TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shor
 #: The files :meth:`Result.to_csv` writes into its folder.
 CSV_OUTPUTS = ("districts.csv", "facilities.csv", "areas.csv", "summary.json")
 
-REASONS = {
-    "expansion_limit": "expansion limits: even every allowed expansion, conversion and new site is not enough",
-    "no_site_in_reach": "no facility or candidate site within the travel time",
-    "budget": "the budget runs out first",
-    "time_limit": "the solver stopped at its time limit",
-}
-TARGET_WORDS = {"slots": "childcare slots", "affordable": "affordable share", "beds": "elderly-care beds",
-                "care": "care-oriented share", "access_childcare": "childcare within reach",
-                "access_beds": "elderly care within reach"}
+# Reason and target words live in planner.i18n (zh and en); the English ones, by code:
+REASONS = {code: words[1] for code, words in i18n.REASONS.items()}
+TARGET_WORDS = {code: words[1] for code, words in i18n.TARGET_WORDS.items()}
 
 
 @dataclass
@@ -158,18 +153,17 @@ class Result:
             "variables": self.info.n_variables, "constraints": self.info.n_constraints,
         }
 
-    def explain(self, district_id) -> list[str]:
-        """Plain-English lines on why a district misses targets (empty if met)."""
+    def explain(self, district_id, lang: str | None = None) -> list[str]:
+        """Lines on why a district misses targets (empty if met), in the scenario's language.
+
+        ``lang``: ``"zh"`` or ``"en"``; default :func:`planner.i18n.scenario_lang`
+        (the scenario's ``lang``, else Chinese when its names are Chinese).
+        """
         row = self.districts.loc[self.districts["district_id"] == str(district_id)]
         if row.empty:
             from ._errors import PlannerError
             raise PlannerError(f"unknown district {district_id!r}", "districts", None, "district_id")
-        codes = row["shortfall_reason"].iloc[0]
-        out = []
-        for code in filter(None, codes.split(";")):
-            target, reason = code.split(":")
-            out.append(f"{TARGET_WORDS[target]}: {REASONS[reason]}")
-        return out
+        return i18n.reason_lines(row["shortfall_reason"].iloc[0], lang or i18n.scenario_lang(self.scenario))
 
     def to_csv(self, folder) -> dict:
         """Write districts.csv, facilities.csv, areas.csv and summary.json (atomically)."""

@@ -148,6 +148,9 @@ class Scenario:
     travel : None or a travel-time source
         ``planner.access.StraightLine()`` (default), ``ODMatrix`` or
         ``RoadNetwork``.
+    lang : {"zh", "en"}, optional
+        The language of words the planner reads (``Result.explain``); default:
+        Chinese when the scenario or district names are Chinese, else English.
     extra_functionality : callable, optional
         ``f(problem, variables, scenario)`` adds PuLP constraints to the model
         before it is solved (``variables`` maps block names to lists of
@@ -166,6 +169,7 @@ class Scenario:
     reach: object = None
     travel: object = None
     extra_functionality: Callable | None = None
+    lang: str | None = None
 
     @classmethod
     def from_frames(cls, areas, facilities, districts=None, *, targets=None, budget=None,
@@ -248,7 +252,7 @@ class Scenario:
 # ---------------------------------------------------------------- scenario files
 
 SCENARIO_KEYS = {"name", "areas", "facilities", "districts", "targets", "budget", "options", "attribution",
-                 "reach", "travel"}
+                 "reach", "travel", "lang"}
 
 
 def load_scenario(path):
@@ -305,6 +309,9 @@ def load_scenario(path):
                               targets=targets, budget=spec.get("budget"), options=options,
                               name=str(spec.get("name") or path.stem), sources=sources, crs=crs)
     sc.attribution = str(spec.get("attribution") or "")
+    if spec.get("lang") not in (None, "zh", "en"):
+        raise PlannerError(f"lang must be zh or en, got {shown(spec['lang'])}", path, None, "lang")
+    sc.lang = spec.get("lang")
     sc.reach = spec.get("reach")
     sc.travel = _travel(spec.get("travel"), path, sc.sources)
     sc.validate()

@@ -69,3 +69,26 @@ def test_frames_without_yaml_keep_plain_names():
     with pytest.raises(planner.PlannerError) as info:
         planner.solve(sc)
     assert (info.value.file, info.value.column) == ("options", "solver")
+
+
+def short_of_slots(folder, name, district_name, lang_line=""):
+    pd.DataFrame({"district_id": ["D1"], "name": [district_name]}).to_csv(folder / "districts.csv", index=False)
+    pd.DataFrame([childcare("c1", slots=1)]).to_csv(folder / "facilities.csv", index=False)  # cannot grow
+    _, sc = load(folder, f"name: {name}\ndistricts: districts.csv\ntargets: {{access_share: 0}}\n{lang_line}")
+    return planner.solve(sc)
+
+
+def test_explain_answers_in_the_scenario_language(folder):
+    res = short_of_slots(folder, "闻喜县 2025", "东城街道")
+    assert res.explain("D1")[0] == "托位：扩建能力不足：即使用尽全部可扩建、可转换床位和候选点也不够"
+    assert res.explain("D1", lang="en")[0].startswith("childcare slots: expansion limits")
+    res = short_of_slots(folder, "Test county", "East")
+    assert res.explain("D1")[0].startswith("childcare slots: expansion limits")
+    res = short_of_slots(folder, "Test county", "East", "lang: zh\n")
+    assert res.explain("D1")[0].startswith("托位：")
+
+
+def test_bad_lang(folder):
+    with pytest.raises(planner.PlannerError) as info:
+        load(folder, "lang: fr\n")
+    assert (info.value.file, info.value.column) == (str(folder / "s.yaml"), "lang")
