@@ -13,6 +13,7 @@ from ._errors import PlannerError
 from .demo import load_demo
 from .model import Model, build
 from .result import Result
+from .scaffold import init_scenario
 from .scenario import Options, Scenario, Targets, load_scenario
 from .solve import solve
 from .sweep import sweep
@@ -23,4 +24,4 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = ["PlannerError", "Scenario", "Targets", "Options", "Result", "Model", "build",
-           "load_demo", "load_scenario", "solve", "sweep", "__version__"]
+           "load_demo", "load_scenario", "init_scenario", "solve", "sweep", "__version__"]

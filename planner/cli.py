@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="care-planner",
         description="Plan childcare slots and elderly-care beds (一老一小) so every district meets its "
                     "per-1,000 targets at least cost.",
-        epilog="Example: care-planner solve my_county.yaml --out results/   |   "
+        epilog="Example: care-planner init my_county/   |   care-planner solve my_county.yaml --out results/   |   "
                "care-planner solve --demo shanxi --prefecture 太原市 --out taiyuan/")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("solve", help="solve a scenario and write districts.csv, facilities.csv, areas.csv, "
@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate a scenario's files without solving")
     c.add_argument("scenario")
     sub.add_parser("columns", help="print the input column reference")
+    n = sub.add_parser("init", help="write a scenario folder to fill in: Excel templates and scenario.yaml",
+                       description="Write areas.xlsx, facilities.xlsx, districts.xlsx (row 1 Chinese labels, row 2 "
+                                   "the column names, example rows, a column guide sheet) and a scenario.yaml that "
+                                   "solves as written. Existing files are never overwritten.")
+    n.add_argument("folder", help="folder to create (or an empty one)")
+    n.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of row 1 and the guide (default zh)")
     return p
 
 
@@ -127,7 +133,16 @@ def _columns(args) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"solve": _solve, "check": _check, "columns": _columns}
+def _init(args) -> int:
+    from .scaffold import init_scenario
+
+    path = init_scenario(args.folder, lang=args.lang)
+    print(f"wrote {path.parent}: areas.xlsx, facilities.xlsx, districts.xlsx, scenario.yaml")
+    print(f"fill in the example rows, then: care-planner solve {path} --out {path.parent / 'results'}")
+    return EXIT_OK
+
+
+_COMMANDS = {"solve": _solve, "check": _check, "columns": _columns, "init": _init}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
