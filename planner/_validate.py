@@ -52,15 +52,14 @@ def validate_frame(df: pd.DataFrame, table: str, source=None) -> pd.DataFrame:
     GeoDataFrame for districts. Columns are typed, defaults filled, extra
     columns kept. ``df`` itself is not modified.
     """
-    rows = df.attrs.get("rows")
+    attrs = dict(df.attrs)
     df = df.copy().reset_index(drop=True)
-    if rows is not None:
-        df.attrs["rows"] = rows
+    df.attrs.update(attrs)
     t = _Table(df, table, source or table)
     df.columns = [str(c).strip() for c in df.columns]
     dup = pd.Index(df.columns)[pd.Index(df.columns).duplicated()]
     if len(dup):
-        raise PlannerError("column appears twice", t.source, 1, dup[0])
+        raise PlannerError("column appears twice", t.source, t.header_row, dup[0])
     if len(df) == 0:
         raise PlannerError("the table is empty (no data rows)", t.source)
 
@@ -82,6 +81,7 @@ class _Table:
     def __init__(self, df: pd.DataFrame, name: str, source):
         self.df, self.name, self.source = df, name, str(source)
         self.rows = np.asarray(df.attrs.get("rows", np.arange(len(df)) + 2))
+        self.header_row = int(df.attrs.get("header_row", 1))  # 2 under a row of Chinese labels
 
     def fail(self, bad: np.ndarray, column: str, message) -> None:
         """Raise for the first True in ``bad`` (message may be a function of the value)."""
@@ -103,7 +103,7 @@ def _coerce_column(t: _Table, col) -> None:
     if col.name not in df.columns:
         if col.required:
             raise PlannerError(f"required column is missing (columns found: {', '.join(map(str, df.columns))})",
-                               t.source, 1, col.name)
+                               t.source, t.header_row, col.name)
         df[col.name] = col.default
         df[col.name] = df[col.name].astype({"number": float, "bool": bool}.get(col.dtype, object))
         if col.dtype in ("id", "text"):
@@ -305,7 +305,7 @@ def _geometry(t: _Table) -> pd.DataFrame:
             return gpd.GeoDataFrame(pd.DataFrame(df), geometry=pts, crs=4326)
     if required:
         raise PlannerError("no locations: give a geometry (GeoJSON/GeoPackage) or 'lon' and 'lat' columns "
-                           "in WGS84 degrees", t.source, 1, "lon")
+                           "in WGS84 degrees", t.source, t.header_row, "lon")
     return pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
 
 

@@ -66,14 +66,14 @@ def read_file(path) -> pd.DataFrame:
     if kind is None:
         raise PlannerError(f"unsupported file type {path.suffix!r}; use CSV, Excel (.xlsx, .xls), .ods, "
                            "GeoJSON, GeoPackage or Parquet", path)
-    rows = None
+    rows, header_row = None, 1
     try:
         if kind == "csv":
-            df, rows = _frame_from_grid(_csv_grid(path), path)
+            df, rows, header_row = _frame_from_grid(_csv_grid(path), path)
         elif kind == "excel":
             grid = pd.read_excel(path, sheet_name=0, header=None, dtype=object,
                                  engine=EXCEL_ENGINES[path.suffix.lower()])
-            df, rows = _frame_from_grid(grid.to_numpy(object).tolist(), path)
+            df, rows, header_row = _frame_from_grid(grid.to_numpy(object).tolist(), path)
         elif kind == "parquet":
             try:
                 df = gpd.read_parquet(path)
@@ -98,6 +98,7 @@ def read_file(path) -> pd.DataFrame:
         df, rows = df.loc[~blank], rows[~blank]
     df = df.reset_index(drop=True)
     df.attrs["rows"] = rows
+    df.attrs["header_row"] = header_row
     return df
 
 
@@ -158,7 +159,7 @@ def _letter(i: int) -> str:
 
 
 def _frame_from_grid(grid: list[list], path):
-    """A grid of cells (header row or rows first) → DataFrame and the spreadsheet row of each record."""
+    """A grid of cells (header row or rows first) → (DataFrame, spreadsheet row of each record, header row)."""
     lead = 0
     while lead < len(grid) and not any(_cell_text(c) for c in grid[lead]):
         lead += 1  # blank lines before the header still count in row numbers
@@ -189,7 +190,7 @@ def _frame_from_grid(grid: list[list], path):
         raise PlannerError(f"column {_letter(j)} holds values but has no name in the header row",
                            path, header_row, _letter(j))
     df = pd.DataFrame([[r[j] for j in keep] for r in records], columns=[header[j] for j in keep], dtype=object)
-    return df, np.arange(len(records)) + header_row + 1
+    return df, np.arange(len(records)) + header_row + 1, header_row
 
 
 def _geojson_diagnose(path) -> None:
@@ -274,10 +275,9 @@ def to_wgs84(df: pd.DataFrame, crs, source) -> pd.DataFrame:
         parsed = crs_.parse(crs)
     except ValueError as exc:
         raise PlannerError(str(exc), source, None, "crs") from None
-    rows = df.attrs.get("rows")
+    attrs = dict(df.attrs)
     df = df.copy()
-    if rows is not None:
-        df.attrs["rows"] = rows
+    df.attrs.update(attrs)
     if parsed == "wgs84":
         return df
     if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns and df.geometry.notna().any():

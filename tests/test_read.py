@@ -163,3 +163,11 @@ def test_readers_are_declared_dependencies():
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
     names = {d.split(">")[0].split("=")[0].split("[")[0].strip().lower() for d in pyproject["project"]["dependencies"]}
     assert {"pyarrow", "python-calamine", "openpyxl"} <= names
+
+
+def test_missing_column_under_a_label_row_names_row_2(tmp_path):
+    path = tmp_path / "areas.csv"
+    path.write_text("编号,区县,人口,经度,纬度\narea_id,district_id,pop_total,lon,lat\n"
+                    f"a1,D1,100,{BASE_LON},{BASE_LAT}\n", encoding="utf-8")
+    e = err(path)
+    assert (e.row, e.column) == (2, "pop_60_plus") and e.message.startswith("required column is missing")
