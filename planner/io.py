@@ -186,7 +186,7 @@ def _frame_from_grid(grid: list[list], path):
         if all(not n for n in header[j:]):
             raise PlannerError(f"the row has more values than the header has columns "
                                f"({sum(map(bool, header))}): {_cell_text(records[full][j])!r} "
-                               f"in column {_letter(j)} has no column name", path, header_row + 1 + full)
+                               f"in column {_letter(j)} has no column name", path, header_row + 1 + full, _letter(j))
         raise PlannerError(f"column {_letter(j)} holds values but has no name in the header row",
                            path, header_row, _letter(j))
     df = pd.DataFrame([[r[j] for j in keep] for r in records], columns=[header[j] for j in keep], dtype=object)
