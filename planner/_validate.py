@@ -115,6 +115,10 @@ def _coerce_column(t: _Table, col) -> None:
     if col.dtype in ("id", "text"):
         df[col.name] = np.where(blank, col.default or "", [_text(x) for x in df[col.name].to_numpy(object)])
         df[col.name] = df[col.name].astype(object)
+        if col.dtype == "id":  # Excel shows long codes as 1.40105E+11 and saves that text to CSV: digits lost
+            t.fail(df[col.name].str.fullmatch(r"\d(\.\d+)?[eE]\+?\d+").to_numpy(bool), col.name,
+                   lambda v: f"{v!r} is a code cut short by Excel's scientific format; format the column "
+                             "as text in Excel and save the CSV again")
     elif col.dtype == "number":
         raw = df[col.name].to_numpy(object)
         cleaned = [x.strip().replace(",", "") if isinstance(x, str) else x for x in raw]

@@ -171,3 +171,17 @@ def test_missing_column_under_a_label_row_names_row_2(tmp_path):
                     f"a1,D1,100,{BASE_LON},{BASE_LAT}\n", encoding="utf-8")
     e = err(path)
     assert (e.row, e.column) == (2, "pop_60_plus") and e.message.startswith("required column is missing")
+
+
+def test_codes_stay_text_and_scientific_codes_are_refused(tmp_path):
+    # 12-digit statistical codes: exact from Excel numbers and from CSV text
+    path = tmp_path / "areas.xlsx"
+    rows = pd.DataFrame([area("a1", "140105001000"), area("a2", "140105002000")])
+    rows["district_id"] = rows["district_id"].astype("int64")
+    rows.to_excel(path, index=False)
+    assert validate_table(path, "areas")["district_id"].tolist() == ["140105001000", "140105002000"]
+    # the same column saved to CSV by Excel with its scientific display: the digits are gone
+    csv_path = tmp_path / "areas.csv"
+    csv_path.write_text(HEADER + "\n" + f"a1,x,1.40105E+11,1000,30,50,{BASE_LON},{BASE_LAT}\n", encoding="utf-8")
+    e = err(csv_path)
+    assert (e.row, e.column) == (2, "district_id") and "scientific format" in e.message
