@@ -114,10 +114,11 @@ def _workbook(table: str, example: pd.DataFrame, lang: str):
             col = schema[c]
             default = "" if col.required else ("" if isinstance(col.default, float) and math.isnan(col.default)
                                                else str(col.default))
-            guide.append([c, i18n.column_label(c, lang), YES[lang] if col.required else "", default, col.unit,
-                          col.doc])
+            doc = i18n.COLUMN_GUIDE_ZH.get(c, col.doc) if lang == "zh" else col.doc
+            guide.append([c, i18n.column_label(c, lang), YES[lang] if col.required else "", default, col.unit, doc])
         else:
             unit, doc = LOCATION_DOC[c]
+            doc = i18n.COLUMN_GUIDE_ZH[c] if lang == "zh" else doc
             guide.append([c, i18n.column_label(c, lang), YES[lang], "", unit, doc])
     for j, width in enumerate((22, 26, 9, 10, 22, 80), start=1):
         guide.column_dimensions[guide.cell(1, j).column_letter].width = width

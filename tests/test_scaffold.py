@@ -94,3 +94,22 @@ def test_wheel_ships_the_templates(tmp_path):
     said = dict(line.split(" ", 1) for line in run.stdout.splitlines() if line.startswith(("WHERE ", "STATUS ")))
     assert said["WHERE"].startswith(str(venv)) and said["STATUS"] in ("optimal", "shortfall")
     assert (work / "county" / "facilities.xlsx").exists()
+
+
+def test_chinese_guide_explains_every_input_column():
+    from planner import i18n
+    from planner.schema import TABLES
+
+    inputs = {c.name for t in ("areas", "facilities", "districts") for c in TABLES[t]} | {"lon", "lat"}
+    missing = inputs - set(i18n.COLUMN_GUIDE_ZH)
+    assert not missing, f"columns without a Chinese explanation in the template guide: {sorted(missing)}"
+
+
+@pytest.mark.slow
+def test_own_data_notebook_runs_from_another_folder(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(ROOT / "notebooks" / "own_data.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert not list(tmp_path.iterdir())  # it wrote nothing into the folder it ran in (temporary folders only)
