@@ -172,7 +172,7 @@ def _frame_from_grid(grid: list[list], path):
     data = grid[h + 1:]
     width = max([len(named)] + [len(r) for r in data])
     header = named + [""] * (width - len(named))
-    records = [list(r) + [""] * (width - len(r)) for r in data]
+    records = [r if len(r) == width else list(r) + [""] * (width - len(r)) for r in data]
     _check_header(header, path, header_row)
     keep = []
     for j, name in enumerate(header):
@@ -189,7 +189,9 @@ def _frame_from_grid(grid: list[list], path):
                                f"in column {_letter(j)} has no column name", path, header_row + 1 + full, _letter(j))
         raise PlannerError(f"column {_letter(j)} holds values but has no name in the header row",
                            path, header_row, _letter(j))
-    df = pd.DataFrame([[r[j] for j in keep] for r in records], columns=[header[j] for j in keep], dtype=object)
+    df = pd.DataFrame(records, columns=range(width), dtype=object)[keep] if records else \
+        pd.DataFrame(columns=range(len(keep)), dtype=object)
+    df.columns = [header[j] for j in keep]
     return df, np.arange(len(records)) + header_row + 1, header_row
 
 
