@@ -108,8 +108,10 @@ class Options:
                                    where, None, prefix + name)
         for name in ("time_limit_s", "circuity", "speed_kmh", "drive_speed_kmh", "drive_circuity", "mip_gap"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise PlannerError(f"{name} must be a positive number, got {shown(v)}", where, None, prefix + name)
+            low_ok = v >= 0 if name == "mip_gap" else v > 0  # a gap of 0 asks for the exact optimum
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not low_ok:
+                what = "a number ≥ 0" if name == "mip_gap" else "a positive number"
+                raise PlannerError(f"{name} must be {what}, got {shown(v)}", where, None, prefix + name)
         for name in ("circuity", "drive_circuity"):
             if getattr(self, name) < 1:
                 raise PlannerError(f"{name} is road ÷ straight-line distance, ≥ 1; got {shown(getattr(self, name))}",

@@ -92,3 +92,11 @@ def test_bad_lang(folder):
     with pytest.raises(planner.PlannerError) as info:
         load(folder, "lang: fr\n")
     assert (info.value.file, info.value.column) == (str(folder / "s.yaml"), "lang")
+
+
+def test_mip_gap_zero_is_allowed_negative_is_not(folder):
+    _, sc = load(folder, "options: {mip_gap: 0, integer: true}\n")
+    assert sc.options.mip_gap == 0
+    with pytest.raises(planner.PlannerError) as info:
+        load(folder, "options: {mip_gap: -0.1}\n")
+    assert info.value.column == "options.mip_gap" and info.value.message == "mip_gap must be a number ≥ 0, got -0.1"
