@@ -888,7 +888,7 @@ def section_spopt(sizes):
            "`pulp.PULP_CBC_CMD` (spopt's documented default), relative gap 0; the dense cost matrix is "
            "built outside the timing. *ours*: the engine has no API for these problems, so "
            "`benchmarks/peers.py` writes each as a sparse formulation with the engine's builder "
-           "(`planner.model._Builder`, one vectorised call per row block, only the reach pairs) solved by "
+           "(`planner.lp.LinearProblem`, one vectorised call per row block, only the reach pairs) solved by "
            "`planner.solve.run` (highspy from arrays), gap 0. **Ours applies exact presolve reductions to the "
            "MCLP; spopt gets the original problem**: areas with no need or no site in reach are dropped; areas "
            "reached by the same set of sites are merged (need summed); a site whose covered set is inside "

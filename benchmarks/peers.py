@@ -4,8 +4,8 @@ spopt (``spopt.locate``) states location problems as PuLP objects over a
 dense cost matrix (one variable per client × site for the p-median). The
 engine has no API for these problems, so this module writes each of them as
 a small sparse formulation with the engine's own machinery: arrays through
-``planner.model._Builder`` (one vectorised call per block of rows, no
-Python loop over pairs), solved by ``planner.solve.run`` (highspy from
+``planner.lp.LinearProblem`` (labelled blocks, one vectorised call per block
+of rows, no Python loop over pairs), solved by ``planner.solve.run`` (highspy from
 arrays, the engine's block split). Both sides solve to proven optimality
 (relative MIP gap 0), and their objective values must agree. Imports are
 outside the timing on both sides (spopt, PuLP; highspy and SciPy's graph
@@ -83,7 +83,7 @@ import numpy as np
 from scipy import sparse
 
 import planner
-from planner.model import _Builder
+from planner.lp import LinearProblem
 
 ENGINE = importlib.import_module("planner.solve")
 FAR = 1_000.0              # minutes on out-of-reach pairs in spopt's dense matrix
@@ -202,15 +202,15 @@ def ours_mclp(inst, time_limit: float = 600.0) -> dict:
     pre = mclp_presolve(inst)
     cover, demand = pre["cover"], pre["demand"]
     n_g, n_k = cover.shape
-    b = _Builder()
-    y = b.var("open", n_k, upper=1.0, integer=True)
-    x = b.var("covered", n_g, upper=1.0, cost=-demand)              # maximise covered need
-    r = b.rows_block("cover", np.zeros(n_g), np.inf)                # Σ_{its sites} open − covered ≥ 0
-    b.coef(r + cover.row, y[cover.col], 1.0)
-    b.coef(r + np.arange(n_g), x, -1.0)
-    r = b.rows_block("p", np.array([-np.inf]), float(inst["p"]))    # ≤ p: exact after dropping sites
-    b.coef(np.full(n_k, r), y, 1.0)
-    lp = b.build()
+    b = LinearProblem()
+    y = b.add_variables("open", n_k, upper=1.0, integer=True)
+    x = b.add_variables("covered", n_g, upper=1.0)
+    b.add_objective(x * -demand)                                     # maximise covered need
+    # Σ_{its sites} open − covered ≥ 0
+    b.add_constraints("cover", y[cover.col].sum_by(cover.row, n_g) - x >= 0.0)
+    b.add_constraints("p", y.sum() <= float(inst["p"]))              # ≤ p: exact after dropping sites
+    lp = b.to_arrays()
+    y = y.positions
     t1 = time.perf_counter()
     if n_g:
         sol, info, integral = _solve(lp, time_limit, relaxation_first=True)
@@ -234,21 +234,17 @@ def ours_pmedian(inst, time_limit: float = 600.0) -> dict:
     ps = np.concatenate([inst["pair_site"], np.full(n_a, n_s)])
     minutes = np.concatenate([inst["pair_minutes"], np.full(n_a, UNSERVED_MINUTES)])
     cap = np.append(inst["capacity"], need.sum())
-    b = _Builder()
-    y = b.var("open", n_s + 1, lower=lower, upper=1.0, integer=True)
-    z = b.var("assign", len(pa), upper=1.0, cost=need[pa] * minutes, integer=True)
-    r = b.rows_block("assign", np.ones(n_a), 1.0)                   # each area to exactly one site
-    b.coef(r + pa, z, 1.0)
-    k = np.arange(len(pa))
-    r = b.rows_block("open", np.full(len(pa), -np.inf), 0.0)        # assign ≤ open
-    b.coef(r + k, z, 1.0)
-    b.coef(r + k, y[ps], -1.0)
-    r = b.rows_block("capacity", np.full(n_s + 1, -np.inf), 0.0)     # Σ need·assign ≤ capacity·open
-    b.coef(r + ps, z, need[pa])
-    b.coef(r + np.arange(n_s + 1), y, -cap)
-    r = b.rows_block("p", np.array([inst["p"] + 1.0]), inst["p"] + 1.0)
-    b.coef(np.full(n_s + 1, r), y, 1.0)
-    lp = b.build()
+    b = LinearProblem()
+    y = b.add_variables("open", n_s + 1, lower=lower, upper=1.0, integer=True)
+    z = b.add_variables("assign", len(pa), upper=1.0, integer=True)
+    b.add_objective(z * (need[pa] * minutes))
+    b.add_constraints("assign", z.sum_by(pa, n_a) == 1.0)            # each area to exactly one site
+    b.add_constraints("open", z - y[ps] <= 0.0)                      # assign ≤ open
+    # Σ need·assign ≤ capacity·open
+    b.add_constraints("capacity", (z * need[pa]).sum_by(ps, n_s + 1) - y * cap <= 0.0)
+    b.add_constraints("p", y.sum() == inst["p"] + 1.0)
+    lp = b.to_arrays()
+    y = y.positions
     t1 = time.perf_counter()
     sol, info, _ = _solve(lp, time_limit)
     t2 = time.perf_counter()

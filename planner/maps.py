@@ -53,6 +53,7 @@ from folium.utilities import JsCode, camelize
 
 from . import i18n
 from .access import lonlat
+from .targets import attainment as attainment_ratio
 from ._html import InlineData, add_attribution, escape_text, script_safe, standalone_html, write_html_atomic
 
 __all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "attainment_index",
@@ -122,11 +123,7 @@ def attainment(districts: pd.DataFrame, measure: str = "slots", when: str = "aft
     if when not in WHENS:
         raise ValueError(f"when must be 'before' or 'after', got {when!r}")
     value = districts[f"{m.value}_{when}"].to_numpy(float)
-    target = districts[m.target].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(target > 0, 100 * value / np.where(target > 0, target, 1), 100.0)
-    a = np.where(np.isnan(value) & (target > 0), np.nan, a)
-    return np.round(a, 1)
+    return np.round(100 * attainment_ratio(value, districts[m.target].to_numpy(float)), 1)
 
 
 def _measure(key: str) -> Measure:
@@ -186,11 +183,10 @@ def score_attainment(areas: pd.DataFrame, districts: pd.DataFrame, service: str 
     if when not in WHENS:
         raise ValueError(f"when must be 'before' or 'after', got {when!r}")
     score = _num(areas, f"score_e2sfca_{service}_{when}")
-    targets = _num(districts, SCORE_TARGETS[service])
+    target_d = _num(districts, SCORE_TARGETS[service])
     pos = pd.Index(districts["district_id"].astype(str)).get_indexer(areas["district_id"].astype(str))
-    target = np.where(pos >= 0, targets[pos], np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(target > 0, 100 * score / np.where(target > 0, target, 1), 100.0)
+    target = np.where(pos >= 0, target_d[pos], np.nan)
+    a = 100 * attainment_ratio(score, target)
     a = np.where(np.isnan(score) | np.isnan(target), np.nan, a)
     return np.round(a, 1)
 
@@ -429,19 +425,20 @@ _FORMAT_JS = r"""
     return function (f, l) {
       var p = f.properties, s = p.v.slice(8 + 4 * k, 12 + 4 * k), unit = T['unit_score_' + service];
       var tgt = p.d >= 0 ? X.targets[p.d][k] : null, dn = p.d >= 0 ? DN[p.d] : '';
-      function of(x) { return nan(x) || nan(tgt) || !(tgt > 0) ? '–' : (100 * x / tgt).toFixed(1) + '%'; }
+      // % of target, computed in Python (planner.targets.attainment): p.v[16 + 2k + when]
+      function of(i) { var x = p.v[16 + 2 * k + i]; return nan(x) || nan(tgt) || !(tgt > 0) ? '–' : x.toFixed(1) + '%'; }
       function ba(i) { return rate(s[i]) + ' → ' + rate(s[i + 1]); }
       SCORED.push([l, p, k]);
       l.setStyle(scoreStyle(p, k));
       bind(l, function () {
         return '<b>' + p.n + '</b> ' + note(dn) + '<br>' + T['score_' + service] + '<br>' + T.score_e2sfca + ': <b>' +
           ba(2) + '</b> ' + unit + '<br>' + T.score_2sfca + ': ' + ba(0) + ' ' + unit + '<br>' + T.target + ' ' +
-          rate(tgt) + ' · ' + T.of_target + ' ' + of(s[2]) + ' → ' + of(s[3]) + synth(p);
+          rate(tgt) + ' · ' + T.of_target + ' ' + of(0) + ' → ' + of(1) + synth(p);
       }, function () {
         var rows = [['', note(T.before), note(T.after), note(T.target)],
                     [T.score_e2sfca, rate(s[2]), rate(s[3]), rate(tgt)],
                     [T.score_2sfca, rate(s[0]), rate(s[1]), ''],
-                    [T.of_target + ' (E2SFCA)', of(s[2]), of(s[3]), ''],
+                    [T.of_target + ' (E2SFCA)', of(0), of(1), ''],
                     [T.sites_in_reach, '', num(p.v[4 * k + 2]), '']];
         return '<div class="planner-pop"><b>' + p.n + '</b> ' + note(dn) + '<br>' + T['score_' + service] + ' ' +
           note('(' + unit + ')') + table(rows) + '<div class="planner-note planner-wrap">' + T['score_note_' + service] +
@@ -863,7 +860,8 @@ def _area_data(a: gpd.GeoDataFrame, index: dict, d: pd.DataFrame | None = None) 
 
     ``properties.v``: need, served in reach, sites in reach, shortfall for
     childcare then beds; with ``d`` (districts) and score columns, then the
-    2SFCA before, after and E2SFCA before, after for childcare then beds.
+    2SFCA before, after and E2SFCA before, after for childcare then beds,
+    then E2SFCA in % of target before, after for childcare then beds.
     ``properties.c``: access colour index per service; then score
     attainment colour index childcare before, after, beds before, after.
     """
@@ -874,9 +872,12 @@ def _area_data(a: gpd.GeoDataFrame, index: dict, d: pd.DataFrame | None = None) 
         cols += [_num(a, f"need_{service}"), _num(a, f"served_in_reach_{service}"),
                  _num(a, f"sites_in_reach_{service}"), _num(a, f"shortfall_access_{service}")]
     if d is not None and _has_scores(a):
+        attained = []
         for service in SCORE_TARGETS:
             cols += [_num(a, f"score_{m}_{service}_{w}") for m in ("2sfca", "e2sfca") for w in WHENS]
-            colors += [attainment_index(score_attainment(a, d, service, w)) for w in WHENS]
+            attained += [score_attainment(a, d, service, w) for w in WHENS]
+            colors += [attainment_index(x) for x in attained[-2:]]
+        cols += attained  # v[16 + 2k + when]: E2SFCA in % of target (the popups show it)
     v = _json_numbers(np.column_stack(cols))
     c = np.column_stack(colors).astype(int).tolist()
     synth = _synthetic_mask(a)

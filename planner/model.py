@@ -1,10 +1,11 @@
 """Build the planning LP/MILP from a Scenario, vectorised and sparse.
 
-The problem is assembled once as arrays (costs, bounds, a sparse constraint
-matrix). :meth:`Model.to_pulp` turns the same arrays into a PuLP problem, one
-``LpAffineExpression`` per row, for CBC, for LP/MPS export and for the
-``extra_functionality`` hook; the default HiGHS path passes the arrays to
-highspy directly, so no per-variable Python objects are made.
+The problem is written as labelled blocks (:mod:`planner.lp`) and flattened
+once to arrays (costs, bounds, a sparse constraint matrix).
+:meth:`Model.to_pulp` turns the same arrays into a PuLP problem, one
+``LpAffineExpression`` per row, for CBC and for LP/MPS export; the default
+HiGHS path passes the arrays to highspy directly, so no per-variable Python
+objects are made.
 
 Variables (blocks)
 ------------------
@@ -31,8 +32,12 @@ solution splits back into per-area flows and shortfalls of the same cost
 group's shortfall, spread over its areas, never moves between districts.
 In towns many neighbouring areas share their reach set (all areas with
 nothing in reach share the empty one): about a quarter to a half fewer flow
-columns on the benchmark instances. ``extra_functionality`` models are not merged, since
-user constraints may name per-area flows.
+columns on the benchmark instances. An ``extra_functionality`` hook sees the
+flows per area group (index ``area_group``, ``facility_id``).
+
+The families of rows live in :mod:`planner.formulation` (one ``define_*``
+each), written with the labelled blocks of :mod:`planner.lp`; the whole
+formulation with units and exactness arguments is ``docs/model.md``.
 """
 
 from __future__ import annotations
@@ -41,77 +46,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from .access import Pairs, reach_pairs
+from .targets import required
 
-INF = np.inf
-SHORTFALL_PRICE = 1000.0  # per slot/bed, in units of the dearest way to add one (share rows: ÷ (1 − share))
-SHORTFALL_BLOCKS = ("sf_slots", "sf_aff", "sf_beds", "sf_care", "sf_acc_c", "sf_acc_e")
-
-
-@dataclass
-class LinearProgram:
-    """min cost·x  s.t.  row_lower ≤ A x ≤ row_upper,  lower ≤ x ≤ upper."""
-
-    cost: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    integer: np.ndarray
-    A: sp.csr_matrix
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    blocks: dict  # block name → slice of columns
-    row_blocks: dict  # row block name → slice of rows
-
-    @property
-    def shape(self):
-        return self.A.shape
-
-
-class _Builder:
-    def __init__(self):
-        self.n_col = 0
-        self.n_row = 0
-        self.cols = {}
-        self.lower, self.upper, self.cost, self.integer = [], [], [], []
-        self.rows = {}
-        self.r_lower, self.r_upper = [], []
-        self.ri, self.ci, self.vals = [], [], []
-
-    def var(self, name, n, *, lower=0.0, upper=INF, cost=0.0, integer=False) -> np.ndarray:
-        idx = np.arange(self.n_col, self.n_col + n)
-        self.cols[name] = slice(self.n_col, self.n_col + n)
-        self.n_col += n
-        for store, v in ((self.lower, lower), (self.upper, upper), (self.cost, cost)):
-            store.append(np.broadcast_to(np.asarray(v, float), (n,)))
-        self.integer.append(np.full(n, bool(integer)))
-        return idx
-
-    def rows_block(self, name, lower, upper) -> int:
-        lower = np.asarray(lower, float)
-        n = lower.shape[0]
-        start = self.n_row
-        self.rows[name] = slice(start, start + n)
-        self.r_lower.append(lower)
-        self.r_upper.append(np.broadcast_to(np.asarray(upper, float), (n,)))
-        self.n_row += n
-        return start
-
-    def coef(self, rows, cols, vals) -> None:
-        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
-        self.ri.append(rows)
-        self.ci.append(cols)
-        self.vals.append(np.broadcast_to(np.asarray(vals, float), rows.shape))
-
-    def build(self) -> LinearProgram:
-        cat = lambda xs, dt=float: np.concatenate(xs).astype(dt, copy=False) if xs else np.zeros(0, dt)  # noqa: E731
-        # column-wise, as HiGHS takes it: most columns are flows with two entries, so the
-        # per-column index sort is cheap (per row it is not: a site's capacity row is long)
-        A = sp.csc_matrix((cat(self.vals), (cat(self.ri, np.int64), cat(self.ci, np.int64))),
-                          shape=(self.n_row, self.n_col))
-        return LinearProgram(cat(self.cost), cat(self.lower), cat(self.upper), cat(self.integer, bool), A,
-                             cat(self.r_lower), cat(self.r_upper), self.cols, self.rows)
+from .formulation import SHORTFALL_BLOCKS, SHORTFALL_PRICE  # noqa: F401 - re-exported
+from .lp import INF, LinearProblem, LinearProgram, lazy_index  # noqa: F401 - LinearProgram re-exported
 
 
 @dataclass
@@ -237,8 +177,8 @@ def prepare(scenario) -> Prepared:
     pairs_c, pairs_e, limit_c, limit_e = reach_pairs(scenario, child)
     return Prepared(
         district_ids=ids, area_d=area_d, fac_d=fac_d, targets=t,
-        need_c=a["pop_total"].to_numpy(float) * t["childcare_per_1000"].to_numpy(float)[area_d] / 1000,
-        need_e=a["pop_60_plus"].to_numpy(float) * t["beds_per_1000_elderly"].to_numpy(float)[area_d] / 1000,
+        need_c=required(t["childcare_per_1000"].to_numpy(float)[area_d], a["pop_total"].to_numpy(float)),
+        need_e=required(t["beds_per_1000_elderly"].to_numpy(float)[area_d], a["pop_60_plus"].to_numpy(float)),
         child=child, cand=cand, add_upper=add_upper, cost_unit=cost_unit,
         conv_upper=conv_upper, cost_conv=np.nan_to_num(conv_cost),
         pairs_c=pairs_c, pairs_e=pairs_e, limit_c=limit_c, limit_e=limit_e,
@@ -265,6 +205,13 @@ class Model:
     scale: float            # yuan per objective unit
     cost_yuan: np.ndarray   # yuan per unit of each column (for the plan's cost)
     groups: dict = field(default_factory=dict)  # "c"/"e" → AreaGroups
+    problem: LinearProblem | None = field(default=None, repr=False)  # the labelled blocks
+    variables: dict = field(default_factory=dict, repr=False)         # block name → lp.Variable
+    data: object = field(default=None, repr=False)                    # formulation.ModelData
+
+    def solution(self, x, duals=None):
+        """Column values (and row duals) by block and label: ``sol["add"].loc["f12"]``."""
+        return self.problem.solution(x, duals)
 
     @classmethod
     def from_scenario(cls, scenario) -> "Model":
@@ -336,115 +283,61 @@ class Model:
         return prob, variables
 
 
-def build(scenario, *, merge_areas: bool | None = None) -> Model:
+def build(scenario, *, merge_areas: bool = True) -> Model:
     """Assemble the LP (or MILP with ``options.integer``) for ``scenario``.
 
-    ``merge_areas`` (default: unless the scenario has ``extra_functionality``)
-    gives areas that see the same sites one access row (see the module notes).
+    Calls the families of :mod:`planner.formulation` in order, then the
+    scenario's ``extra_functionality(lp, variables, scenario)`` hook, then
+    flattens the labelled problem to arrays. ``merge_areas`` gives areas that
+    see the same sites one access row (see the module notes; the hook sees
+    flows per area group).
     """
+    from . import formulation as F
+
     p = prepare(scenario)
     n_a = len(p.area_d)
-    if merge_areas is None:
-        merge_areas = scenario.extra_functionality is None
-    if merge_areas:
-        groups = {s: AreaGroups.from_pairs(pairs, n_a, p.area_d) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
-    else:
-        groups = {s: AreaGroups.identity(pairs, n_a) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
-    f = scenario.facilities
+    make = AreaGroups.from_pairs if merge_areas else (lambda pairs, n, _d: AreaGroups.identity(pairs, n))
+    groups = {s: make(pairs, n_a, p.area_d) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
+    f, a = scenario.facilities, scenario.areas
     fixed = f["fixed_cost"].to_numpy(float)
     min_size = f["min_size"].to_numpy(float)
-    max_size = f["max_size"].to_numpy(float)
-    S = f["slots"].to_numpy(float)
-    SA = f["slots_affordable"].to_numpy(float)
-    B = f["beds"].to_numpy(float)
-    BC = f["beds_care"].to_numpy(float)
-    n_d, n_a, n_f = p.n_districts, len(p.area_d), len(p.fac_d)
-    child, cand = p.child, p.cand
-    C, E, K = np.flatnonzero(child), np.flatnonzero(~child), np.flatnonzero(cand)
-
     scale = cost_scale(p, fixed, min_size)
     budget_mode = p.budget is not None
     # In budget mode shortfall comes first; cost only breaks ties (whole budget < one unit).
     cost_weight = 1.0 if not budget_mode else min(1.0, 1.0 / max(p.budget / scale, 1e-12))
     t = p.targets
-    t_aff, t_care = t["affordable_share"].to_numpy(float), t["care_bed_share"].to_numpy(float)
     # One added unit closes only (1 − share) of a share shortfall, so least-cost
     # mode prices those rows up accordingly; in budget mode every unit counts alike.
     share_price = (lambda share: np.ones_like(share)) if budget_mode else (
         lambda share: 1.0 / np.maximum(1.0 - share, 1e-3))
-    price = {"sf_slots": np.ones(n_d), "sf_aff": share_price(t_aff), "sf_beds": np.ones(n_d),
+    n_d = p.n_districts
+    price = {"sf_slots": np.ones(n_d), "sf_aff": share_price(t["affordable_share"].to_numpy(float)),
+             "sf_beds": np.ones(n_d), "sf_care": share_price(t["care_bed_share"].to_numpy(float)),
              # equal prices per area: what makes merging areas exact
-             "sf_care": share_price(t_care), "sf_acc_c": np.ones(groups["c"].n), "sf_acc_e": np.ones(groups["e"].n)}
+             "sf_acc_c": np.ones(groups["c"].n), "sf_acc_e": np.ones(groups["e"].n)}
+    data = F.ModelData(
+        p=p, groups=groups, districts=lazy_index(n_d, lambda: pd.Index(p.district_ids, name="district_id")),
+        facilities=lazy_index(len(f), lambda: pd.Index(f["facility_id"].to_numpy(object), name="facility_id")),
+        area_ids=a["area_id"].to_numpy(object),
+        existing={"slots": f["slots"].to_numpy(float), "affordable": f["slots_affordable"].to_numpy(float),
+                  "beds": f["beds"].to_numpy(float), "care": f["beds_care"].to_numpy(float)},
+        fixed=fixed, min_size=min_size, max_size=f["max_size"].to_numpy(float),
+        scale=scale, cost_weight=cost_weight, price=price,
+        pop=np.bincount(p.area_d, a["pop_total"].to_numpy(float), n_d),
+        elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d))
 
-    b = _Builder()
-    add = b.var("add", n_f, upper=p.add_upper, cost=cost_weight * p.cost_unit / scale, integer=p.integer)
-    aff = b.var("aff", len(C), upper=p.add_upper[C], integer=p.integer)
-    conv = b.var("conv", len(E), upper=p.conv_upper[E], cost=cost_weight * p.cost_conv[E] / scale,
-                 integer=p.integer)
-    opn = b.var("open", len(K), upper=1.0, cost=cost_weight * fixed[K] / scale, integer=p.integer)
-    fc = b.var("flow_c", len(groups["c"].flow_pairs))
-    fe = b.var("flow_e", len(groups["e"].flow_pairs))
-    sf = {name: b.var(name, len(price[name]), cost=SHORTFALL_PRICE * price[name]) for name in SHORTFALL_BLOCKS}
-
-    dC, dE = p.fac_d[C], p.fac_d[E]
-    pop_d = np.bincount(p.area_d, scenario.areas["pop_total"].to_numpy(float), n_d)
-    eld_d = np.bincount(p.area_d, scenario.areas["pop_60_plus"].to_numpy(float), n_d)
-    S_d, SA_d = np.bincount(dC, S[C], n_d), np.bincount(dC, SA[C], n_d)
-    B_d, BC_d = np.bincount(dE, B[E], n_d), np.bincount(dE, BC[E], n_d)
-    dist = np.arange(n_d)
-
-    # District targets: capacity, affordable share, beds, care-oriented share.
-    r = b.rows_block("slots", t["childcare_per_1000"].to_numpy(float) * pop_d / 1000 - S_d, INF)
-    b.coef(r + dC, add[C], 1.0)
-    b.coef(r + dist, sf["sf_slots"], 1.0)
-    r = b.rows_block("affordable", t_aff * S_d - SA_d, INF)
-    b.coef(r + dC, aff, 1.0)
-    b.coef(r + dC, add[C], -t_aff[dC])
-    b.coef(r + dist, sf["sf_aff"], 1.0)
-    r = b.rows_block("beds", t["beds_per_1000_elderly"].to_numpy(float) * eld_d / 1000 - B_d, INF)
-    b.coef(r + dE, add[E], 1.0)
-    b.coef(r + dist, sf["sf_beds"], 1.0)
-    r = b.rows_block("care", t_care * B_d - BC_d, INF)
-    b.coef(r + dE, conv, 1.0)
-    b.coef(r + dE, add[E], float(p.new_beds_care) - t_care[dE])
-    b.coef(r + dist, sf["sf_care"], 1.0)
-
-    # Added affordable slots are among the added slots.
-    r = b.rows_block("aff_link", np.full(len(C), -INF), 0.0)
-    b.coef(r + np.arange(len(C)), aff, 1.0)
-    b.coef(r + np.arange(len(C)), add[C], -1.0)
-
-    # Candidate sites: min_size·open ≤ add ≤ max_size·open.
-    k = np.arange(len(K))
-    r = b.rows_block("site_max", np.full(len(K), -INF), 0.0)
-    b.coef(r + k, add[K], 1.0)
-    b.coef(r + k, opn, -max_size[K])
-    r = b.rows_block("site_min", np.zeros(len(K)), INF)
-    b.coef(r + k, add[K], 1.0)
-    b.coef(r + k, opn, -min_size[K])
-
-    # Reach: flows in reach + access shortfall ≥ share·need; flows ≤ capacity after.
-    # (No "≤ need" bound: flows are free, and it made dual simplex 3–5× slower.)
-    for pairs, flow, need, sf_acc, fac_set, cap_now, name in (
-            (p.pairs_c, fc, p.need_c, sf["sf_acc_c"], C, S, "c"),
-            (p.pairs_e, fe, p.need_e, sf["sf_acc_e"], E, B, "e")):
-        g = groups[name]
-        flow_pairs = pairs if len(g.flow_pairs) == len(pairs) else pairs.select(g.flow_pairs)
-        r = b.rows_block(f"access_{name}", np.bincount(g.of_area, p.access_share_a * need, g.n), INF)
-        b.coef(r + g.of_area[flow_pairs.area], flow, 1.0)
-        b.coef(r + np.arange(g.n), sf_acc, 1.0)
-        local = np.full(n_f, -1)
-        local[fac_set] = np.arange(len(fac_set))
-        r = b.rows_block(f"capacity_{name}", -INF * np.ones(len(fac_set)), cap_now[fac_set])
-        b.coef(r + local[flow_pairs.facility], flow, 1.0)
-        b.coef(r + np.arange(len(fac_set)), add[fac_set], -1.0)
-
-    cost_yuan = np.zeros(b.n_col)
-    cost_yuan[add] = p.cost_unit
-    cost_yuan[conv] = p.cost_conv[E]
-    cost_yuan[opn] = fixed[K]
-    if budget_mode:
-        nz = np.flatnonzero(cost_yuan)
-        r = b.rows_block("budget", np.array([-INF]), p.budget / scale)
-        b.coef(np.full(len(nz), r), nz, cost_yuan[nz] / scale)
-    return Model(lp=b.build(), prepared=p, scenario=scenario, scale=scale, cost_yuan=cost_yuan, groups=groups)
+    lp = LinearProblem()
+    variables = {}
+    for define in F.VARIABLES:
+        variables.update(define(lp, data))
+    for define in F.CONSTRAINTS:
+        define(lp, variables, data)
+    F.define_objective(lp, variables, data)
+    if scenario.extra_functionality is not None:
+        scenario.extra_functionality(lp, variables, scenario)
+    arrays = lp.to_arrays()
+    cost_yuan = np.zeros(arrays.shape[1])
+    for var, yuan in F.cost_terms(variables, data):
+        cost_yuan[var.positions] = yuan
+    return Model(lp=arrays, prepared=p, scenario=scenario, scale=scale, cost_yuan=cost_yuan, groups=groups,
+                 problem=lp, variables=variables, data=data)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import geopandas as gpd
 
-from . import i18n
+from . import i18n, targets
 from .access import max_served
 
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
@@ -38,6 +38,10 @@ class Result:
         The tables of DESIGN.md (inputs plus plan columns).
     scenario : planner.Scenario
     info : planner.solve.SolveInfo
+    solution : planner.lp.Solution
+        The model's columns and row duals by block and label
+        (``res.solution["add"].loc["f12"]``, ``res.solution.dual("slots")``);
+        see ``docs/model.md`` for the blocks.
     """
 
     status: str
@@ -47,6 +51,7 @@ class Result:
     areas: gpd.GeoDataFrame
     scenario: object = field(repr=False)
     info: object = field(repr=False)
+    solution: object = field(default=None, repr=False)
 
     @property
     def solver_status(self) -> str:
@@ -58,7 +63,8 @@ class Result:
         sc, p, lp = model.scenario, model.prepared, model.lp
         x = np.clip(np.asarray(x, float), lp.lower, lp.upper)
         x[np.abs(x) < 1e-9] = 0.0
-        v = model.per_area({name: x[sl] for name, sl in lp.blocks.items()})
+        sol = model.solution(x, getattr(info, "duals", None))
+        v = model.per_area({name: sol.array(name) for name in lp.blocks})
         f, a = sc.facilities, sc.areas
         n_f, n_a, n_d = len(f), len(a), p.n_districts
         C, E, K = np.flatnonzero(p.child), np.flatnonzero(~p.child), np.flatnonzero(p.cand)
@@ -113,7 +119,7 @@ class Result:
         met_all = bool(districts["met"].all())
         cost = float(cost_f.sum())
         return cls(status="optimal" if met_all else "shortfall", cost=cost, districts=districts,
-                   facilities=fac, areas=ar, scenario=sc, info=info)
+                   facilities=fac, areas=ar, scenario=sc, info=info, solution=sol)
 
     # ------------------------------------------------------------ summaries
 
@@ -121,7 +127,7 @@ class Result:
         """Headline figures as plain JSON-able values."""
         d, f = self.districts, self.facilities
         tot = lambda c: float(d[c].sum())  # noqa: E731
-        per = lambda num, den: None if den == 0 else round(1000 * num / den, 4)  # noqa: E731
+        per = lambda num, den: None if den == 0 else round(targets.per_1000(num, den), 4)  # noqa: E731
         t = self.scenario.targets
         return {
             "scenario": self.scenario.name,
@@ -242,8 +248,8 @@ def _add_scores(ar, fac, p, decay) -> None:
 
 
 def _share(served, need):
-    need = np.asarray(need, float)
-    return np.where(need > 0, np.asarray(served, float) / np.where(need > 0, need, 1), 1.0)
+    """Share of an area's need served in reach (1 where it needs nothing)."""
+    return np.nan_to_num(targets.share(served, need), nan=1.0)
 
 
 def _clean(v):
@@ -263,8 +269,7 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     for c in ("pop_total", "pop_0_2", "pop_60_plus"):
         out[c] = bc(p.area_d, ar[c].fillna(0) if c == "pop_0_2" else ar[c])
     pop, eld = out["pop_total"].to_numpy(), out["pop_60_plus"].to_numpy()
-    per = lambda num, den: np.where(den > 0, 1000 * num / np.where(den > 0, den, 1), np.nan)  # noqa: E731
-    frac = lambda num, den: np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)  # noqa: E731
+    per, frac = targets.per_1000, targets.share
     slots_b = bc(fd[C], fac["slots"][C])
     slots_a = bc(fd[C], fac["slots_after"][C])
     aff_b = bc(fd[C], fac["slots_affordable"][C])
@@ -275,8 +280,8 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     care_a = bc(fd[~C], fac["beds_care_after"][~C])
     for name in t.columns:
         out[f"target_{name}"] = t[name].to_numpy(float)
-    out["target_slots"] = t["childcare_per_1000"].to_numpy() * pop / 1000
-    out["target_beds"] = t["beds_per_1000_elderly"].to_numpy() * eld / 1000
+    out["target_slots"] = targets.required(t["childcare_per_1000"].to_numpy(), pop)
+    out["target_beds"] = targets.required(t["beds_per_1000_elderly"].to_numpy(), eld)
     out["slots_before"], out["slots_after"] = slots_b, slots_a
     out["slots_per_1000_before"], out["slots_per_1000_after"] = per(slots_b, pop), per(slots_a, pop)
     out["affordable_slots_before"], out["affordable_slots_after"] = aff_b, aff_a
@@ -323,22 +328,13 @@ def _reasons(p, ar, out, status) -> list[str]:
     up_c = bc(fd[C], p.add_upper[C])
     up_e = bc(fd[~C], p.add_upper[~C])
     conv_up = bc(fd[~C], p.conv_upper[~C])
-    t_aff = out["target_affordable_share"].to_numpy()
-    t_care = out["target_care_bed_share"].to_numpy()
-    S, SA = out["slots_before"].to_numpy(), out["affordable_slots_before"].to_numpy()
-    B, BC = out["beds_before"].to_numpy(), out["care_beds_before"].to_numpy()
     # What is reachable with every allowed expansion/conversion (budget aside).
-    beds_needed = np.maximum(out["target_beds"].to_numpy() - B, 0)
-    if p.new_beds_care:
-        care_possible = BC + conv_up + (1 - t_care) * up_e >= t_care * B - TOL
-    else:
-        care_possible = BC + conv_up >= t_care * (B + np.minimum(beds_needed, up_e)) - TOL
-    possible = {
-        "slots": S + up_c >= out["target_slots"].to_numpy() - TOL,
-        "affordable": SA + (1 - t_aff) * up_c >= t_aff * S - TOL,
-        "beds": B + up_e >= out["target_beds"].to_numpy() - TOL,
-        "care": care_possible,
-    }
+    possible = targets.reachable(
+        slots=out["slots_before"].to_numpy(), affordable=out["affordable_slots_before"].to_numpy(),
+        beds=out["beds_before"].to_numpy(), care=out["care_beds_before"].to_numpy(),
+        add_slots=up_c, add_beds=up_e, convertible=conv_up, target_slots=out["target_slots"].to_numpy(),
+        affordable_share=out["target_affordable_share"].to_numpy(), target_beds=out["target_beds"].to_numpy(),
+        care_bed_share=out["target_care_bed_share"].to_numpy(), new_beds_care=p.new_beds_care)
     # A shortfall that full expansion could close is the budget's (or the time limit's) doing.
     limited = "budget" if p.budget is not None else "time_limit" if status == "time_limit" else "expansion_limit"
     cols = {"slots": "shortfall_slots", "affordable": "shortfall_affordable", "beds": "shortfall_beds",

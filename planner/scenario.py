@@ -154,9 +154,12 @@ class Scenario:
         The language of words the planner reads (``Result.explain``); default:
         Chinese when the scenario or district names are Chinese, else English.
     extra_functionality : callable, optional
-        ``f(problem, variables, scenario)`` adds PuLP constraints to the model
-        before it is solved (``variables`` maps block names to lists of
-        ``pulp.LpVariable``). Solving then goes through PuLP.
+        ``f(lp, variables, scenario)`` adds rows to the model before it is
+        flattened and solved: ``lp`` is the :class:`planner.lp.LinearProblem`,
+        ``variables`` maps block names to labelled :class:`planner.lp.Variable`
+        blocks (``variables["add"].loc["c1"]``; flows per area group). Write
+        ``lp.add_constraints("name", expr <= rhs)`` or ``lp += expr <= rhs``.
+        Solved on the default HiGHS path, areas still merged (``docs/model.md``).
     """
 
     areas: pd.DataFrame

@@ -1,8 +1,9 @@
 """Run the solver on a built model and turn its answer into a Result.
 
-HiGHS (through highspy, from the model's arrays) is the default. PuLP is used
-when the scenario has an ``extra_functionality`` hook or asks for CBC; CBC
-(bundled with PuLP) is also the fallback when highspy is not importable.
+HiGHS (through highspy, from the model's arrays) is the default, also with an
+``extra_functionality`` hook (its rows are part of the built model). PuLP is
+used when the scenario asks for CBC; CBC (bundled with PuLP) is also the
+fallback when highspy is not importable.
 Solver statuses are mapped to outcomes in one place, :func:`_check_status`.
 """
 
@@ -33,6 +34,7 @@ class SolveInfo:
     n_nonzeros: int
     mip_gap: float | None = None
     warm: bool = False    # re-solved from the previous plan's solvers
+    duals: object = field(default=None, repr=False)  # row duals (LP on HiGHS), objective units per row unit
     state: object = field(default=None, repr=False)  # solvers kept for the next warm start
 
 
@@ -80,7 +82,7 @@ def run(model: Model, warm=None, keep=False):
     """Solve ``model``; returns (column values, SolveInfo)."""
     sc = model.scenario
     opts = sc.options
-    use_pulp = sc.extra_functionality is not None or opts.solver == "cbc"
+    use_pulp = opts.solver == "cbc"
     if not use_pulp:
         try:
             import highspy  # noqa: F401
@@ -89,15 +91,16 @@ def run(model: Model, warm=None, keep=False):
             use_pulp = True
     t0 = time.perf_counter()
     state = None
+    duals = None
     if use_pulp:
         x, status, objective, gap, solver = _run_pulp(model)
     else:
-        x, status, objective, gap, solver, state = _run_highs(model, warm)
+        x, status, objective, gap, solver, state, duals = _run_highs(model, warm)
     lp = model.lp
     info = SolveInfo(solver=solver, status=status, objective=objective, build_seconds=0.0,
                      solve_seconds=time.perf_counter() - t0, n_variables=lp.shape[1],
                      n_constraints=lp.shape[0], n_nonzeros=lp.A.nnz, mip_gap=gap,
-                     warm=state is not None and state is warm, state=state if keep else None)
+                     warm=state is not None and state is warm, state=state if keep else None, duals=duals)
     return x, info
 
 
@@ -207,8 +210,11 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
     else:
         answers = [solve_block(k) for k in range(len(parts))]
     x = np.zeros(lp.shape[1])
-    for (rows, cols), (_, (x_part, *_)) in zip(parts, answers):
+    duals = None if lp.integer.any() else np.zeros(lp.shape[0])
+    for (rows, cols), (h, (x_part, *_)) in zip(parts, answers):
         x[cols] = x_part
+        if duals is not None:
+            duals[rows] = np.asarray(h.getSolution().row_dual, float)
     results = [r for _, r in answers]
     status = "time_limit" if any(r[1] == "time_limit" for r in results) else "optimal"
     gaps = [r[3] for r in results if r[3] is not None]
@@ -216,7 +222,7 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
     state = warm if reuse else _HighsState(A, lp.integer.copy(), parts, [h for h, _ in answers])
     if reuse:
         state.A = A
-    return x, status, objective, (max(gaps) if gaps else None), "highs", state
+    return x, status, objective, (max(gaps) if gaps else None), "highs", state, duals
 
 
 def _block_matrix(A, rows, cols):
@@ -325,10 +331,8 @@ def _quiet(cls, **kw):
 def _run_pulp(model: Model):
     import pulp
 
-    sc, opts = model.scenario, model.scenario.options
-    prob, variables = model.to_pulp()
-    if sc.extra_functionality is not None:
-        sc.extra_functionality(prob, variables, sc)
+    opts = model.scenario.options
+    prob, variables = model.to_pulp()  # the extra_functionality rows are in the model already
     if opts.solver == "highs" and pulp.HiGHS().available():
         solver, name = pulp.HiGHS(msg=False, timeLimit=opts.time_limit_s, gapRel=opts.mip_gap), "highs"
     else:

@@ -204,8 +204,9 @@ def test_score_attainment_against_district_targets(scored):
 
 def test_score_values_ride_on_the_area_points(scored, tmp_path):
     text = scored.to_html(tmp_path / "map.html").read_text(encoding="utf-8")
-    # a1: access numbers, then 2SFCA/E2SFCA before, after for childcare, then beds; colour indices
-    assert '"v":[45,45,1,0,40,40,1,0,3,4.5,3,4.5,20,40,20,40]' in text
+    # a1: access numbers, then 2SFCA/E2SFCA before, after for childcare, then beds, then E2SFCA in %
+    # of target (computed in Python, the popup only formats it); colour indices
+    assert '"v":[45,45,1,0,40,40,1,0,3,4.5,3,4.5,20,40,20,40,66.7,100,50,100]' in text
     assert '"c":[3,3,1,3,1,3]' in text  # childcare 66.7 % → 100 %, beds 50 % → 100 %
     assert text.count('"v":[45,45,1,0') == 1  # one point set shared by the access and score layers
     assert '"people_without_reach_childcare": 5000.0' in text  # district data

@@ -15,6 +15,7 @@ import pandas as pd
 
 import planner
 from planner import i18n
+from planner import targets as plan_targets
 from planner.result import TOL
 
 __all__ = ["districts_meeting", "headline_html", "summary_html", "districts_html", "facilities_html",
@@ -82,12 +83,10 @@ def districts_meeting(result) -> dict[str, tuple[int | None, int]]:
     """
     d = result.districts
     col = lambda c: d[c].to_numpy(float)  # noqa: E731
-    before = {
-        "slots": col("slots_before") >= col("target_slots") - TOL,
-        "affordable": col("affordable_slots_before") >= col("target_affordable_share") * col("slots_before") - TOL,
-        "beds": col("beds_before") >= col("target_beds") - TOL,
-        "care": col("care_beds_before") >= col("target_care_bed_share") * col("beds_before") - TOL,
-    }
+    before = plan_targets.met(col("slots_before"), col("affordable_slots_before"), col("beds_before"),
+                              col("care_beds_before"), target_slots=col("target_slots"),
+                              affordable_share=col("target_affordable_share"), target_beds=col("target_beds"),
+                              care_bed_share=col("target_care_bed_share"), tol=TOL)
     after = {
         "slots": col("shortfall_slots") <= TOL,
         "affordable": col("shortfall_affordable") <= TOL,
@@ -107,8 +106,7 @@ _MEETING_ROWS = (("slots", "slots"), ("affordable", "affordable"), ("beds", "bed
 def _totals(result) -> dict:
     d = result.districts
     s = lambda c: float(d[c].sum())  # noqa: E731
-    per = lambda a, b: np.nan if b <= 0 else 1000 * a / b  # noqa: E731
-    frac = lambda a, b: np.nan if b <= 0 else a / b  # noqa: E731
+    per, frac = plan_targets.per_1000, plan_targets.share
     a = result.areas
     return {
         "slots_per_1000": (per(s("slots_before"), s("pop_total")), per(s("slots_after"), s("pop_total"))),
