@@ -72,7 +72,9 @@ def test_wheel_ships_the_templates(tmp_path):
     # build the wheel, install it (without dependencies: they come from this venv) into a fresh venv,
     # and run init + solve from a folder far from the source tree
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+    # --no-build-isolation: setuptools and wheel come from the test extras, nothing is downloaded
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
+                    str(ROOT)],
                    check=True, capture_output=True, cwd=tmp_path)
     wheel = next(dist.glob("care_planner-*.whl"))
     venv = tmp_path / "venv"
