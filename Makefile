@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8888
 DASH_PORT ?= 8866
+# Jupyter refuses to start as root unless told; fresh machines and containers often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAUNCHER := $(VENV)/share/jupyter/jupyter_app_launcher
 VOILA_TEMPLATE := $(VENV)/share/jupyter/voila/templates/care-planner
 
@@ -25,10 +27,11 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 lab: setup  ## open JupyterLab on the planner notebook (Shanxi demo)
-	$(VENV)/bin/jupyter lab --port=$(PORT) notebooks/planner.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) --port=$(PORT) notebooks/planner.ipynb
 
-dashboard: setup  ## the planner as a Voila dashboard (no code shown) on http://localhost:$(DASH_PORT)
-	$(VENV)/bin/voila --template=care-planner --port=$(DASH_PORT) --no-browser notebooks/planner.ipynb
+SANDBOX ?= $(CURDIR)/dashboard_files
+dashboard: setup  ## the planner as a Voila dashboard (no code shown) on http://localhost:$(DASH_PORT); reads/writes only $(SANDBOX)
+	CARE_PLANNER_SANDBOX=$(SANDBOX) $(VENV)/bin/voila --template=care-planner --port=$(DASH_PORT) --no-browser notebooks/planner.ipynb
 
 test: setup  ## the whole suite: unit, property, CLI, notebooks, browser
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -1279,9 +1279,15 @@ def markdown(data: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+#: RESULTS.md keeps, from this marker on, the section benchmarks/bench_browser.py writes.
+BROWSER_MARKER = "<!-- bench_browser.py -->"
+
+
 def write_markdown(data: dict, path) -> Path:
     path = Path(path)
-    path.write_text(markdown(data), encoding="utf-8")
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    keep = old[old.index(BROWSER_MARKER):] if BROWSER_MARKER in old else ""
+    path.write_text(markdown(data) + ("\n" + keep if keep else ""), encoding="utf-8")
     return path
 
 

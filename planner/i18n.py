@@ -66,6 +66,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "legend_access": ("可达覆盖率 %（出行时间内可满足的需求）", "Need served within reach, %"),
     "legend_states": ("机构状态（圆圈大小 = 规划后容量）", "Facility state (circle size = capacity after)"),
     "legend_score": ("可达性 E2SFCA 达标率 %（得分 ÷ 目标）", "Accessibility (E2SFCA), % of target (score ÷ target)"),
+    "legend_shortfall_outline": ("红色虚线边框：规划后仍有目标未达成", "Red dashed outline: still short of a target after the plan"),
+    "legend": ("图例", "Legend"),
+    "map_title": ("一老一小规划地图", "care capacity plan map"),
+    "map_shading": ("区县着色", "Shade districts by"),
+    "map_layers": ("图层", "Layers"),
+    "map_labels": ("区县名称", "District names"),
+    "map_fullscreen": ("全屏", "Full screen"),
     # popup rows
     "facility_id": ("编号", "ID"),
     "district": ("区县", "District"),
@@ -508,6 +515,14 @@ WIDGET_LABELS: dict[str, tuple[str, str]] = {
     # export and load
     "w_export": ("导出结果", "Export"),
     "w_export_folder": ("文件夹", "Folder"),
+    "w_sandbox_refused": ("此看板只读取文件夹 {folder} 中的文件和上传的文件；{path} 不在其中，未读取。",
+                          "This dashboard reads only uploads and files inside {folder}; {path} is outside it and "
+                          "was not read."),
+    "w_sandbox_export_refused": ("此看板只写入文件夹 {folder}；{path} 不在其中，未写入。",
+                                 "This dashboard writes only inside {folder}; {path} is outside it and nothing was "
+                                 "written."),
+    "w_download": ("下载", "Download"),
+    "w_reach_served": ("出行时间内满足的需求 托育 / 养老", "Need served within reach: childcare / elderly care"),
     "w_export_button": ("导出地图、Excel、GeoPackage", "Export map, Excel, GeoPackage"),
     "w_export_done": ("已写入：", "Written:"),
     "w_export_first": ("请先求解，再导出。", "Solve first, then export."),

@@ -30,6 +30,11 @@ works offline.
 :func:`write_html` writes one self-contained file (Leaflet and plugins
 inlined by :mod:`planner._html`); :func:`write_png` draws the attainment map
 with geopandas and matplotlib for reports.
+
+The app's live map (``planner.widgets.LiveMap``) draws the same thing from
+:func:`live_geometry` (sent once) and :func:`live_values` (per solve), with
+the same colours, popup formatters (``_FORMAT_JS``), district names
+(:data:`LABELS_JS`), square reach dots (:data:`SQUARE_JS`) and legend.
 """
 
 from __future__ import annotations
@@ -58,7 +63,8 @@ from ._html import InlineData, add_attribution, escape_text, script_safe, standa
 
 __all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "attainment_index",
            "access_index", "score_attainment", "attribution_text", "MEASURES", "ATTAINMENT_BINS", "ACCESS_BINS",
-           "STATE_COLORS", "SCORE_TARGETS"]
+           "STATE_COLORS", "SCORE_TARGETS", "live_geometry", "live_values", "live_setup", "format_labels",
+           "label_points", "district_style", "DEFAULT_SHADING", "LABELS_JS", "SQUARE_JS"]
 
 # ------------------------------------------------------------------ styling
 
@@ -67,14 +73,21 @@ ATTAINMENT_BINS = (0.0, 50.0, 80.0, 100.0, 150.0)
 ATTAINMENT_COLORS = ("#d7191c", "#fdae61", "#fee08b", "#1a9641")
 #: Need served within reach (%) bins and colours.
 ACCESS_BINS = (0.0, 50.0, 80.0, 100.0)
-ACCESS_COLORS = ("#d7191c", "#fdae61", "#a6d96a", "#1a9641")  # last: all need served
+# a blue scale, so reach dots never borrow the district shading's red–green meaning
+ACCESS_COLORS = ("#f7fbff", "#9ecae1", "#4292c6", "#08306b")  # last: all need served
 NO_DATA_COLOR = "#bdbdbd"
 STATE_COLORS = {"unchanged": "#9e9e9e", "expanded": "#2b83ba", "converted": "#7b3294",
                 "opened": "#e66101", "not_opened": "#ffffff"}
 DRAWN_STATES = ("unchanged", "expanded", "converted", "opened")
 KIND_STROKE = {"childcare": "#08306b", "eldercare": "#3f2a14"}
 
-CONTROL_PX = {"zh": 300, "en": 420}  # width the expanded layer control takes, px
+CONTROL_PX = {"zh": 60, "en": 60}  # the layer control is collapsed to its icon: keep data clear of it, px
+#: The district shading a map opens on: the gap to the slots target before the plan
+#: (after the plan, a district that still falls short is outlined in red in every shading).
+DEFAULT_SHADING = ("slots", "before")
+SHORTFALL_OUTLINE = "#b2182b"
+#: District names are drawn when at most this many are in view (a prefecture, not the province).
+LABEL_MAX_IN_VIEW = 40
 AREA_RADIUS = 4.0         # px at zoom ≥ 11 (markers shrink when zoomed out)
 COORD_DIGITS = 5          # ≈ 1 m; GeoJSON coordinates are rounded to this
 SIMPLIFY_DEGREES = 0.0005  # ≈ 50 m; district outlines are simplified to this
@@ -337,7 +350,7 @@ _FORMAT_JS = r"""
   function bind(l, tip, pop) {
     l.bindTooltip(tip, { sticky: true, className: 'planner-tip' });
     // keep popups clear of the (expanded) layer control on the right
-    if (pop) { l.bindPopup(pop, { maxWidth: 440, autoPanPaddingTopRight: [280, 10] }); }
+    if (pop) { l.bindPopup(pop, { maxWidth: 420, minWidth: 200, autoPanPaddingTopRight: [60, 10] }); }
   }
   var MEASURES = [['measure_slots', 'slots_per_1000', 'target_childcare_per_1000', rate],
                   ['measure_beds', 'beds_per_1000_elderly', 'target_beds_per_1000_elderly', rate],
@@ -461,6 +474,109 @@ def _map_label(key: str) -> bool:
     return key not in getattr(i18n, "WIDGET_LABELS", ()) and not key.startswith(("w_", "notes_", "sheet_", "png_"))
 
 
+def format_labels(lang: str) -> dict:
+    """The words the popup/tooltip formatters use (escaped), for the file and the live map alike."""
+    labels = {k: escape_text(i18n.t(k, lang)) for k in i18n.LABELS if _map_label(k)}
+    labels.update({f"kind_{k}": escape_text(i18n.kind_label(k, lang)) for k in i18n.KIND_LABELS})
+    labels.update({f"state_{k}": escape_text(i18n.state_label(k, lang)) for k in i18n.STATES})
+    labels["lang"] = lang
+    return labels
+
+
+#: District names on the map, shown only while at most LABEL_MAX_IN_VIEW label points are in
+#: view (a prefecture, not the whole province). Shared by the HTML file and the live map.
+#: items: [[lat, lon, escaped name, shown?], ...]. Free of "{{", "{%" and "{#" (folium template).
+LABELS_JS = r"""
+(function (L, map, items, most) {
+  var layer = L.layerGroup().addTo(map);
+  var tips = items.map(function (it) {
+    return L.tooltip({ permanent: true, direction: 'center', className: 'planner-label', interactive: false })
+      .setLatLng([it[0], it[1]]).setContent(it[2]);
+  });
+  function update() {
+    var b = map.getBounds(), inView = [];
+    tips.forEach(function (t, i) { if (items[i][3] !== 0 && b.contains(t.getLatLng())) { inView.push(t); } });
+    layer.clearLayers();
+    if (inView.length <= most) { inView.forEach(function (t) { layer.addLayer(t); }); }
+  }
+  map.on('moveend', update);
+  map.whenReady(update);
+  return { update: update, show: function (i, on) { items[i][3] = on ? 1 : 0; }, layer: layer };
+})
+"""
+
+
+#: Reach dots (demand areas: need served within reach, E2SFCA) are drawn as small squares, so they
+#: never read as facilities (circles). A circle marker whose className names planner-area or
+#: planner-score (or with option plannerSquare) is drawn as a square by both Leaflet renderers
+#: (SVG and canvas); hit-testing stays Leaflet's. Shared by the HTML file and the live map.
+SQUARE_JS = r"""
+(function (L) {
+  var proto = L.CircleMarker.prototype;
+  if (proto._plannerSquare) { return; }
+  var circle = proto._updatePath;
+  proto._plannerSquare = true;
+  proto._updatePath = function () {
+    var c = this.options.className || '', r = this._renderer;
+    if (!this.options.plannerSquare && c.indexOf('planner-area') < 0 && c.indexOf('planner-score') < 0) {
+      return circle.call(this);
+    }
+    var p = this._point, s = Math.max(Math.round(this._radius * 0.9), 1);
+    if (r._ctx) {
+      if (!r._drawing || this._empty()) { return; }
+      r._ctx.beginPath();
+      r._ctx.rect(p.x - s, p.y - s, 2 * s, 2 * s);
+      r._fillStroke(r._ctx, this);
+    } else if (r._setPath) {
+      r._setPath(this, this._empty() ? 'M0 0' :
+        'M' + (p.x - s) + ',' + (p.y - s) + 'h' + 2 * s + 'v' + 2 * s + 'h' + (-2 * s) + 'z');
+    } else {
+      circle.call(this);
+    }
+  };
+})
+"""
+
+
+class _Squares(MacroElement):
+    """Reach dots as squares (see :data:`SQUARE_JS`); added before any layer is drawn."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this.js }}(L);
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "PlannerSquares"
+        self.js = SQUARE_JS.strip()
+
+
+class _Labels(MacroElement):
+    """District names on the map (see :data:`LABELS_JS`)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.js }}(L, {{ this._parent.get_name() }}, {{ this.items }}, {{ this.most }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, items):
+        super().__init__()
+        self._name = "PlannerLabels"
+        self.js = LABELS_JS.strip()
+        self.items = _js_json(items)
+        self.most = LABEL_MAX_IN_VIEW
+
+
+def label_points(d: gpd.GeoDataFrame) -> list:
+    """[[lat, lon, escaped name, 1], ...]: a point inside each district for its name."""
+    pts = d.geometry.representative_point()
+    return [[round(float(y), COORD_DIGITS), round(float(x), COORD_DIGITS), escape_text(n), 1]
+            for x, y, n in zip(pts.x, pts.y, d["name"].astype(str))]
+
+
 class _Formatters(MacroElement):
     """Defines the tooltip/popup formatters used by every layer's onEachFeature."""
 
@@ -474,12 +590,8 @@ class _Formatters(MacroElement):
     def __init__(self, lang: str, district_names: list[str], targets=None, when: str = "after"):
         super().__init__()
         self._name = "PlannerFormat"
-        labels = {k: escape_text(i18n.t(k, lang)) for k in i18n.LABELS if _map_label(k)}
-        labels.update({f"kind_{k}": escape_text(i18n.kind_label(k, lang)) for k in i18n.KIND_LABELS})
-        labels.update({f"state_{k}": escape_text(i18n.state_label(k, lang)) for k in i18n.STATES})
-        labels["lang"] = lang
         self.js = _FORMAT_JS.strip()
-        self.labels = _js_json(labels)
+        self.labels = _js_json(format_labels(lang))
         self.names = _js_json([escape_text(n) for n in district_names])
         self.palette = _js_json(list(ACCESS_COLORS) + [NO_DATA_COLOR])
         self.extra = _js_json({"attain": list(ATTAINMENT_COLORS) + [NO_DATA_COLOR], "when": WHENS.index(when),
@@ -517,10 +629,14 @@ class _FitWhenShown(MacroElement):
                 var b = L.latLngBounds(box);
                 if (!isFinite(m.getZoom())) { m.setView(b.getCenter(), 0, {reset: true, animate: false}); }
                 m.invalidateSize(false);
+                // keep the data above the legend and title boxes in the bottom-left corner
+                var bl = el.querySelector('.leaflet-bottom.leaflet-left'), below = bl ? bl.offsetHeight : 0;
                 m.fitBounds(b, {paddingTopLeft: [Math.min(50, w / 10), Math.min(60, h / 10)],
-                                paddingBottomRight: [Math.min(right, w / 3), Math.min(20, h / 10)],
+                                paddingBottomRight: [Math.min(right, w / 3), Math.min(Math.max(20, below), h / 3)],
                                 animate: false});
             };
+            // full screen on or off: fit the data to the new frame
+            window[name + "_refit"] = function () { fitted = false; window[name + "_fit"](); };
             window.addEventListener("resize", window[name + "_fit"]);
             if (window.ResizeObserver) { new ResizeObserver(window[name + "_fit"]).observe(document.documentElement); }
             window.addEventListener("load", window[name + "_fit"]);
@@ -529,6 +645,9 @@ class _FitWhenShown(MacroElement):
         {% endmacro %}
         {% macro script(this, kwargs) %}
         window["{{ this._parent.get_name() }}_fit"]();
+        {{ this._parent.get_name() }}.on("enterFullscreen exitFullscreen", function () {
+            setTimeout(window["{{ this._parent.get_name() }}_refit"], 50);
+        });
         {% endmacro %}
     """)
 
@@ -653,8 +772,16 @@ _CSS = """
 .planner-legend div.sec { margin-top: 2px; }
 .planner-legend .item { display: inline-block; margin-right: 8px; white-space: nowrap; }
 .planner-table { border-collapse: collapse; margin-top: 2px; }
-.planner-table th { text-align: left; font-weight: normal; color: #444; padding: 1px 6px 1px 0; white-space: nowrap; }
-.planner-table td { text-align: right; padding: 1px 0 1px 8px; white-space: nowrap; }
+.planner-table { font-size: 11.5px; }
+.planner-table th { text-align: left; font-weight: normal; color: #444; padding: 1px 4px 1px 0; white-space: normal;
+  max-width: 150px; line-height: 1.25; }
+.planner-table td { text-align: right; padding: 1px 0 1px 6px; white-space: nowrap; }
+.planner-pop { max-width: 400px; }
+.leaflet-popup-content { overflow-x: auto; }
+.planner-label { background: rgba(255,255,255,0.75); border: none; box-shadow: none; padding: 0 3px;
+  font-size: 11px; color: #222; }
+.planner-label::before { display: none; }
+details.planner-fold > summary { cursor: pointer; font-weight: 600; }
 .planner-reasons { margin: 4px 0 0 0; padding-left: 16px; max-width: 320px; white-space: normal; }
 .planner-note { color: #777; font-size: 11px; }
 .planner-wrap { max-width: 300px; white-space: normal; margin-top: 3px; }
@@ -666,8 +793,8 @@ _CSS = """
 
 # ------------------------------------------------------------------ the map
 
-def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: str = "slots",
-              when: str = "after", show_areas: bool = False) -> folium.Map:
+def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: str = DEFAULT_SHADING[0],
+              when: str = DEFAULT_SHADING[1], show_areas: bool = False) -> folium.Map:
     """The interactive map of a plan.
 
     Parameters
@@ -680,9 +807,11 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
         ``None``: no tile server; boundaries are drawn from the data.
         Tiles need the internet when the map is opened.
     measure : {"slots", "beds", "care"}
-        The district shading shown first.
+        The district shading shown first (default: slots per 1,000).
     when : {"before", "after"}
-        Before or after the plan, shown first.
+        Before or after the plan, shown first (default: before, i.e. the gap
+        the plan closes; districts still short after the plan are outlined
+        in red in every shading).
     show_areas : bool
         Show the need-served-within-reach area layers on opening (they are
         in the layer control either way; the accessibility score layers
@@ -707,6 +836,8 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     has_shapes = _has_polygons(d)
 
     fmap = folium.Map(tiles=None, control_scale=True)
+    fmap.get_root().title = escape_text(f"{getattr(result.scenario, 'name', '') or ''} · {i18n.t('map_title', lang)}")
+    _Squares().add_to(fmap)
     fmap.planner_markers = []
     fmap.get_root().header.add_child(Element(_CSS), name="planner_css")
     layers: dict[str, object] = {}
@@ -732,7 +863,8 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
             layers[f"shade_{m.key}_{w}"] = g
         layer = folium.GeoJson(_district_data(d, choices, start, lang), name=i18n.t("layer_districts", lang),
                                overlay=True, control=True, show=True, color="#4d4d4d", weight=1, fillOpacity=0.7,
-                               className="planner-district", on_each_feature=fmt.on_each("district"))
+                               className="planner-district", on_each_feature=fmt.on_each("district"),
+                               style_function=lambda feat: feat["properties"]["style"])
         layer.add_to(fmap)
         _MeasureSwitch(layer, groups, fmt, [w for _, w in choices]).add_to(fmap)
         layers["districts"] = layer
@@ -779,18 +911,23 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     if has_shapes:
         cm = StepColormap(list(ATTAINMENT_COLORS), index=list(ATTAINMENT_BINS), vmin=ATTAINMENT_BINS[0],
                           vmax=ATTAINMENT_BINS[-1], caption=i18n.t("legend_attainment", lang))
-        cm.width = 320
+        cm.width = 240
         cm.tick_labels = list(ATTAINMENT_BINS)
         cm.add_to(fmap)
     _HtmlControl(_title_html(result, lang), position="bottomleft").add_to(fmap)
-    legend = _legend_html(f, bool(area_layers), lang, bool(score_layers), when)
-    if legend:  # bottom left, above the title box; the layer control has the right side
+    legend = _legend_html(f, bool(area_layers), lang, bool(score_layers), when, has_shapes)
+    if legend:  # bottom left, above the title box; folds away (<details>) so it never has to cover the map
+        legend = (f'<details class="planner-fold" open><summary>{escape_text(i18n.t("legend", lang))}</summary>'
+                  f'{legend}</details>')
         toggles = [(sel, lyrs) for sel, lyrs in ((".planner-legend-access", area_layers),
                                                  (".planner-legend-score", score_layers)) if lyrs]
         _HtmlControl(legend, position="bottomleft", css_class="planner-legend", toggles=toggles).add_to(fmap)
+    if has_shapes:
+        _Labels(label_points(d)).add_to(fmap)
     add_attribution(fmap, attribution_text(result, lang))
     folium.plugins.Fullscreen(position="topleft").add_to(fmap)
-    control = folium.LayerControl(collapsed=False, position="topright")
+    # collapsed to its icon: an expanded list of 14 layers covered a third of a 660 px map
+    control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(fmap)
 
     bounds = _bounds(d if has_shapes else None, f, a)
@@ -830,6 +967,13 @@ NUMERIC_DISTRICT_COLUMNS = (
     "areas_without_reach_childcare", "areas_without_reach_beds")
 
 
+def district_style(fill: str, met: bool) -> dict:
+    """Leaflet path style of one district: its shading, and a red outline while it misses a target."""
+    if met:
+        return {"fillColor": fill, "color": "#4d4d4d", "weight": 1, "dashArray": None}
+    return {"fillColor": fill, "color": SHORTFALL_OUTLINE, "weight": 2.5, "dashArray": "5 3"}
+
+
 def _district_data(d: gpd.GeoDataFrame, choices, start: int, lang: str) -> dict:
     fills = [attainment_colors(attainment(d, m.key, w)) for m, w in choices]
     cols = {c: _num(d, c) for c in NUMERIC_DISTRICT_COLUMNS}
@@ -841,7 +985,7 @@ def _district_data(d: gpd.GeoDataFrame, choices, start: int, lang: str) -> dict:
     features = []
     for i, g in enumerate(geoms):
         f_i = [fill[i] for fill in fills]
-        props = {"style": {"fillColor": f_i[start]}, "fills": f_i, "n": escape_text(names[i]), "id": escape_text(dids[i]),
+        props = {"style": district_style(f_i[start], bool(met[i])), "fills": f_i, "n": escape_text(names[i]), "id": escape_text(dids[i]),
                  "met": int(met[i]), "why": [escape_text(w) for w in i18n.reason_lines(reasons[i], lang)],
                  "v": {c: _clean(cols[c][i]) for c in NUMERIC_DISTRICT_COLUMNS}}
         if synth[i]:
@@ -963,9 +1107,14 @@ def _facility_values(f: pd.DataFrame):
     return out, radius
 
 
-def _legend_html(f, has_areas: bool, lang: str, has_scores: bool = False, when: str = "after") -> str:
+def _legend_html(f, has_areas: bool, lang: str, has_scores: bool = False, when: str = "after",
+                 has_shapes: bool = False) -> str:
+    """The legend's sections (escaped HTML), shared by the HTML file and the live map."""
     t = lambda k: escape_text(i18n.t(k, lang))  # noqa: E731
     parts = []
+    if has_shapes:
+        parts.append(f'<div class="sec planner-legend-outline"><span class="sw" style="border:2px dashed '
+                     f'{SHORTFALL_OUTLINE};background:transparent"></span>{t("legend_shortfall_outline")}</div>')
     if f is not None and len(f):
         present = set(f["state"].astype(str))
         items = []
@@ -977,12 +1126,12 @@ def _legend_html(f, has_areas: bool, lang: str, has_scores: bool = False, when: 
         parts.append(f'<div class="sec planner-legend-states"><b>{t("legend_states")}</b><br>{"".join(items)}</div>')
     if has_areas:
         labels = ["&lt; 50%", "50–80%", "80–100%", "100%"]
-        items = "".join(f'<span class="item"><span class="sw dot" style="background:{c}"></span>{lab}</span>'
+        items = "".join(f'<span class="item"><span class="sw" style="background:{c}"></span>{lab}</span>'
                         for c, lab in zip(ACCESS_COLORS, labels))
         parts.append(f'<div class="sec planner-legend-access"><b>{t("legend_access")}</b><br>{items}</div>')
     if has_scores:
         labels = ["&lt; 50%", "50–80%", "80–100%", "≥ 100%"]
-        items = "".join(f'<span class="item"><span class="sw dot" style="background:{c}"></span>{lab}</span>'
+        items = "".join(f'<span class="item"><span class="sw" style="background:{c}"></span>{lab}</span>'
                         for c, lab in zip(ATTAINMENT_COLORS, labels))
         parts.append(f'<div class="sec planner-legend-score"><b>{t("legend_score")}</b> '
                      f'(<span class="planner-score-when">{t(when)}</span>)<br>{items}</div>')
@@ -1188,3 +1337,115 @@ def _wrap(text: str, width: int) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width))
+
+
+# ------------------------------------------------------------------ live map data (planner.widgets.LiveMap)
+#
+# The app's live map gets the geometry once (live_geometry) and, after each
+# solve, only the values (live_values): colours, popup numbers, states. The
+# colours, radii, popup formatters (_FORMAT_JS), district labels (LABELS_JS)
+# and legend (_legend_html) are the ones the HTML file uses.
+
+#: Facility states as the live map codes them (index into this tuple).
+LIVE_STATES = DRAWN_STATES + ("not_opened",)
+
+
+def live_geometry(districts, facilities, areas) -> dict:
+    """What the live map draws once: district shapes, label points, facility and area points.
+
+    Features are keyed by id; ``d`` is a district's index in ``names`` (the
+    formatters' district list). Names are escaped here.
+    """
+    d = districts
+    ids = d["district_id"].astype(str).tolist()
+    index = {k: i for i, k in enumerate(ids)}
+    out = {"ids": ids, "names": [escape_text(n) for n in d["name"].astype(str)], "districts": None, "labels": []}
+    if _has_polygons(d):
+        geoms = _round_geometry(d.geometry.to_numpy())
+        out["districts"] = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {"i": i, "id": escape_text(k)}}
+            for i, (g, k) in enumerate(zip(geoms, ids))]}
+        out["labels"] = label_points(d)
+        out["bounds"] = _bounds(d, None, None)
+    for key, frame, id_col in (("facilities", facilities, "facility_id"), ("areas", areas, "area_id")):
+        if frame is None or not len(frame):
+            out[key] = {"ids": [], "xy": [], "n": [], "d": [], "syn": []}
+            continue
+        xy = _xy(frame)
+        out[key] = {"ids": frame[id_col].astype(str).tolist(), "xy": xy[:, ::-1].tolist(),  # lat, lon
+                    "n": [escape_text(x) for x in frame["name"].to_numpy(object)],
+                    "d": [index.get(str(x), -1) for x in frame["district_id"].to_numpy(object)],
+                    "syn": _synthetic_mask(frame).astype(int).tolist()}
+        if key == "facilities":
+            out[key]["kind"] = frame["kind"].astype(str).tolist()
+    if "bounds" not in out:
+        out["bounds"] = _bounds(None, facilities, areas)
+    return out
+
+
+def live_setup(lang: str, has_facilities: bool = True, has_areas: bool = True, has_shapes: bool = True) -> dict:
+    """The live map's words and palettes in one language (sent again only when the language changes)."""
+    i18n.check_lang(lang)
+    choices = [(m, w) for m in MEASURES for w in WHENS]
+    t = lambda k: escape_text(i18n.t(k, lang))  # noqa: E731
+    attain_labels = ["&lt; 50%", "50–80%", "80–100%", "≥ 100%"]
+    attain = "".join(f'<span class="item"><span class="sw" style="background:{c}"></span>{lab}</span>'
+                     for c, lab in zip(ATTAINMENT_COLORS, attain_labels))
+    legend = (f'<div class="sec planner-legend-attainment"><b>{t("legend_attainment")}</b><br>{attain}</div>'
+              if has_shapes else "")
+    states = pd.DataFrame({"state": list(LIVE_STATES)}) if has_facilities else None
+    legend += _legend_html(states, has_areas, lang, False, "after", has_shapes)
+    layers = {"districts": t("layer_districts"), "labels": t("map_labels"), "childcare": t("layer_childcare"),
+              "eldercare": t("layer_eldercare"), "not_opened": t("layer_not_opened"),
+              "access_childcare": t("layer_access_childcare"), "access_beds": t("layer_access_beds")}
+    return {"lang": lang, "labels": format_labels(lang), "legend": legend, "layers": layers,
+            "choices": [escape_text(i18n.measure_label(m.key, w, lang)) for m, w in choices],
+            "start": choices.index((_measure(DEFAULT_SHADING[0]), DEFAULT_SHADING[1])),
+            "shading": t("map_shading"), "legend_title": t("legend"), "fullscreen": t("map_fullscreen"),
+            "palette": list(ACCESS_COLORS) + [NO_DATA_COLOR], "attain": list(ATTAINMENT_COLORS) + [NO_DATA_COLOR],
+            "states": list(LIVE_STATES), "state_colors": [STATE_COLORS[s] for s in LIVE_STATES],
+            "kind_stroke": KIND_STROKE, "outline": SHORTFALL_OUTLINE, "most": LABEL_MAX_IN_VIEW}
+
+
+def live_values(result, lang: str = "zh", areas: bool = True) -> dict:
+    """A plan's values for the live map, keyed by feature id.
+
+    Returns ``{"districts": {id: {"fills", "met", "why", "v"}}, "facilities":
+    {id: [state index, radius px, popup numbers...]}, "areas": {id: [colour
+    index childcare, beds, need, served, sites, shortfall (childcare then
+    beds)]}, "bounds": [[south, west], [north, east]]}``. The live map diffs
+    these per id, so a solve sends only what changed. ``areas=False`` leaves
+    the areas out (empty), for a map whose reach layers are hidden.
+    """
+    d, f, a = result.districts, result.facilities, result.areas
+    out = {"districts": {}, "facilities": {}, "areas": {}, "bounds": None}
+    choices = [(m, w) for m in MEASURES for w in WHENS]
+    if len(d):
+        fills = [attainment_colors(attainment(d, m.key, w)) for m, w in choices]
+        cols = {c: _json_numbers(_num(d, c)) for c in NUMERIC_DISTRICT_COLUMNS}
+        reasons = d["shortfall_reason"].to_numpy(object) if "shortfall_reason" in d.columns else [""] * len(d)
+        met = d["met"].to_numpy(bool) if "met" in d.columns else np.zeros(len(d), bool)
+        for i, k in enumerate(d["district_id"].astype(str)):
+            out["districts"][k] = {"fills": [fl[i] for fl in fills], "met": int(met[i]),
+                                   "why": [escape_text(w) for w in i18n.reason_lines(reasons[i], lang)],
+                                   "v": {c: cols[c][i] for c in NUMERIC_DISTRICT_COLUMNS}}
+    if f is not None and len(f):
+        values, radius = _facility_values(f)
+        code = {s: i for i, s in enumerate(LIVE_STATES)}
+        short = lambda x: int(x) if x == int(x) else round(x, 2)  # noqa: E731 - finite: _facility_values
+        for k, s, r, v in zip(f["facility_id"].astype(str).to_numpy(object), f["state"].astype(str).to_numpy(object),
+                              radius, values):
+            out["facilities"][k] = [code.get(s, 0), r] + [short(x) for x in v]
+    if areas and a is not None and len(a):
+        cols, colors = [], []
+        for service in ("childcare", "beds"):
+            colors.append(access_index(_num(a, f"access_share_{service}")))
+            cols += [_num(a, f"need_{service}"), _num(a, f"served_in_reach_{service}"),
+                     _num(a, f"sites_in_reach_{service}"), _num(a, f"shortfall_access_{service}")]
+        v = _json_numbers(np.column_stack(cols))
+        c = np.column_stack(colors).astype(int).tolist()
+        out["areas"] = {k: ci + vi for k, ci, vi in zip(a["area_id"].astype(str), c, v)}
+    has_shapes = _has_polygons(d)
+    out["bounds"] = _bounds(d if has_shapes else None, f, a)
+    out["attribution"] = escape_text(attribution_text(result, lang))
+    return out

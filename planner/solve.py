@@ -10,7 +10,9 @@ Solver statuses are mapped to outcomes in one place, :func:`_check_status`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import contextlib
 import os
+import threading
 import time
 import warnings
 
@@ -271,11 +273,61 @@ def _update(h, lp, rows, cols, coefficients) -> None:
         h.changeCoeff(r, c, v)
 
 
+_BANNER_LOCK = threading.Lock()
+_banner_shown = False
+
+
+def quiet_highs():
+    """``highspy.Highs()`` without its licence banner in the notebook, the CLI or Voila.
+
+    HiGHS prints the banner from C++ once per process, when the first instance
+    is made, before any option can turn output off; so the first instance is
+    made with the process's standard output pointed at /dev/null.
+    """
+    global _banner_shown
+    import highspy
+
+    if _banner_shown:
+        return highspy.Highs()
+    with _BANNER_LOCK:
+        if _banner_shown:
+            return highspy.Highs()
+        with _stdout_to_devnull():
+            h = highspy.Highs()
+        _banner_shown = True
+        return h
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull():
+    import ctypes
+    import sys
+
+    for stream in (sys.stdout, sys.__stdout__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    libc = ctypes.CDLL(None)
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+    except (AttributeError, OSError, ValueError):
+        fd = 1
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        libc.fflush(None)  # what C++ buffered goes to /dev/null, not to the next cell
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _new_highs(A, cost, lower, upper, row_lower, row_upper, integer, opts):
     """A HiGHS instance holding one block, ready to run."""
     import highspy
 
-    h = highspy.Highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
     if not integer.any():
@@ -333,6 +385,9 @@ def _run_pulp(model: Model):
 
     opts = model.scenario.options
     prob, variables = model.to_pulp()  # the extra_functionality rows are in the model already
+    if opts.solver == "highs":
+        with contextlib.suppress(ImportError):
+            quiet_highs()  # PuLP's HiGHS makes its own instances: the banner is spent here first
     if opts.solver == "highs" and pulp.HiGHS().available():
         solver, name = pulp.HiGHS(msg=False, timeLimit=opts.time_limit_s, gapRel=opts.mip_gap), "highs"
     else:

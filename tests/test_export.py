@@ -177,10 +177,21 @@ def test_failed_write_leaves_no_temp_file(tiny, tmp_path, monkeypatch):
     out = tmp_path / "plan.xlsx"
     out.write_bytes(b"old")
 
-    def boom(self, filename):
+    def boom(self):
         raise OSError("disk full")
 
-    monkeypatch.setattr("openpyxl.workbook.workbook.Workbook.save", boom)
+    monkeypatch.setattr("xlsxwriter.workbook.Workbook.close", boom)
     with pytest.raises(OSError, match="disk full"):
         tiny.to_excel(out)
     assert out.read_bytes() == b"old" and os.listdir(tmp_path) == ["plan.xlsx"]
+
+
+def test_excel_prints_landscape_one_page_wide_with_headers_repeated(tiny, tmp_path):
+    wb = load_workbook(tiny.to_excel(tmp_path / "plan.xlsx"))
+    for name in ("区县", "机构", "需求单元"):
+        ws = wb[name]
+        assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9   # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        # one page wide (OOXML omits the default 1), as many pages tall as needed (0)
+        assert ws.page_setup.fitToWidth in (None, 1, "1") and int(ws.page_setup.fitToHeight) == 0
+        assert ws.print_title_rows.replace("$", "") == "1:2"

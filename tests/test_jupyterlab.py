@@ -184,9 +184,41 @@ def jupyterlab(tmp_path: Path):
         yield url, token, log, root
 
 
-def _srcdoc_digest(page) -> str:
-    doc = page.locator(".cp-map iframe.cp-map-frame").first.get_attribute("srcdoc") or ""
-    return hashlib.sha256(doc.encode()).hexdigest()
+@contextlib.contextmanager
+def voila(tmp_path: Path):
+    """Start the Voila dashboard (`make dashboard`'s command) on a free localhost port.
+
+    Yields (URL, log path). Every Jupyter folder is in ``tmp_path``; the server and its kernels are
+    stopped at the end, whatever happens.
+    """
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "notebooks", root)
+    env = _jupyter_env(tmp_path, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                                  ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")))
+    install_data_files(tmp_path / "prefix")  # the care-planner template, where a wheel puts it
+    env["JUPYTER_PATH"] = str(tmp_path / "prefix" / "share" / "jupyter")
+    env.pop("CARE_PLANNER_SANDBOX", None)   # the dashboard's own default sandbox
+    port = _free_port()
+    log = tmp_path / "voila.log"
+    cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
+           "--template=care-planner", "--Voila.ip=127.0.0.1"]
+
+    def ready() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+
+    with _serve(cmd, root, env, log, ready, "Voila"):
+        yield f"http://127.0.0.1:{port}/", log
+
+
+def _live_rev(page) -> int:
+    """The values revision the live map has painted (-1 before the first)."""
+    return int(page.evaluate("() => +(document.querySelector('.planner-live') || {dataset: {}}).dataset.paintedRev"))
+
+
+def _wait_map(page, timeout_ms: int) -> None:
+    page.wait_for_function("() => { const e = document.querySelector('.planner-live');"
+                           " return e && +e.dataset.paintedRev >= 0; }", timeout=timeout_ms)
 
 
 def _wait_idle(page, timeout_ms: int) -> None:
@@ -248,10 +280,13 @@ def test_launcher_card_opens_the_planner_and_a_slider_resolves(tmp_path):
             else:
                 raise AssertionError("Run All Cells did not start the app")
             _wait_idle(page, 240_000)
-            page.wait_for_selector(".cp-map iframe.cp-map-frame", timeout=60_000)
+            _wait_map(page, 60_000)
             cost_before = page.locator(".cp-headline-cost .cp-v").inner_text()
             slots_before = page.locator(".cp-headline-slots .cp-v").inner_text()
-            map_before = _srcdoc_digest(page)
+            rev_before = _live_rev(page)
+            page.evaluate("() => { const m = document.querySelector('.planner-live').__plannerMap;"
+                          " window.__firstMap = m; m.setZoom(m.getZoom() + 1, {animate: false}); }")
+            zoom_before = page.evaluate("() => window.__firstMap.getZoom()")
             page.screenshot(path=str(shots / "2-solved.png"), full_page=True)
 
             # move the childcare slider: type into its readout, as a planner can
@@ -273,10 +308,12 @@ def test_launcher_card_opens_the_planner_and_a_slider_resolves(tmp_path):
             assert readout.inner_text() != old_value
             assert cost_after != cost_before
             assert slots_after != slots_before
-            assert _srcdoc_digest(page) != map_before, "the map did not change"
-            # the map inside the frame is drawn (Leaflet ran in the sandboxed frame)
-            frame = page.frame_locator(".cp-map iframe.cp-map-frame").first
-            frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=60_000)
+            page.wait_for_function(f"() => +document.querySelector('.planner-live').dataset.paintedRev > {rev_before}",
+                                   timeout=60_000)
+            # repainted in place: the same Leaflet map object, the zoom the planner chose kept
+            assert page.evaluate("() => document.querySelector('.planner-live').__plannerMap === window.__firstMap")
+            assert page.evaluate("() => window.__firstMap.getZoom()") == zoom_before
+            assert page.locator(".planner-live path.planner-district").count() == 117
             assert page.locator(".cp-error").count() == 0, page.locator(".cp-error").first.inner_text()
             assert outside == [], f"requests left localhost: {outside[:5]}"
         except Exception:
@@ -296,27 +333,13 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
     require_chromium()
     from playwright.sync_api import sync_playwright
 
-    root = tmp_path / "root"
-    shutil.copytree(ROOT / "notebooks", root)
-    env = _jupyter_env(tmp_path, (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                                  ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")))
-    install_data_files(tmp_path / "prefix")  # the care-planner template, where a wheel puts it
-    env["JUPYTER_PATH"] = str(tmp_path / "prefix" / "share" / "jupyter")
-    port = _free_port()
-    log = tmp_path / "voila.log"
-    cmd = [sys.executable, "-m", "voila", str(root / "planner.ipynb"), f"--port={port}", "--no-browser",
-           "--template=care-planner", "--Voila.ip=127.0.0.1"]
-    url = f"http://127.0.0.1:{port}/"
-
-    def ready() -> bool:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-
-    with _serve(cmd, root, env, log, ready, "Voila"), sync_playwright() as pw:
+    with voila(tmp_path) as (url, log), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1300})
             outside = []  # a government network has no internet: nothing may be asked of it
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
 
             def route(r) -> None:
                 if r.request.url.startswith((url[:-1], "data:", "blob:", "about:", "ws://127.0.0.1")):
@@ -329,15 +352,52 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
             page.goto(url, wait_until="domcontentloaded")
             try:
                 _wait_idle(page, 240_000)
+                _wait_map(page, 60_000)
                 assert "PlannerApp(" not in page.locator("body").inner_text()   # no code shown
                 assert "亿元" in page.locator(".cp-headline-cost .cp-v").inner_text()
-                frame = page.frame_locator(".cp-map iframe.cp-map-frame").first
-                frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=60_000)
-                # the map is zoomed onto Shanxi, not left at zoom = Infinity by a fit into a hidden frame
-                zoom = page.frames[-1].evaluate(
-                    "() => Object.keys(window).map(k => { try { return window[k]; } catch (e) { return null; } })"
-                    ".filter(m => window.L && m instanceof L.Map).map(m => m.getZoom())")
-                assert zoom and all(4 <= z <= 12 for z in zoom), zoom
+                page.locator(".planner-live path.planner-district").first.wait_for(state="attached", timeout=60_000)
+                # the map is zoomed onto Shanxi
+                zoom = page.evaluate("() => document.querySelector('.planner-live').__plannerMap.getZoom()")
+                assert 5 <= zoom <= 9, zoom
+                # a region switch fits the map to the region (taiyuan: 10 districts, zoomed further in)
+                rev = _live_rev(page)
+                page.locator(".cp-level select").select_option(label="地市")
+                page.locator(".cp-region select").select_option(label="太原市")
+                page.wait_for_function(f"() => +document.querySelector('.planner-live').dataset.paintedRev > {rev}",
+                                       timeout=120_000)
+                _wait_idle(page, 120_000)
+                assert page.locator(".planner-live path.planner-district").count() == 10
+                zoomed = page.evaluate("() => document.querySelector('.planner-live').__plannerMap.getZoom()")
+                assert zoomed >= zoom + 1.5, (zoom, zoomed)
+                assert "太原市" in page.locator(".cp-subtitle").inner_text()
+                assert page.locator(".planner-label").count() >= 5      # district names at this zoom
+                assert "SYNTHETIC" in page.locator(".planner-live .leaflet-control-attribution").inner_text()
+                # the reach layer: area values are sent when it is shown, drawn as squares with their legend
+                rev = _live_rev(page)
+                page.locator(".planner-live-access_childcare input").check()
+                page.wait_for_function(f"() => +document.querySelector('.planner-live').dataset.paintedRev > {rev}",
+                                       timeout=60_000)
+                assert page.locator(".planner-live-legend .planner-legend-access").is_visible()
+                page.locator(".planner-live-access_childcare input").uncheck()
+                # a district popup fits its card
+                page.locator(".planner-live path.planner-district").nth(3).click(force=True)
+                pop = page.locator(".leaflet-popup-content").first
+                pop.wait_for(state="visible", timeout=10_000)
+                fits = pop.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+                assert fits, pop.evaluate("e => [e.scrollWidth, e.clientWidth]")
+                # the sandbox: /etc/passwd is refused; Export offers downloads
+                page.locator(".cp-app .jupyter-widget-Collapse-header").first.click()
+                box = page.locator(".cp-load-path input").first
+                box.fill("/etc/passwd")
+                page.locator(".cp-app button.cp-load").first.click()
+                page.wait_for_selector(".cp-error", timeout=60_000)
+                assert "/etc/passwd" in page.locator(".cp-error").inner_text()
+                assert "root:" not in page.locator("body").inner_text()
+                page.locator(".cp-app .jupyter-widget-Collapse-header").nth(1).click()
+                page.locator(".cp-app button.cp-export").click()
+                page.wait_for_selector("a.cp-download", timeout=120_000)
+                assert page.locator("a.cp-download").count() == 3
+                assert errors == [], errors
                 # the buttons' icons come from Voila's own Font Awesome, not the CDN its template links
                 icon = page.locator(".cp-app button i.fa").first
                 assert "Font Awesome" in icon.evaluate("e => getComputedStyle(e, '::before').fontFamily")
@@ -363,3 +423,11 @@ def _stop(proc) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def test_make_lab_works_as_root_and_as_a_user():
+    """Jupyter refuses root without --allow-root; `make lab` must start either way."""
+    out = subprocess.run(["make", "-n", "lab", "VENV=.venv"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    line = [x for x in out.stdout.splitlines() if "jupyter lab" in x]
+    assert line, out.stdout + out.stderr
+    assert ("--allow-root" in line[-1]) == (os.geteuid() == 0)

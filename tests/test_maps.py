@@ -164,9 +164,9 @@ def test_map_layers_and_no_tiles(tiny):
     assert {"districts", "childcare", "eldercare", "not_opened", "access_childcare", "access_beds",
             "score_childcare", "score_beds"} <= keys
     assert {f"shade_{m}_{w}" for m in ("slots", "beds", "care") for w in ("before", "after")} <= keys
-    # one base layer shown at first (slots after), the others wait in the radio list
+    # one base layer shown at first (the gap to the slots target before the plan), the others wait in the radio list
     shown = [k for k in keys if k.startswith("shade_") and fmap.planner_layers[k].show]
-    assert shown == ["shade_slots_after"]
+    assert shown == ["shade_slots_before"]
     assert not fmap.planner_layers["access_childcare"].show and not fmap.planner_layers["not_opened"].show
     assert not fmap.planner_layers["score_childcare"].show and not fmap.planner_layers["score_beds"].show
     assert not tiny.map(show_areas=True).planner_layers["score_beds"].show  # score layers always start hidden
@@ -330,7 +330,16 @@ def _close_popups(page):
 
 
 def _overlay(page, label):
+    _expand(page)
     return page.locator(".leaflet-control-layers-overlays label", has_text=label).locator("input")
+
+
+def _expand(page):
+    """Open the layer list (collapsed to its icon so it does not cover the map), as hovering it does."""
+    control = page.locator(".leaflet-control-layers").first
+    if "leaflet-control-layers-expanded" not in (control.get_attribute("class") or ""):
+        control.hover()
+        page.wait_for_timeout(60)  # Leaflet ignores a click in the same tick as the hover that opened it
 
 
 @pytest.mark.browser
@@ -361,12 +370,14 @@ def test_tiny_map_offline_counts_toggle_and_popups(tiny, tmp_path):
         _overlay(page, "未选用的候选点").check()
         assert page.locator("path.planner-state-not_opened").count() == 1
 
-        # before/after radio re-shades the same two shapes
+        # before/after radio re-shades the same two shapes (the map opens on "before": the gap to target)
         d2 = page.locator("path.planner-district").nth(1)
-        after = d2.get_attribute("fill")
-        page.locator(".leaflet-control-layers-base label", has_text="托位/千人 (规划前)").locator("input").check()
+        before = d2.get_attribute("fill")
+        _expand(page)
+        page.locator(".leaflet-control-layers-base label", has_text="托位/千人 (规划后)").locator("input").check()
         assert page.locator("path.planner-district").count() == 2
-        assert d2.get_attribute("fill") != after
+        assert d2.get_attribute("fill") != before
+        page.mouse.move(0, 0)  # the layer list folds back to its icon
 
         # district popup: before, after, target, shortfall and why (translated)
         box = d2.bounding_box()
@@ -434,11 +445,13 @@ def test_english_labels(tiny, tmp_path):
     path = tiny.to_html(tmp_path / "map.html", lang="en", measure="beds", when="before")
     with offline_page(path, width=1280, height=860) as run:
         page = run.page
+        _expand(page)
         control = page.locator(".leaflet-control-layers").inner_text()
         for label in ("Childcare slots per 1,000 (after)", "Elderly-care beds per 1,000 aged 60+ (before)",
                       "Care-oriented bed share (after)", "Childcare facilities", "Elderly-care facilities",
                       "Childcare need served within reach (areas)", "Districts"):
             assert label in control
+        _expand(page)
         assert page.locator(".leaflet-control-layers-base input:checked + span").inner_text().strip() == \
             "Elderly-care beds per 1,000 aged 60+ (before)"
         assert "Target attainment" in page.locator(".legend").inner_text()
@@ -459,7 +472,7 @@ def _fill(locator):
 def test_score_layers_offline(scored, tmp_path):
     require_chromium()
     green, orange, red = maps.ATTAINMENT_COLORS[3], maps.ATTAINMENT_COLORS[1], maps.ATTAINMENT_COLORS[0]
-    path = scored.to_html(tmp_path / "map.html")
+    path = scored.to_html(tmp_path / "map.html", when="after")
     with offline_page(path, width=1280, height=860) as run:
         page = run.page
         for label in ("可达性 (E2SFCA) 托位", "可达性 (E2SFCA) 养老床位"):  # in the control, off
@@ -477,6 +490,7 @@ def test_score_layers_offline(scored, tmp_path):
         assert _fill(a1) == green and _fill(a2) == red  # 4.5 of 4.5 → 100 %; nothing in reach → 0
 
         # a1: 30 slots for 10,000 residents → 45 slots: 3.00 → 4.50 per 1,000 (target 4.50)
+        page.mouse.move(0, 0)  # fold the layer list away from the points
         a1.hover(force=True)
         tip = page.locator(".leaflet-tooltip", has_text="E2SFCA")
         tip.wait_for()
@@ -495,8 +509,10 @@ def test_score_layers_offline(scored, tmp_path):
         _close_popups(page)
 
         # the district radio's before/after re-colours the score layers and the legend
+        _expand(page)
         page.locator(".leaflet-control-layers-base label", has_text="托位/千人 (规划前)").locator("input").check()
         assert _fill(a1) == orange and "规划前" in legend.inner_text()  # 66.7 % of target
+        _expand(page)
         page.locator(".leaflet-control-layers-base label", has_text="养老床位/千名老人 (规划后)").locator("input").check()
         assert _fill(a1) == green and "规划后" in legend.inner_text()
 
@@ -539,6 +555,7 @@ def test_score_layers_in_english(scored, tmp_path):
     path = scored.to_html(tmp_path / "map.html", lang="en", when="before")
     with offline_page(path, width=1280, height=860) as run:
         page = run.page
+        _expand(page)
         control = page.locator(".leaflet-control-layers").inner_text()
         assert "Accessibility (E2SFCA) childcare" in control and "Accessibility (E2SFCA) elderly-care beds" in control
         _overlay(page, "Accessibility (E2SFCA) elderly-care beds").check()
@@ -546,6 +563,7 @@ def test_score_layers_in_english(scored, tmp_path):
         assert "Accessibility (E2SFCA), % of target" in legend and "(before)" in legend
         a1 = page.locator("path.planner-score-beds").first
         assert _fill(a1) == maps.ATTAINMENT_COLORS[1]  # before: 20 of 40 → 50 %
+        page.mouse.move(0, 0)  # fold the layer list away from the points
         a1.hover(force=True)
         tip = page.locator(".leaflet-tooltip", has_text="E2SFCA")
         tip.wait_for()
@@ -560,6 +578,7 @@ def test_score_layers_in_english(scored, tmp_path):
         assert not re.search(r"[\u4e00-\u9fff]", text.replace("近区", ""))
         _close_popups(page)
         _overlay(page, "Accessibility (E2SFCA) elderly-care beds").uncheck()
+        page.mouse.move(0, 0)  # fold the layer list away
         box = page.locator("path.planner-district").nth(1).bounding_box()
         page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9)
         popup.wait_for()
@@ -579,6 +598,7 @@ def test_map_without_polygons_still_draws_facilities_and_areas(tmp_path):
         assert page.locator("path.planner-district").count() == 0
         assert page.locator("path.planner-facility").count() == 4
         assert page.locator("path.planner-area").count() == 8  # 4 areas × 2 services
+        _expand(page)
         assert page.locator(".leaflet-control-layers-base label").count() == 0
         assert page.locator(".legend svg").count() == 0
         assert run.blocked == [] and run.errors == []
@@ -591,12 +611,30 @@ def test_taiyuan_demo_offline(taiyuan, tmp_path):
     drawn = taiyuan.facilities["state"].ne("not_opened")
     with offline_page(path, width=1200, height=900) as run:
         page = run.page
+        assert page.title().startswith("山西省") and "一老一小规划地图" in page.title()
         assert page.locator("path.planner-district").count() == len(taiyuan.districts) == 10
         assert page.locator("path.planner-facility").count() == int(drawn.sum())
+        # a readable map: the layer list folded to its icon, district names shown at a city's zoom
+        assert not page.locator(".leaflet-control-layers-list").is_visible()
+        labels = page.locator(".planner-label").all_inner_texts()
+        assert len(labels) == 10 and set(labels) == set(taiyuan.districts["name"])
+        # districts still short after the plan are outlined in red
+        missed = int((~taiyuan.districts["met"]).sum())
+        assert page.locator(f"path.planner-district[stroke='{maps.SHORTFALL_OUTLINE}']").count() == missed
+        # the district popup fits its card (no sideways scrolling)
+        page.locator("path.planner-district").nth(2).click(force=True)
+        pop = page.locator(".leaflet-popup-content")
+        pop.wait_for()
+        assert pop.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), pop.evaluate("e => [e.scrollWidth, e.clientWidth]")
+        _close_popups(page)
         for kind in ("childcare", "eldercare"):
             assert page.locator(f"path.planner-{kind}").count() == int((drawn & taiyuan.facilities["kind"].eq(kind)).sum())
         _overlay(page, "养老可达覆盖率").check()
         assert page.locator("path.planner-area-beds").count() == len(taiyuan.areas)
+        # reach dots are squares, facilities circles (a different symbol, not just a different colour)
+        assert re.fullmatch(r"M[-\d.]+,[-\d.]+h\d+v\d+h-\d+z",
+                            page.locator("path.planner-area-beds").first.get_attribute("d"))
+        assert " 0 1,0 " in page.locator("path.planner-facility").first.get_attribute("d")   # an arc
         _overlay(page, "可达性 (E2SFCA) 托位").check()
         assert page.locator("path.planner-score-childcare").count() == len(taiyuan.areas)
         assert page.locator("path.planner-score-beds").count() == 0

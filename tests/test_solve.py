@@ -102,3 +102,15 @@ def test_warm_start_rebuilds_when_reach_changes():
     sc.options.integer = True  # integrality changed: not reusable either
     res2 = planner.solve(sc, warm_start=res)
     assert not res2.info.warm and res2.cost == pytest.approx(planner.solve(sc).cost, rel=1e-9)
+
+
+def test_no_highs_licence_banner_in_the_output():
+    """HiGHS prints its banner from C++ when the first instance is made; the notebook, CLI and Voila
+    must not show it."""
+    import subprocess
+    import sys
+
+    code = "import planner; planner.solve(planner.load_demo('shanxi', prefecture='太原市')); print('solved')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "solved" and "HiGHS" not in out.stderr and "Copyright" not in out.stdout

@@ -147,17 +147,23 @@ def test_reach_toggle_offers_the_life_circle_preset():
 
 def test_moving_a_slider_resolves_and_the_tables_and_map_follow(app):
     r1 = app.result
-    table1, map1, head1 = app._parts.districts.value, app._parts.map.value, app._parts.headline.value
+    app._parts.tabs.selected_index = 1
+    table1, head1 = app._parts.districts.value, app._parts.headline.value
+    app._parts.tabs.selected_index = 0
+    live = app.live_map
+    map1 = live.values()
     assert r1.scenario.targets.childcare_per_1000 == 4.5
-    assert "<iframe" in map1 and app.map_document[:-10] in html.unescape(map1)
+    assert map1["districts"]["D1"]["v"]["target_childcare_per_1000"] == 4.5
 
     r2 = set_slider(app, "childcare_per_1000", 9.0)
     assert r2 is not r1 and app.error is None
     assert r2.scenario.targets.childcare_per_1000 == 9.0
     assert r2.cost > r1.cost
     assert r2.districts["slots_after"].sum() > r1.districts["slots_after"].sum()
+    assert app.live_map is live                       # the same map, updated in place
+    assert live.values()["districts"]["D1"]["v"]["target_childcare_per_1000"] == 9.0
+    app._parts.tabs.selected_index = 1                # tables are drawn when their tab opens
     assert app._parts.districts.value != table1
-    assert app._parts.map.value != map1
     assert app._parts.headline.value != head1
     assert i18n.fmt_yuan(r2.cost, "zh") in app._parts.headline.value
     assert set(app.timings) == {"solve", "map", "render", "total"}
@@ -242,6 +248,7 @@ def test_budget_integer_and_region_reach_the_solver(app):
     app.controls.region.value = "P2"
     res = app.wait(WAIT)
     assert list(res.districts["district_id"]) == ["D3"]
+    app._parts.tabs.selected_index = 1
     assert "北县" in app._parts.districts.value and "新区" not in app._parts.districts.value
 
 
@@ -258,24 +265,52 @@ def test_language_switch_relabels_and_redraws_without_solving(app, monkeypatch):
     calls = []
     real = planner.solve
     monkeypatch.setattr(planner, "solve", lambda sc, **kw: calls.append(sc) or real(sc, **kw))
-    zh_map = app.map_document
+    assert app.live_map.setup["layers"]["districts"] == i18n.t("layer_districts", "zh")
     app.controls.lang.value = "en"
     app.wait(WAIT)
     assert calls == []
     assert "Total cost" in app._parts.headline.value
-    assert app.map_document != zh_map and i18n.t("layer_districts", "en") in app.map_document
+    assert app.live_map.lang == "en" and app.live_map.setup["layers"]["districts"] == "Districts"
+    assert app.live_map.setup["labels"]["shortfall"] == "shortfall"   # popups follow
     assert app._parts.tabs.get_title(0) == "Map"
     assert app.controls.solve_button.description == "Solve"
+    app._parts.tabs.selected_index = 1
     assert "Slot shortfall" in app._parts.districts.value
 
 
-def test_map_redrawn_in_a_hidden_tab_loads_when_the_tab_opens(app):
-    app._parts.tabs.selected_index = 1
-    before = app._parts.map.value
-    set_slider(app, "childcare_per_1000", 8.0)
-    assert app._parts.map.value == before            # not loaded into a hidden (zero-size) frame
+def test_a_solve_sends_the_map_only_what_changed_and_hidden_tables_wait(app):
+    live = app.live_map
+    full = live._send_current(full=True)              # what a freshly opened page gets
+    assert set(full["districts"]) == {"D1", "D2", "D3"} and full["fit"]
+    app._parts.tabs.selected_index = 2
+    facilities_before = app._parts.facilities.value
     app._parts.tabs.selected_index = 0
-    assert app._parts.map.value != before and app.map_document[:-10] in html.unescape(app._parts.map.value)
+    set_slider(app, "beds_per_1000_elderly", 70)
+    diff = live._send_current()                       # nothing new since: an empty diff
+    assert diff["districts"] == {} and diff["facilities"] == {} and not diff["fit"]
+    assert live.sent_bytes[-2] < live.sent_bytes[-3]  # the solve's diff is smaller than a full message
+    assert app._parts.facilities.value == facilities_before    # a hidden tab is not redrawn ...
+    app._parts.tabs.selected_index = 2
+    assert app._parts.facilities.value != facilities_before    # ... until it is opened
+
+
+def test_region_switch_fits_the_map_and_refills_the_suggested_budget(app):
+    c = app.controls
+    whole = c.budget_yuan.value
+    assert whole > 0                                  # pre-filled with the whole region's cost
+    c.level.value = "county"
+    c.region.value = "D3"
+    res = app.wait(WAIT)
+    assert list(res.districts["district_id"]) == ["D3"]
+    msg = app.live_map._send_current()
+    assert set(app.live_map.values()["districts"]) == {"D3"}
+    assert 0 < c.budget_yuan.value < whole            # refilled for the county
+    assert "北县" in app._parts.title.value and f"{i18n.table_label('districts', 'zh')} 1 ·" in app._parts.title.value
+    c.budget_yuan.value = 123456.0                    # a figure the planner typed is kept
+    c.region.value = "D1"
+    app.wait(WAIT)
+    assert c.budget_yuan.value == 123456.0
+    assert msg is not None
 
 
 # ------------------------------------------------------------------ what the app shows
@@ -308,16 +343,26 @@ def test_district_table_sorts_by_shortfall_and_escapes_names(monkeypatch):
     assert "城区" not in rows[0]
     p.only_missed.value = True
     assert p.districts.value.count("<tr>") == 1 + int((~res.districts["met"]).sum())
-    # shortfall columns come first, after name and the met flag
+    # name, met flag, why (each reason said once), then the shortfall columns
     heads = re.findall(r"<th[^>]*>(.*?)</th>", p.districts.value)
-    assert heads[2] == html.escape(i18n.column_label("shortfall_slots", "zh"))
-    assert i18n.reason_lines("slots:expansion_limit", "zh")[0] in p.districts.value
+    assert heads[2] == html.escape(i18n.column_label("shortfall_reason_text", "zh"))
+    assert heads[3] == html.escape(i18n.column_label("shortfall_slots", "zh"))
+    assert i18n.REASONS["expansion_limit"][0] in p.districts.value
+
+
+def test_reason_text_says_each_reason_once():
+    text = views.reason_text("access_childcare:no_site_in_reach;access_beds:no_site_in_reach;beds:expansion_limit",
+                             "en")
+    assert text.count(i18n.REASONS["no_site_in_reach"][1]) == 1
+    assert text.startswith(i18n.REASONS["no_site_in_reach"][1] + ": childcare within reach, elderly care within reach")
+    assert views.reason_text("odd:thing", "zh") == "odd:thing"   # unknown codes are kept
 
 
 def test_facility_table_lists_what_to_build_convert_or_open(app):
     res = set_slider(app, "childcare_per_1000", 9.0)
     f = res.facilities
     built = f[f["state"].isin(["expanded", "converted", "opened"])]
+    app._parts.tabs.selected_index = 2
     table = app._parts.facilities.value
     assert len(built) and table.count("<tr>") == 1 + len(built)
     for fid in built["facility_id"]:
@@ -329,6 +374,7 @@ def test_facility_table_lists_what_to_build_convert_or_open(app):
 
 
 def test_summary_tab_shows_before_after_and_targets(app):
+    app._parts.tabs.selected_index = 3
     s = app._parts.summary.value
     assert "测试市" in s and i18n.t("w_value_before", "zh") in s and i18n.t("w_value_target", "zh") in s
     assert i18n.fmt_rate(app.result.scenario.targets.childcare_per_1000) in s
@@ -338,18 +384,6 @@ def test_summary_tab_shows_before_after_and_targets(app):
     shares = [i18n.fmt_share(a[f"served_in_reach_childcare{w}"].sum() / a["need_childcare"].sum()) for w in ("_before", "")]
     assert re.findall(r"<td>(?:<b>)?([^<]*)", row)[:2] == shares
 
-
-def test_map_frame_escapes_the_document():
-    doc = "<html><script>var s = \"a\" + '&amp;' + \"</iframe>\";</script></html>"
-    frame = views.map_frame(doc)
-    srcdoc = re.search(r'srcdoc="([^"]*)"', frame).group(1)
-    shown = html.unescape(srcdoc)
-    assert "<" not in srcdoc and "'" not in srcdoc
-    assert shown == doc
-    assert frame.count("<iframe") == 1 and frame.endswith("</iframe>")
-
-
-# ------------------------------------------------------------------ errors
 
 def test_an_unexpected_failure_shows_in_the_app():
     def broken(problem, variables, scenario):
@@ -424,6 +458,10 @@ def test_load_a_scenario_yaml_from_a_path(app, tmp_path):
     assert res.scenario.targets.childcare_per_1000 == 5.0
     assert app.controls.sliders["childcare_per_1000"].value == 5.0
     assert "上传的县" in app._parts.title.value
+    # the map now draws the new scenario (its own geometry) and shows its plan
+    assert app.live_map.geometry["ids"] == list(sc.districts["district_id"].astype(str))
+    assert app._parts.tabs.children[0] is app.live_map
+    assert set(app.live_map.values()["districts"]) == set(res.districts["district_id"].astype(str))
 
 
 def test_loading_a_bad_file_shows_where_the_problem_is(app, tmp_path):
@@ -512,3 +550,108 @@ def test_slider_moves_resolve_warm_with_the_cold_answer():
     assert moved is not first and moved.info.warm
     cold = planner.solve(app.controls.scenario())
     assert moved.cost == pytest.approx(cold.cost, rel=1e-9)
+
+
+# ------------------------------------------------------------------ the dashboard's sandbox
+
+def test_sandbox_refuses_outside_paths_without_reading_them(tmp_path, monkeypatch):
+    box = tmp_path / "box"
+    app = PlannerApp(region_scenario(), sandbox=box)
+    assert app.wait(WAIT) is not None
+    opened = []
+    real = planner.load_scenario
+    monkeypatch.setattr(planner, "load_scenario", lambda p, *a, **k: opened.append(str(p)) or real(p, *a, **k))
+    assert app.load("/etc/passwd") is None
+    assert opened == []                                            # never handed to a reader
+    assert "/etc/passwd" in app.error.message and str(box) in app.error.message
+    assert app.load("../../etc/passwd") is None and opened == []   # nor by climbing out
+    # a scenario inside the box that names a file outside it is refused before anything is read
+    (tmp_path / "secret.csv").write_text("area_id\n1\n")
+    (box / "s.yaml").write_text("areas: ../secret.csv\nfacilities: f.csv\n")
+    assert app.load("s.yaml") is None and opened == []
+    assert "../secret.csv" in app.error.message
+
+
+def test_sandbox_exports_only_inside_and_offers_downloads(tmp_path):
+    box = tmp_path / "box"
+    app = PlannerApp(region_scenario(), sandbox=box)
+    assert app.wait(WAIT) is not None
+    assert app.export(tmp_path / "elsewhere") is None
+    assert not (tmp_path / "elsewhere").exists() and "elsewhere" in app.error.message
+    paths = app.export("out")
+    assert paths and all(box / "out" in p.parents for p in paths.values())
+    shown = app._parts.export_out.value
+    assert shown.count("class='cp-download'") == 3 and "download='plan.xlsx'" in shown
+    assert "href='data:" in shown and str(box) not in shown       # the viewer gets files, not server paths
+
+
+def test_voila_kernel_gets_a_sandbox_by_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CARE_PLANNER_SANDBOX", raising=False)
+    monkeypatch.setenv("SERVER_SOFTWARE", "voila/0.5.13")
+    app = PlannerApp(region_scenario(), solve=False)
+    assert app.sandbox == tmp_path / "planner_files"
+    monkeypatch.setenv("CARE_PLANNER_SANDBOX", str(tmp_path / "shared"))
+    assert PlannerApp(region_scenario(), solve=False).sandbox == tmp_path / "shared"
+
+
+def test_headline_shows_need_served_within_reach_before_and_after(app):
+    a = app.result.areas
+    head = app._parts.headline.value
+    card = re.search(r"cp-headline-reach.*?cp-v'>(.*?)</div>", head).group(1)
+    for kind in ("childcare", "beds"):
+        before, after = (i18n.fmt_share(a[f"served_in_reach_{kind}{w}"].sum() / a[f"need_{kind}"].sum())
+                         for w in ("_before", ""))
+        assert f"{before} → <b>{after}</b>" in card
+
+
+def test_live_map_keeps_values_per_view_and_sends_differences():
+    """A level or year selector adds views: values per view, the browser gets the difference on a switch."""
+    from planner.widgets.livemap import LiveMap
+
+    sc = region_scenario()
+    r1 = planner.solve(sc)
+    sc2 = sc.copy()
+    sc2.targets.childcare_per_1000 = 9.0
+    r2 = planner.solve(sc2)
+    live = LiveMap(sc)
+    assert live.geometry["ids"] == ["D1", "D2", "D3"] and live.geometry["districts"] is not None
+    first = live.show(r1)
+    assert set(first["districts"]) == {"D1", "D2", "D3"} and first["fit"]
+    assert live.show(r2, view="2030") is None                  # kept, not shown
+    switched = live.select_view("2030")
+    d1 = switched["districts"]["D1"]
+    assert d1["v"]["target_childcare_per_1000"] == 9.0 and "pop_total" not in d1["v"]   # only what changed
+    assert not switched["fit"] and switched["rev"] == first["rev"] + 1
+    assert live.select_view("plan")["districts"]["D1"]["v"]["target_childcare_per_1000"] == 4.5
+    with pytest.raises(KeyError):
+        live.select_view("2040")
+    assert live.values("2030")["districts"]["D1"]["v"]["target_childcare_per_1000"] == 9.0
+
+
+def test_demo_opens_on_life_circle_reach_and_walking_is_one_switch_away():
+    sc = planner.load_demo("shanxi", prefecture="太原市")
+    assert sc.reach == "life_circle"                  # villages by car, towns on foot (GB 50180)
+    c = Controls(sc)
+    assert c.reach_rules.value and c.scenario().reach == "life_circle"
+    c.reach_rules.value = False                       # the one switch: everyone walks access_minutes
+    assert c.scenario().reach is None
+
+
+def test_reach_layer_values_are_sent_only_while_shown_and_only_changed_columns(app):
+    live = app.live_map
+    assert live._shown["areas"] == {}                  # hidden: no area values travel
+    first = live.want_areas(True)                      # the browser turned a reach layer on
+    assert set(first["areas"]) == set(range(11)) and first["areas"][0] == [1, 1, 1]
+    need = app.result.areas.set_index("area_id")["need_childcare"]
+    assert first["areas"][3] == [round(need[k], 1) for k in live.geometry["areas"]["ids"]]
+    messages = []
+    real_send = live.send
+    live.send = lambda msg, *a, **k: messages.append(msg) or real_send(msg, *a, **k)
+    set_slider(app, "beds_per_1000_elderly", 55)
+    # only the elderly-care columns moved with the beds target (need, served, shortfall…), never the ids
+    assert messages and 3 not in messages[-1]["areas"] and 7 in messages[-1]["areas"]
+    assert live._send_current()["areas"] == {}         # after the solve: nothing left to send
+    cols = live._area_columns(live.values()["areas"])
+    assert cols[7] == [round(x, 1) for x in app.result.areas.set_index("area_id").loc[
+        live.geometry["areas"]["ids"], "need_beds"]]

@@ -21,10 +21,11 @@ import yaml
 import planner
 from planner.io import READERS
 from planner import i18n
-from planner.maps import attribution_text, map_html
+from planner.maps import attribution_text
 
 from . import views
 from .controls import Controls
+from .livemap import LiveMap
 
 __all__ = ["PlannerApp"]
 
@@ -49,7 +50,14 @@ class PlannerApp(w.AppLayout):
         never sees it half-drawn). ``"background"``: start that solve in the
         background instead. ``False``: wait for the Solve button.
     map_height_px : int
-        Height of the map frame.
+        Height of the map.
+    sandbox : str or path, optional
+        A folder: "Load my data" then reads only uploads and files inside it
+        (any other path is refused with a message and never opened, nor are
+        files a scenario YAML names outside it), and Export writes only
+        inside it and offers the files as downloads. Default: the
+        ``CARE_PLANNER_SANDBOX`` environment variable; under Voila, without
+        it, ``planner_files/`` beside the notebook. ``False``: no sandbox.
 
     Attributes
     ----------
@@ -61,10 +69,11 @@ class PlannerApp(w.AppLayout):
         The last error shown (cleared by the next success).
     timings : dict
         Seconds of the last solve: ``solve`` (planner.solve), ``map``
-        (map HTML), ``render`` (tables and widgets), ``total`` (from the
-        request, e.g. a slider change, to the new map on screen).
-    map_document : str or None
-        The HTML document shown in the map frame.
+        (the live map's changed values), ``render`` (headline and the tab in
+        view), ``total`` (from the request, e.g. a slider change, to all of it
+        sent to the browser).
+    live_map : planner.widgets.LiveMap
+        The map: geometry sent once, then only changed values per solve.
 
     Examples
     --------
@@ -75,7 +84,8 @@ class PlannerApp(w.AppLayout):
     """
 
     def __init__(self, scenario=None, *, lang: str = "zh", solve: bool | str = True, map_height_px: int = 620,
-                 **kwargs):
+                 sandbox=None, **kwargs):
+        self.sandbox = _sandbox_folder(sandbox)
         if scenario is None:
             scenario = planner.load_demo("shanxi")
         elif isinstance(scenario, (str, os.PathLike)):
@@ -87,19 +97,21 @@ class PlannerApp(w.AppLayout):
                          pane_heights=("90px", 1, "40px"), grid_gap="6px", **kwargs)
         self.add_class("cp-app")
         self.controls = controls
+        if self.sandbox is not None:
+            parts.export_folder.value = str(self.sandbox / "export")
+            parts.load_path.placeholder = str(self.sandbox / "my_county.yaml")
         self._parts = parts
         self.result = None
         self.error = None
         self.timings: dict = {}
-        self.map_document = None
-        self._map_lang = None
+        self.live_map = parts.live_map
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
         self._running = False
         self._want: set[str] = set()
         self._requested_at = None
-        self._map_stale = False
+        self._stale_tabs: set[int] = set()
 
         controls.on_change(self._on_controls)
         parts.tabs.observe(self._on_tab, "selected_index")
@@ -165,11 +177,17 @@ class PlannerApp(w.AppLayout):
         self.wait()
         self.controls.set_scenario(scenario)
         self.result = None
-        self.map_document = None
         self._clear_error()
         self._show_scenario_note()
+        p = self._parts
+        old = p.live_map
+        p.live_map = LiveMap(scenario, lang=self.lang, height_px=p.map_height_px)  # the new geometry, sent once
+        p.live_map.add_class("cp-map")
+        self.live_map = p.live_map
+        p.tabs.children = (p.live_map,) + tuple(p.tabs.children[1:])
+        old.close()
+        self._relabel()
         self._render_all(with_map=False)
-        self._show_map()
         if solve:
             self.solve()
 
@@ -180,7 +198,10 @@ class PlannerApp(w.AppLayout):
         """
         self._status("w_status_loading", busy=True)
         try:
-            sc = planner.load_scenario(str(path).strip())
+            path = self._inside_sandbox(str(path).strip(), "w_sandbox_refused")
+            if self.sandbox is not None:
+                _check_yaml_paths(path, self.sandbox, self.lang)
+            sc = planner.load_scenario(path)
         except Exception as exc:  # noqa: BLE001 - every failure is shown, none is swallowed
             self._fail(exc)
             return None
@@ -205,7 +226,7 @@ class PlannerApp(w.AppLayout):
         self._status("w_status_loading", busy=True)
         folder = Path(tempfile.mkdtemp(prefix="care_planner_upload_"))
         try:
-            sc = _scenario_from_uploads(items, folder, self.lang)
+            sc = _scenario_from_uploads(items, folder, self.lang, confine=self.sandbox is not None)
         except planner.PlannerError as exc:
             if exc.file and str(exc.file).startswith(str(folder)):
                 exc.file = os.path.relpath(exc.file, folder)  # the user's own file name, not our temp path
@@ -233,7 +254,11 @@ class PlannerApp(w.AppLayout):
         if self.result is None:
             p.export_out.value = _note(i18n.t("w_export_first", self.lang))
             return None
-        target = Path(p.export_folder.value.strip() or ".").expanduser().resolve()
+        try:
+            target = self._inside_sandbox(p.export_folder.value.strip() or ".", "w_sandbox_export_refused")
+        except planner.PlannerError as exc:
+            self._fail(exc, keep_status=True)
+            return None
         p.export_button.disabled = True
         p.export_out.value = _note(i18n.t("w_status_exporting", self.lang))
         try:
@@ -250,10 +275,24 @@ class PlannerApp(w.AppLayout):
             return None
         finally:
             p.export_button.disabled = False
-        items = "".join(f"<li><code>{views._esc(path)}</code></li>" for path in written.values())
+        if self.sandbox is not None:  # a dashboard viewer cannot reach the server's disk: hand the files over
+            items = "".join(_download_link(Path(path), self.lang) for path in written.values())
+        else:
+            items = "".join(f"<li><code>{views._esc(path)}</code></li>" for path in written.values())
         p.export_out.value = (f"<div class='cp-export-done'>{views._esc(i18n.t('w_export_done', self.lang))}"
                               f"<ul style='margin:2px 0 0 0;padding-left:18px'>{items}</ul></div>")
         return {k: Path(v) for k, v in written.items()}
+
+    def _inside_sandbox(self, path: str, refusal: str) -> Path:
+        """``path`` resolved (relative to the sandbox when there is one); a path outside it is refused
+        without being opened."""
+        raw = Path(path).expanduser()
+        if self.sandbox is None:
+            return raw.resolve()
+        full = (self.sandbox / raw).resolve() if not raw.is_absolute() else raw.resolve()
+        if full != self.sandbox and self.sandbox not in full.parents:
+            raise planner.PlannerError(i18n.t(refusal, self.lang).format(folder=self.sandbox, path=path))
+        return full
 
     # ------------------------------------------------------------ the solve loop
 
@@ -305,18 +344,19 @@ class PlannerApp(w.AppLayout):
         res = planner.solve(sc, warm_start=self.result if self.result is not None else True)
         t1 = time.perf_counter()
         self._status("w_status_map", busy=True, step=2)
-        lang = self.lang
-        document = map_html(res, lang=lang)
+        self.result = res
+        self.live_map.show(res, lang=self.lang)  # the map's diff first (the slowest thing to draw), then the figures
         t2 = time.perf_counter()
-        self.result, self.map_document, self._map_lang = res, document, lang
-        self._show_map()
-        self._render_all(with_map=False)
+        self._parts.headline.value = views.headline_html(res, self.lang)
         t3 = time.perf_counter()
-        self.timings = {"solve": t1 - t0, "map": t2 - t1, "render": t3 - t2, "total": t3 - started}
-        self._render_summary()
+        self._render_all(with_map=False)
+        self.timings = {"solve": t1 - t0, "map": t2 - t1, "render": t3 - t2, "total": time.perf_counter() - started}
+        self._show_scenario_note()
+        self._stale_tabs.add(3)
+        self._render_tab(self._parts.tabs.selected_index)
         self._clear_error()
         if self.controls.budget_mode.value == "none":
-            self.controls.suggest_budget(res.cost)
+            self.controls.suggest_budget(res.cost, region=self.controls.region_key())
         self._status("w_status_done", busy=True, step=3,
                      solve=f"{self.timings['solve']:.1f}", map=f"{self.timings['map']:.1f}")
 
@@ -325,37 +365,23 @@ class PlannerApp(w.AppLayout):
     def _render_all(self, with_map: bool) -> None:
         lang = self.lang
         res = self.result
-        if with_map and res is not None and self._map_lang != lang:
-            self._status("w_status_map", busy=True, step=2)
-            document = map_html(res, lang=lang)
-            self.map_document, self._map_lang = document, lang
-            self._show_map()
-            self._status("w_status_ready", busy=True, step=3)
+        if with_map and res is not None and self.live_map.lang != lang:
+            self.live_map.show(res, lang=lang)  # labels and popups in the new language
         self._parts.headline.value = views.headline_html(res, lang)
-        self._render_districts()
-        self._render_facilities()
-        self._render_summary()
+        # only the tab in view is drawn now; the others when opened (their HTML is most of a step's bytes)
+        self._stale_tabs = {1, 2, 3}
+        self._render_tab(self._parts.tabs.selected_index)
         self._parts.footer_note.value = _note(attribution_text(res, lang) if res is not None
                                               else self.controls.base.attribution)
 
-    def _show_map(self) -> None:
-        """Put the map document in the frame, or defer it while the map tab is hidden.
-
-        Leaflet sizes the map when the page loads: a frame loaded inside a hidden
-        tab has no size and would show an empty map when the tab is opened.
-        """
-        p = self._parts
-        if self.map_document is None:
-            p.map.value = ""
-        elif p.tabs.selected_index == 0:
-            p.map.value = views.map_frame(self.map_document, p.map_height_px)
-            self._map_stale = False
-        else:
-            self._map_stale = True
+    def _render_tab(self, index) -> None:
+        if index not in self._stale_tabs:
+            return
+        self._stale_tabs.discard(index)
+        {1: self._render_districts, 2: self._render_facilities, 3: self._render_summary}[index]()
 
     def _on_tab(self, change) -> None:
-        if change["new"] == 0 and self._map_stale:
-            self._show_map()
+        self._render_tab(change["new"])
 
     def _render_districts(self) -> None:
         p = self._parts
@@ -415,10 +441,11 @@ class PlannerApp(w.AppLayout):
         self._parts.error.layout.display = "none"
 
     def _show_scenario_note(self) -> None:
-        sc = self.controls.base
+        # the region planned (after a solve: the chosen prefecture or county, with its own counts)
+        sc = self.result.scenario if self.result is not None else self.controls.base
         self._parts.title.value = (
             f"<div style='font-size:19px;font-weight:600'>{views._esc(i18n.t('w_title', self.lang))}</div>"
-            f"<div style='color:#555'>{views._esc(sc.name)} · "
+            f"<div class='cp-subtitle' style='color:#555'>{views._esc(sc.name)} · "
             f"{views._esc(i18n.table_label('districts', self.lang))} {len(sc.districts)} · "
             f"{views._esc(i18n.t('w_intro', self.lang))}</div>")
 
@@ -470,8 +497,8 @@ class _Parts:
         self.error.add_class("cp-error-box")
         self.headline = w.HTML()
         self.headline.add_class("cp-headline-box")
-        self.map = w.HTML()
-        self.map.add_class("cp-map")
+        self.live_map = LiveMap(controls.base, lang=controls.language, height_px=map_height_px)
+        self.live_map.add_class("cp-map")
         self.sort_by = w.Dropdown(style={"description_width": "initial"})
         self.descending = w.Checkbox(value=True, indent=False)
         self.only_missed = w.Checkbox(value=False, indent=False)
@@ -482,7 +509,7 @@ class _Parts:
         self.facilities.add_class("cp-facilities-box")
         self.summary = w.HTML()
         self.tabs = w.Tab(children=[
-            self.map,
+            self.live_map,
             w.VBox([w.HBox([self.sort_by, self.descending, self.only_missed]), self.districts]),
             w.VBox([self.state, self.facilities]),
             self.summary,
@@ -493,6 +520,8 @@ class _Parts:
         self.load_path = w.Text(placeholder="my_county.yaml", style={"description_width": "initial"},
                                 layout=w.Layout(width="98%"))
         self.load_button = w.Button(icon="folder-open")
+        self.load_button.add_class("cp-load")
+        self.load_path.add_class("cp-load-path")
         self.upload_label = w.HTML()
         self.upload = w.FileUpload(accept=UPLOAD_TYPES, multiple=True)
         self.upload_button = w.Button(icon="upload")
@@ -530,8 +559,64 @@ def _upload_items(files) -> list[tuple[str, bytes]]:
 _TABLE_WORDS = {"areas": ("area", "需求"), "facilities": ("facilit", "机构"), "districts": ("district", "区县")}
 
 
-def _scenario_from_uploads(items, folder: Path, lang: str):
-    """Write uploads into ``folder`` (keeping names) and read them as a scenario."""
+def _sandbox_folder(sandbox) -> Path | None:
+    """The sandbox folder (created), from the argument, the environment or Voila; None for none."""
+    if sandbox is False:
+        return None
+    if sandbox is None:
+        sandbox = os.environ.get("CARE_PLANNER_SANDBOX") or None
+    if sandbox is None and (os.environ.get("VOILA_BASE_URL") is not None
+                            or os.environ.get("SERVER_SOFTWARE", "").startswith("voila")):
+        sandbox = Path.cwd() / "planner_files"  # a dashboard is never left reading the whole server
+    if sandbox is None:
+        return None
+    folder = Path(sandbox).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _check_yaml_paths(path: Path, folder: Path, lang: str) -> None:
+    """Refuse a scenario YAML that names a file outside ``folder`` (before any of them is read)."""
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - load_scenario reports a broken YAML with its line
+        return
+
+    def strings(x):
+        if isinstance(x, str):
+            yield x
+        elif isinstance(x, dict):
+            for v in x.values():
+                yield from strings(v)
+        elif isinstance(x, list):
+            for v in x:
+                yield from strings(v)
+
+    for s in strings(spec):
+        if "/" not in s and "\\" not in s and not Path(s).suffix:
+            continue  # a word (a name, a mode), not a path
+        full = (path.parent / Path(s).expanduser()).resolve()
+        if full != folder and folder not in full.parents:
+            raise planner.PlannerError(i18n.t("w_sandbox_refused", lang).format(folder=folder, path=s), file=path.name)
+
+
+def _download_link(path: Path, lang: str) -> str:
+    """A link that hands the file to the viewer's browser (data: URI), named like the file."""
+    import base64
+    import mimetypes
+
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    size = path.stat().st_size / 1e6
+    return (f"<li><a class='cp-download' download='{views._esc(path.name)}' href='data:{mime};base64,{data}'>"
+            f"{views._esc(i18n.t('w_download', lang))} {views._esc(path.name)}</a> ({size:.1f} MB)</li>")
+
+
+def _scenario_from_uploads(items, folder: Path, lang: str, confine: bool = False):
+    """Write uploads into ``folder`` (keeping names) and read them as a scenario.
+
+    ``confine``: an uploaded YAML may name only files among the uploads (inside ``folder``).
+    """
     data = {Path(name).name: content for name, content in items}
     for name, content in data.items():
         (folder / name).write_bytes(content)
@@ -551,6 +636,8 @@ def _scenario_from_uploads(items, folder: Path, lang: str):
                     if folder.resolve() in dest.parents:
                         dest.parent.mkdir(parents=True, exist_ok=True)
                         dest.write_bytes(data[Path(rel).name])
+        if confine:
+            _check_yaml_paths(path, folder.resolve(), lang)
         return planner.load_scenario(path)
     found = {}
     for table, words in _TABLE_WORDS.items():

@@ -110,6 +110,8 @@ class Controls:
         self._region_label = w.HTML()
         self.level = w.Dropdown(layout=w.Layout(width="98%"))
         self.region = w.Dropdown(layout=w.Layout(width="98%"))
+        self.level.add_class("cp-level")
+        self.region.add_class("cp-region")
         self.level.observe(self._on_level, "value")
         self.region.observe(self._changed("plan"), "value")
 
@@ -127,6 +129,7 @@ class Controls:
         self.lang.observe(self._on_lang, "value")
 
         self._targets_label = w.HTML()
+        self._suggested = (None, None)  # (region, yuan) of the last budget suggestion
         self.set_scenario(scenario)
 
     # ------------------------------------------------------------ layout
@@ -211,13 +214,28 @@ class Controls:
             return None
         return self.base.reach if self.base.reach is not None else "life_circle"
 
-    def suggest_budget(self, cost_yuan: float) -> None:
-        """Pre-fill the budget field (when still 0) with a round figure near ``cost_yuan``."""
-        if self.budget_yuan.value == 0 and cost_yuan and cost_yuan > 0:
-            digits = int(math.floor(math.log10(cost_yuan))) - 1
-            with self.muted():
-                self.budget_yuan.value = float(round(cost_yuan, -digits))
-                self._update_budget()
+    def region_key(self) -> tuple[str, str]:
+        """The region chosen: (level, region id)."""
+        return (self.level.value, self.region.value or "")
+
+    def suggest_budget(self, cost_yuan: float, region=None) -> None:
+        """Pre-fill the budget field with a round figure near ``cost_yuan`` (the plan's cost without a limit).
+
+        Filled while the field is 0, and refilled when the plan is for another
+        ``region`` than the last suggestion, unless the planner typed a figure
+        of their own since.
+        """
+        if not (cost_yuan and cost_yuan > 0):
+            return
+        untouched = self.budget_yuan.value == 0 or self.budget_yuan.value == self._suggested[1]
+        if self.budget_yuan.value != 0 and not (untouched and region != self._suggested[0]):
+            return
+        digits = int(math.floor(math.log10(cost_yuan))) - 1
+        value = float(round(cost_yuan, -digits))
+        with self.muted():
+            self.budget_yuan.value = value
+            self._update_budget()
+        self._suggested = (region, value)
 
     # ------------------------------------------------------------ labels
 

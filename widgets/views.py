@@ -1,4 +1,4 @@
-"""What the app shows of a Result: headline figures, tables, the map frame, errors.
+"""What the app shows of a Result: headline figures, tables, errors (the map is :mod:`.livemap`).
 
 Each function turns a :class:`planner.Result` (or an exception) into an HTML
 fragment for an ``ipywidgets.HTML``; every string that comes from the data
@@ -19,7 +19,7 @@ from planner import targets as plan_targets
 from planner.result import TOL
 
 __all__ = ["districts_meeting", "headline_html", "summary_html", "districts_html", "facilities_html",
-           "map_frame", "error_html", "sort_districts", "DISTRICT_SORTS", "DISTRICT_COLUMNS", "SHORTFALL_COLUMNS",
+           "error_html", "sort_districts", "DISTRICT_SORTS", "DISTRICT_COLUMNS", "SHORTFALL_COLUMNS",
            "BUILD_STATES"]
 
 #: Shortfall columns of Result.districts, shown first in the district table.
@@ -43,7 +43,7 @@ _CSS = """<style>
   text-align:right;font-weight:600;vertical-align:bottom;min-width:5.5em;max-width:9em;white-space:normal}
 .cp-table th.cp-text, .cp-table td.cp-text {text-align:left}
 .cp-table td {border-bottom:1px solid #eee;padding:3px 6px;text-align:right;white-space:nowrap}
-.cp-table td.cp-wrap {white-space:normal;min-width:440px;text-align:left;font-size:11.5px;line-height:1.35}
+.cp-table td.cp-wrap {white-space:normal;min-width:220px;max-width:360px;text-align:left;font-size:11.5px;line-height:1.35}
 .cp-table tr:hover td {background:#fafbe6}
 .cp-short {color:#b2182b;font-weight:600}
 .cp-zero {color:#aaa}
@@ -145,6 +145,8 @@ def headline_html(result, lang: str = "zh") -> str:
         ("cp-headline-slots", _t("measure_slots", lang), _arrow(*tot["slots_per_1000"], i18n.fmt_rate)),
         ("cp-headline-beds", _t("measure_beds", lang), _arrow(*tot["beds_per_1000_elderly"], i18n.fmt_rate)),
         ("cp-headline-care", _t("measure_care", lang), _arrow(*tot["care_bed_share"], i18n.fmt_share)),
+        ("cp-headline-reach", _t("w_reach_served", lang),
+         f"{_arrow(*tot['access_share_childcare'], i18n.fmt_share)} / {_arrow(*tot['access_share_beds'], i18n.fmt_share)}"),
         ("cp-headline-added", f"{_t('w_added_slots', lang)} / {_t('w_added_beds', lang)}",
          f"{_esc(i18n.fmt_number(f['added_slots'].sum()))} / {_esc(i18n.fmt_number(f['added_beds'].sum()))}"),
         ("cp-headline-converted", f"{_t('w_converted', lang)} / {_t('w_opened', lang)}",
@@ -259,9 +261,29 @@ def _table(frame: pd.DataFrame, columns, lang: str, wrap=(), labels=None) -> str
 def _district_frame(result, lang: str) -> pd.DataFrame:
     d = pd.DataFrame(result.districts).copy()
     d["shortfall_total"] = d[list(SHORTFALL_COLUMNS)].sum(axis=1)
-    sep = "；" if lang == "zh" else "; "
-    d["shortfall_reason_text"] = [sep.join(i18n.reason_lines(c, lang)) for c in d["shortfall_reason"]]
+    d["shortfall_reason_text"] = [reason_text(c, lang) for c in d["shortfall_reason"]]
     return d
+
+
+def reason_text(codes: str, lang: str = "zh") -> str:
+    """Shortfall reason codes as one short text, each reason said once with the targets it stops.
+
+    ``'access_childcare:no_site_in_reach;access_beds:no_site_in_reach'`` →
+    ``'出行时间内没有机构或候选点：托育服务可达、养老服务可达'``.
+    """
+    groups: dict[str, list[str]] = {}
+    for code in filter(None, str(codes or "").split(";")):
+        target, _, reason = code.partition(":")
+        groups.setdefault(reason, []).append(target)
+    sep, joiner, between = ("：", "、", "；") if lang == "zh" else (": ", ", ", "; ")
+    parts = []
+    for reason, targets in groups.items():
+        if reason not in i18n.REASONS or not all(t in i18n.TARGET_WORDS for t in targets):
+            parts.extend(f"{t}:{reason}" for t in targets)  # unknown codes are shown as given, never dropped
+            continue
+        words = joiner.join(i18n._pick(i18n.TARGET_WORDS[t], lang) for t in targets)
+        parts.append(f"{i18n._pick(i18n.REASONS[reason], lang)}{sep}{words}")
+    return between.join(parts)
 
 
 def sort_districts(result, by: str = "shortfall_total", descending: bool = True,
@@ -275,10 +297,10 @@ def sort_districts(result, by: str = "shortfall_total", descending: bool = True,
     return d.sort_values(by, ascending=not descending, kind="stable", na_position="last")
 
 
-DISTRICT_COLUMNS = ("name", "met") + SHORTFALL_COLUMNS + (
+DISTRICT_COLUMNS = ("name", "met", "shortfall_reason_text") + SHORTFALL_COLUMNS + (
     "slots_per_1000_before", "slots_per_1000_after", "affordable_share_after",
     "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "care_share_after",
-    "access_share_childcare", "access_share_beds", "cost", "shortfall_reason_text", "district_id")
+    "access_share_childcare", "access_share_beds", "cost", "district_id")
 
 
 def districts_html(result, lang: str = "zh", by: str = "shortfall_total", descending: bool = True,
@@ -321,21 +343,7 @@ def facilities_html(result, lang: str = "zh", state: str | None = None, limit: i
     return f"{_CSS}{note}<div class='cp-scroll cp-facilities'>{table}</div>"
 
 
-# ------------------------------------------------------------------ map and errors
-
-def map_frame(document: str, height_px: int = 560) -> str:
-    """An iframe showing ``document`` (a whole HTML page) through ``srcdoc``.
-
-    The document is escaped as an attribute value (``&``, ``"``, ``<``, ``>``,
-    ``'``), so nothing in it can end the attribute or the tag. The frame is
-    sandboxed: scripts run, but it has no access to the notebook page. (A
-    map first loaded while its tab is hidden refits itself when shown: see
-    ``planner.maps``.)
-    """
-    return (f"<iframe class='cp-map-frame' srcdoc=\"{html.escape(document, quote=True)}\" "
-            f"sandbox='allow-scripts allow-popups' allowfullscreen "
-            f"style='width:100%;height:{int(height_px)}px;border:1px solid #ccc'></iframe>")
-
+# ------------------------------------------------------------------ errors
 
 def error_html(exc: BaseException, lang: str = "zh") -> str:
     """A readable message: a PlannerError's file/row/column, or an unexpected error with its traceback."""
