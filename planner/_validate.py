@@ -20,7 +20,8 @@ import geopandas as gpd
 import shapely
 
 from ._errors import PlannerError
-from .schema import ID_COLUMN, GEOMETRY_REQUIRED, KINDS, SETTING_ALIASES, SHARE_COLUMNS, TABLES, TARGET_COLUMNS
+from .schema import (Column, GEOMETRY_REQUIRED, ID_COLUMN, KINDS, SETTING_ALIASES, SHARE_COLUMNS, TABLES,
+                     TARGET_COLUMNS)
 
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "1.0"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "0.0"}
@@ -196,6 +197,13 @@ def _check_facilities(t: _Table) -> None:
     for c in ("fixed_cost", "min_size", "max_size"):
         t.fail(~cand & (df[c].fillna(0) > 0).to_numpy(), c, f"{c} applies to candidate sites only (candidate = true)")
     df["max_size"] = df["max_size"].fillna(0.0)
+    # Repurposing (phased plans): a childcare facility gives up slots for beds in place.
+    rep = df["repurpose_to_beds"]
+    t.fail(~child & (rep.fillna(0) > 0).to_numpy(), "repurpose_to_beds",
+           "repurposing applies to childcare facilities (slots become beds); leave it blank for eldercare")
+    df.loc[~child | (rep == 0).to_numpy(), "repurpose_to_beds"] = np.nan  # 0 or eldercare: does not apply
+    t.fail(df["repurpose_to_beds"].notna().to_numpy() & df["cost_per_repurpose"].isna().to_numpy(),
+           "cost_per_repurpose", "cost_per_repurpose is needed where repurpose_to_beds is given")
 
 
 def shown(value) -> str:
@@ -260,8 +268,102 @@ def _check_od(t: _Table) -> None:
         t.fail((mode == "").to_numpy(), "mode", "give a mode in every row or in none")
 
 
+def _check_population(t: _Table) -> None:
+    df = t.df
+    year = df["year"].to_numpy(float)
+    t.fail(~np.isclose(year, np.round(year)), "year", lambda v: f"a year must be a whole number, got {v:g}")
+    df["year"] = np.round(year).astype(int)
+    dup = df.duplicated(["area_id", "year"], keep="first").to_numpy()
+    t.fail(dup, "year", lambda v: "this area and year are given twice")
+    for c in ("pop_0_2", "pop_60_plus"):
+        t.fail((df[c] > df["pop_total"]).to_numpy(), c, lambda v, c=c: f"{c} ({v:g}) exceeds pop_total")
+
+
+def _check_growth(t: _Table) -> None:
+    dup = t.df["district_id"].duplicated(keep="first").to_numpy()
+    t.fail(dup, "district_id", lambda v: f"district {v!r} is given twice")
+
+
 _CHECKS = {"areas": _check_areas, "facilities": _check_facilities, "districts": _check_districts,
-           "od_matrix": _check_od}
+           "od_matrix": _check_od, "population": _check_population, "growth": _check_growth}
+
+# the population columns a growth rate may apply to (as planner.phasing.POP_COLUMNS)
+POP_COLUMNS = tuple(c.name for c in TABLES["growth"] if c.dtype == "number") + ("pop_care_need",)
+
+
+def validate_population(df, areas, years, source="population") -> pd.DataFrame:
+    """Validate the population table of a phased plan against the areas and plan years.
+
+    Every (area, plan year) must be there exactly once; a row for an area not
+    in the areas table, or for a year outside the plan, is an error (never
+    silently dropped). An optional ``pop_care_need`` column must be a number ≥ 0.
+    """
+    df = validate_frame(df, "population", source)
+    rows = df.attrs["rows"]
+    t = _Table(df, "population", source)
+    if "pop_care_need" in df.columns:
+        _coerce_column(t, Column("pop_care_need", "number", False, np.nan, "people", ""))
+    known = set(areas["area_id"])
+    t.fail(~df["area_id"].isin(known).to_numpy(), "area_id", lambda v: f"unknown area {v!r} (not in the areas table)")
+    t.fail(~df["year"].isin(years).to_numpy(), "year",
+           lambda v: f"{v} is outside the plan years {years[0]}–{years[-1]}")
+    have = pd.MultiIndex.from_frame(df[["area_id", "year"]])
+    want = pd.MultiIndex.from_product([areas["area_id"], list(years)], names=["area_id", "year"])
+    missing = want.difference(have, sort=False)
+    if len(missing):
+        a, y = missing[0]
+        more = f" and {len(missing) - 1} more area-years" if len(missing) > 1 else ""
+        raise PlannerError(f"no row for area {a!r} in {y}{more}: give every area in every plan year", source,
+                           None, "year")
+    df = df.reset_index(drop=True)
+    df.attrs["rows"] = rows
+    df.attrs["checked_years"] = tuple(years)
+    return pd.DataFrame(df.drop(columns=[c for c in ("geometry", "lon", "lat") if c in df.columns]))
+
+
+def validate_growth(obj, districts, areas, source="growth"):
+    """Yearly growth rates: a mapping of population column → rate, or a per-district table.
+
+    Rates are compound yearly fractions (−0.05 = 5 % fewer each year), > −1.
+    A table needs a row for every district that has areas.
+    """
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if k not in POP_COLUMNS:
+                raise PlannerError(f"unknown growth key; allowed: {', '.join(POP_COLUMNS)}", source, None, k)
+            try:
+                r = float(v)
+            except (TypeError, ValueError):
+                raise PlannerError(f"growth rate must be a number, got {v!r}", source, None, k) from None
+            if not math.isfinite(r) or r <= -1 or r > 1:
+                raise PlannerError(f"growth rate is a yearly fraction between -1 and 1 (-0.05 = 5 % fewer a year), "
+                                   f"got {v!r}", source, None, k)
+            out[k] = r
+        return out
+    if isinstance(obj, pd.DataFrame) and obj.attrs.get("checked_growth"):
+        return obj
+    df = validate_frame(obj, "growth", source)
+    t = _Table(df, "growth", source)
+    if "pop_care_need" in df.columns:
+        _coerce_column(t, Column("pop_care_need", "number", False, 0.0, "per year", "", minimum=-0.99))
+    known = set(districts["district_id"])
+    t.fail(~df["district_id"].isin(known).to_numpy(), "district_id",
+           lambda v: f"unknown district {v!r} (not in the districts table)")
+    for c in [c for c in POP_COLUMNS if c in df.columns]:
+        t.fail((df[c] > 1).to_numpy(), c, lambda v: f"growth rate is a yearly fraction ≤ 1, got {v:g}")
+    needed = pd.unique(areas["district_id"])
+    missing = [d for d in needed if d not in set(df["district_id"])]
+    if missing:
+        raise PlannerError(f"no growth rates for district {missing[0]!r}"
+                           + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+                           + ": give a row for every district with areas", source, None, "district_id")
+    out = pd.DataFrame(df.drop(columns=[c for c in ("geometry", "lon", "lat") if c in df.columns]))
+    out.attrs["rows"] = df.attrs.get("rows")
+    out.attrs["checked_growth"] = True
+    return out
+
+
 
 
 def fail_at(df, source, bad, column, message) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import sys
 
 from ._errors import PlannerError
+from .demo import DEMOS
 
 EXIT_OK, EXIT_INPUT, EXIT_SHORTFALL = 0, 2, 3
 
@@ -33,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
                        "the result tables to --out.")
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("scenario", nargs="?", help="scenario YAML naming the areas, facilities and districts files")
-    src.add_argument("--demo", choices=["shanxi"], help="use a bundled demo instead of a YAML")
+    src.add_argument("--demo", choices=sorted(DEMOS), help="use a bundled demo instead of a YAML "
+                     "(shanxi_2026_2030: the five-year plan)")
     s.add_argument("--prefecture", help="with --demo: one prefecture by name or adcode, e.g. 太原市 or 140100")
     s.add_argument("--out", required=True, help="folder for the output files (created if missing)")
     names = [f.name for f in fields(Targets)]
@@ -112,6 +114,10 @@ def _solve(args) -> int:
               f"{s['districts_met']}/{s['districts']} districts meet every target")
         print(f"slots per 1,000: {s['slots_per_1000_before']} → {s['slots_per_1000_after']}; "
               f"beds per 1,000 aged 60+: {s['beds_per_1000_elderly_before']} → {s['beds_per_1000_elderly_after']}")
+        if "years" in s:  # a phased plan: money and districts met, year by year
+            for year, spent in s["cost_by_year_yuan"].items():
+                print(f"  {year}: spent {spent:,.0f} yuan; {s['districts_met_by_year'][year]}/{s['districts']} "
+                      "districts meet every target")
         for p in written.values():
             print(f"wrote {p}")
     return EXIT_SHORTFALL if args.strict and res.status != "optimal" else EXIT_OK

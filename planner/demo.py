@@ -7,7 +7,9 @@ import json
 
 from ._errors import PlannerError
 
-DEMOS = {"shanxi": "shanxi.yaml"}
+DEMOS = {"shanxi": "shanxi.yaml",
+         # the five-year plan: births −5 %/yr, 60+ +3.5 %/yr (assumed, synthetic), rising targets
+         "shanxi_2026_2030": "shanxi_2026_2030.yaml"}
 
 
 def demo_path(name: str = "shanxi"):
@@ -23,7 +25,9 @@ def load_demo(name: str = "shanxi", prefecture: str | None = None):
     Parameters
     ----------
     name : str
-        ``"shanxi"``.
+        ``"shanxi"`` (one period), or ``"shanxi_2026_2030"``: the same data
+        as a five-year plan with assumed population change (births −5 % a
+        year, 60+ +3.5 % a year) and rising targets.
     prefecture : str, optional
         A prefecture name (``"太原市"`` or ``"太原"``) or adcode (``"140100"``)
         for a city-sized subset.
@@ -37,8 +41,11 @@ def load_demo(name: str = "shanxi", prefecture: str | None = None):
 
     sc = load_scenario(demo_path(name))
     if not sc.attribution:
-        prov = demo_path(name).parent / name / "PROVENANCE.json"
+        prov = demo_path(name).parent / "shanxi" / "PROVENANCE.json"
         sc.attribution = json.loads(prov.read_text(encoding="utf-8"))["attribution"]
+        if sc.phased and isinstance(sc.growth, dict):  # the assumed population change, stated on every map
+            rates = ", ".join(f"{k} {v:+.1%}/yr" for k, v in sc.growth.items())
+            sc.attribution += f" · population {sc.years[0]}–{sc.years[-1]}: assumed rates (synthetic) {rates}"
     if prefecture is None:
         return sc
     d = sc.districts

@@ -111,6 +111,9 @@ PERCENT_COLUMNS = {"affordable_share", "care_bed_share", "access_share", "target
                    "open_fraction"}
 MONEY_COLUMNS = {"cost", "cost_per_unit", "cost_per_conversion", "fixed_cost"}
 PEOPLE_COLUMNS = {"pop_total", "pop_0_2", "pop_60_plus", "pop_65_plus"}
+# phased plans: money per year, whole years
+MONEY_COLUMNS |= {"capital_cost", "operating_cost", "cost_yuan", "spent_to_date_yuan", "budget_yuan",
+                  "budget_to_date_yuan", "cost_per_repurpose", "operating_cost_per_unit_year"}
 
 
 def _number_format(column: str) -> str:
@@ -120,6 +123,8 @@ def _number_format(column: str) -> str:
         return "#,##0"
     if column in ("lon", "lat"):
         return "0.00000"
+    if column == "year":
+        return "0"
     if "per_1000" in column or column.startswith("score_"):
         return "0.00"
     if column.startswith("people_"):
@@ -187,6 +192,10 @@ def write_excel(result, path, lang: str = "zh") -> Path:
 
     i18n.check_lang(lang)
     frames = {name: _sheet_frame(result, name, lang) for name in TABLES}
+    titles = {name: i18n.table_label(name, lang) for name in TABLES}
+    if getattr(result, "by_year", None) is not None:  # a phased plan: the phasing, every year, facilities by year
+        for name, (title, df) in _phased_frames(result, lang).items():
+            frames[name], titles[name] = df, title
 
     def write(tmp):
         wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "nan_inf_to_errors": False,
@@ -196,7 +205,7 @@ def write_excel(result, path, lang: str = "zh") -> Path:
         code = wb.add_format({"italic": True, "font_color": "#808080", "font_size": 9})
         formats = {}
         for name, df in frames.items():
-            ws = wb.add_worksheet(i18n.table_label(name, lang))
+            ws = wb.add_worksheet(titles[name])
             cols = list(df.columns)
             kinds = [_kind(df[c].dtype) for c in cols]
             for j, c in enumerate(cols):
@@ -221,10 +230,23 @@ def write_excel(result, path, lang: str = "zh") -> Path:
             ws.fit_to_pages(1, 0)      # one page wide, as many tall as needed
             ws.repeat_rows(0, 1)       # both header rows on every printed page
             ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-        _notes_sheet(wb, result, frames, lang, wb.add_format({"bold": True}), formats)
+        _notes_sheet(wb, result, frames, lang, wb.add_format({"bold": True}), formats, titles)
         wb.close()
 
     return write_atomic(Path(path), write, _protect(result))
+
+
+def _phased_frames(result, lang: str) -> dict:
+    """Sheets of a phased plan: name → (title, frame), year first so they read back apart from the tables."""
+    out = {"phasing": (i18n.t("sheet_phasing", lang), _tidy(result.phasing()))}
+    for year, rows in result.by_year.groupby("year", sort=True):
+        df = rows.reset_index(drop=True)
+        df = df[["year"] + [c for c in df.columns if c != "year"]]
+        out[f"districts_{year}"] = (i18n.t("sheet_year", lang).format(year=year), _tidy(df))
+    fy = result.facility_years
+    out["facility_years"] = (i18n.t("sheet_facility_years", lang),
+                             _tidy(fy[["year"] + [c for c in fy.columns if c != "year"]]))
+    return out
 
 
 def _cell_values(column: pd.Series, kind: str) -> list:
@@ -239,7 +261,7 @@ def _cell_values(column: pd.Series, kind: str) -> list:
     return [None if _missing(x) else str(x) for x in column.to_numpy(object)]
 
 
-def _notes_sheet(wb, result, frames, lang, bold, formats) -> None:
+def _notes_sheet(wb, result, frames, lang, bold, formats, titles=None) -> None:
     t = lambda k: i18n.t(k, lang)  # noqa: E731
     ws = wb.add_worksheet(t("sheet_notes"))
     sc = result.scenario
@@ -252,8 +274,9 @@ def _notes_sheet(wb, result, frames, lang, bold, formats) -> None:
     ]
     targets = getattr(sc, "targets", None)
     if targets is not None:
-        for k, v in vars(targets).items():
-            rows.append((f"{t('notes_targets')}: {i18n.column_label(k, lang)}", float(v)))
+        for k, v in vars(targets).items():  # a schedule {year: value} as text
+            value = "; ".join(f"{y}: {x:g}" for y, x in sorted(v.items())) if isinstance(v, dict) else float(v)
+            rows.append((f"{t('notes_targets')}: {i18n.column_label(k, lang)}", value))
     rows += [("", ""), (t("notes_machine_row"), ""), (t("notes_geometry"), ""), ("", "")]
     money = formats.setdefault("#,##0", wb.add_format({"num_format": "#,##0"}))
     for i, (k, v) in enumerate(rows):
@@ -266,9 +289,10 @@ def _notes_sheet(wb, result, frames, lang, bold, formats) -> None:
     for j, h in enumerate((t("notes_sheet"), t("notes_column"), t("notes_label"), t("notes_type"))):
         ws.write_string(r, j, h, bold)
     for name, df in frames.items():
+        title = titles[name] if titles else i18n.table_label(name, lang)
         for c in df.columns:
             r += 1
-            ws.write_row(r, 0, [i18n.table_label(name, lang), c, i18n.column_label(c, lang), _kind(df[c].dtype)])
+            ws.write_row(r, 0, [title, c, i18n.column_label(c, lang), _kind(df[c].dtype)])
     ws.set_column(0, 0, 40)
     ws.set_column(1, 2, 36)
     ws.set_portrait()

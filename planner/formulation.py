@@ -51,6 +51,7 @@ class ModelData:
     price: dict                # shortfall block → price per unit (× SHORTFALL_PRICE)
     pop: np.ndarray            # residents per district
     elderly: np.ndarray        # residents aged 60+ per district
+    children: np.ndarray = field(default=None)  # children under 3 per district (childcare_per_child)
     C: np.ndarray = field(default=None)
     E: np.ndarray = field(default=None)
     K: np.ndarray = field(default=None)
@@ -137,9 +138,17 @@ def define_shortfall_variables(lp: LinearProblem, d: ModelData) -> dict:
 # ------------------------------------------------------------------ district targets
 
 def define_district_slots(lp: LinearProblem, v: dict, d: ModelData):
-    """Per district: Σ_{f∈C(d)} add_f + sf_slots_d ≥ t_slots_d · pop_d / 1000 − S_d   (slots)."""
+    """Per district: Σ_{f∈C(d)} add_f + sf_slots_d ≥ max(t_slots_d · pop_d / 1000, t_child_d · pop02_d) − S_d   (slots).
+
+    ``t_child`` is the optional ``childcare_per_child`` target (0: off), so the row is the per-1,000 row
+    unless a per-child target asks for more.
+    """
     p, C = d.p, d.C
-    need = T.required(p.targets["childcare_per_1000"].to_numpy(float), d.pop) - d.per_district(C, d.existing["slots"])
+    t = p.targets
+    per_child = t["childcare_per_child"].to_numpy(float) if "childcare_per_child" in t else 0.0
+    need = (T.required_slots(t["childcare_per_1000"].to_numpy(float), d.pop, per_child,
+                             0.0 if d.children is None else d.children)
+            - d.per_district(C, d.existing["slots"]))
     return lp.add_constraints("slots", v["add"][C].sum_by(p.fac_d[C], d.districts) + v["sf_slots"] >= need)
 
 

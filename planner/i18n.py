@@ -583,4 +583,84 @@ COLUMN_GUIDE_ZH: dict[str, str] = {
     "care_bed_share": "本区县的目标：护理型床位占比（0–1）",
     "access_minutes": "本区县的可达时间（分钟）",
     "access_share": "本区县需求在可达时间内满足的比例（0–1）",
+    "childcare_per_child": "本区县的目标：每名3岁以下儿童的托位数（随出生人数变化）；0 表示不用",
+    "repurpose_to_beds": "托育机构每让出一个托位可改建的养老床位数；空白表示不能改建（分期规划）",
+    "cost_per_repurpose": "每让出一个托位改建为床位的费用（元）；填了可改床位数时必填",
+    "operating_cost_per_unit_year": "每个新增托位或床位每年的运营费（元），从建成后的下一年计（分期规划）",
 }
+
+
+# ------------------------------------------------------------------ phased plans (规划期)
+
+PHASED_LABELS: dict[str, tuple[str, str]] = {
+    "w_year_shown": ("显示年份", "Year shown"),
+    "w_target_in": ("{year} 年", "in {year}"),
+    "w_budget_per_year": ("分年预算合计", "Budget per year, in all"),
+    "w_tab_phasing": ("分年规划", "Phasing"),
+    "w_phasing_none": ("单期方案。在方案文件中设置规划年份 (years) 即可分年规划，例如 planner.load_demo(\"shanxi_2026_2030\")。",
+                       "A single-period plan. Set the plan years (years) in the scenario for a phased plan, "
+                       "e.g. planner.load_demo(\"shanxi_2026_2030\")."),
+    "w_childcare_per_child": ("每名婴幼儿托位数（按出生人口）", "Slots per child under 3 (follows births)"),
+    "w_childcare_per_child_hint": ("0 = 不按婴幼儿数；否则托位数还须 ≥ 该值 × 3 岁以下人口",
+                                   "0 = off; otherwise slots ≥ this × children under 3 as well"),
+    "year": ("年份", "Year"),
+    "sheet_phasing": ("分年规划", "Phasing"),
+    "sheet_year": ("区县 {year}", "Districts {year}"),
+    "sheet_facility_years": ("机构分年", "Facilities by year"),
+    "phasing_title": ("{where}：需求与能力（{first}–{last}）", "{where}: need and capacity ({first}–{last})"),
+    "phasing_region": ("全域", "Whole region"),
+    "phasing_slots": ("托位", "Childcare slots"),
+    "phasing_beds": ("养老床位", "Elderly-care beds"),
+    "phasing_need": ("需求（目标）", "need (target)"),
+    "phasing_need_children": ("按婴幼儿数", "by children under 3"),
+    "phasing_capacity": ("规划后能力", "capacity after the plan"),
+    "phasing_before": ("现有能力", "capacity before the plan"),
+    "phasing_spent": ("当年支出", "spent in the year"),
+    "phasing_budget": ("累计预算", "budget to date"),
+    "phasing_money": ("资金（{unit}）", "Money ({unit})"),
+    "explain_line": ("{year}年：{district} {target}缺口 {amount}（{reason}）",
+                     "{year}: {target} short by {amount} in {district} ({reason})"),
+    "explain_none": ("{year}年：全部目标达成", "{year}: every target met"),
+}
+LABELS.update(PHASED_LABELS)
+
+#: Short reasons for one line per year and district ("2029: 托位 short by 120 in 娄烦县, budget").
+REASONS_SHORT: dict[str, tuple[str, str]] = {
+    "budget": ("预算不足", "budget"),
+    "expansion_limit": ("扩建上限", "expansion limits"),
+    "no_site_in_reach": ("出行时间内无机构", "no site in reach"),
+    "time_limit": ("求解时间上限", "time limit"),
+}
+
+COLUMNS.update({
+    "year": ("年份", "Year"),
+    "childcare_per_child": ("托位/婴幼儿 目标", "Slots per child under 3 (target)"),
+    "target_childcare_per_child": ("目标 托位/婴幼儿", "Target slots per child under 3"),
+    "slots_per_child_before": ("托位/婴幼儿 (规划前)", "Slots per child under 3 (before)"),
+    "slots_per_child_after": ("托位/婴幼儿 (规划后)", "Slots per child under 3 (after)"),
+    "repurposed_slots": ("托位改养老床位", "Slots repurposed to beds"),
+    "beds_from_repurposing": ("改建所得床位", "Beds from repurposed slots"),
+    "repurpose_to_beds": ("每个托位可改床位数", "Beds per slot repurposed"),
+    "cost_per_repurpose": ("改建单价 (元/托位)", "Repurposing cost (yuan per slot)"),
+    "operating_cost_per_unit_year": ("运营费 (元/个·年)", "Operating cost (yuan per unit-year)"),
+    "capital_cost": ("建设费用 (元)", "Capital cost (yuan)"),
+    "operating_cost": ("运营费用 (元)", "Operating cost (yuan)"),
+    "need_slots": ("托位需求", "Slots needed"),
+    "need_beds": ("床位需求", "Beds needed"),
+    "slots_for_children": ("按婴幼儿数的托位需求", "Slots needed by children under 3"),
+    "cost_yuan": ("当年支出 (元)", "Spent in the year (yuan)"),
+    "budget_yuan": ("当年预算 (元)", "Budget of the year (yuan)"),
+    "budget_to_date_yuan": ("累计预算 (元)", "Budget to date (yuan)"),
+    "spent_to_date_yuan": ("累计支出 (元)", "Spent to date (yuan)"),
+})
+STATES["repurposed"] = ("托位改养老床位", "slots repurposed to beds")
+
+
+def reason_short(code: str, lang: str = DEFAULT_LANG) -> str:
+    """A reason code (``budget`` …) in a word or two; unknown codes as given."""
+    return _pick(REASONS_SHORT[code], lang) if code in REASONS_SHORT else str(code)
+
+
+def target_word(target: str, lang: str = DEFAULT_LANG) -> str:
+    """A target code of ``shortfall_reason`` (``slots``, ``beds`` …) in words."""
+    return _pick(TARGET_WORDS[target], lang) if target in TARGET_WORDS else str(target)

@@ -24,6 +24,7 @@ import shapely.geometry
 
 from . import crs as crs_
 from ._errors import PlannerError
+from . import _validate
 from ._validate import is_blank, validate_frame
 from .schema import TABLES
 
@@ -310,6 +311,22 @@ def to_wgs84(df: pd.DataFrame, crs, source) -> pd.DataFrame:
     df["lon"] = np.where(ok, lon, df[cx].to_numpy(object)).astype(object)
     df["lat"] = np.where(ok, lat, df[cy].to_numpy(object)).astype(object)
     return df
+
+
+def validate_population(obj, areas, years, source="population") -> pd.DataFrame:
+    """Read (if a path) and validate a phased plan's population table (see :func:`planner._validate.validate_population`)."""
+    if isinstance(obj, (str, os.PathLike)):
+        source = source if source != "population" else str(obj)
+        obj = read_file(obj)
+    return _validate.validate_population(obj, areas, years, source)
+
+
+def validate_growth(obj, districts, areas, source="growth"):
+    """Growth rates: a mapping, or a table read (if a path) and validated (see :func:`planner._validate.validate_growth`)."""
+    if isinstance(obj, (str, os.PathLike)):
+        source = source if source != "growth" else str(obj)
+        obj = read_file(obj)
+    return _validate.validate_growth(obj, districts, areas, source)
 
 
 def validate_od(obj, source="od_matrix") -> pd.DataFrame:

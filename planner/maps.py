@@ -835,7 +835,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     d, f, a = result.districts, result.facilities, result.areas
     has_shapes = _has_polygons(d)
 
-    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
     fmap.get_root().title = escape_text(f"{getattr(result.scenario, 'name', '') or ''} · {i18n.t('map_title', lang)}")
     _Squares().add_to(fmap)
     fmap.planner_markers = []
@@ -1247,6 +1247,16 @@ def cjk_font() -> str | None:
 _CJK_FILE = re.compile(r"wqy|noto.*cjk|sourcehan|droidsansfallback|simhei|msyh|pingfang", re.I)
 
 
+def font_for(lang: str) -> tuple[str | None, str]:
+    """(CJK font family or None, language to draw in): without a Chinese font, English labels and a warning."""
+    font = cjk_font()
+    if font is None and lang == "zh":
+        warnings.warn("no Chinese font found (install fonts-noto-cjk or fonts-wqy-microhei); "
+                      "the figure uses English labels", RuntimeWarning, stacklevel=3)
+        lang = "en"
+    return font, lang
+
+
 def write_png(result, path, lang: str = "zh", measure: str = "slots", when: str = "after",
               dpi: int = 150, width_in: float = 8.0):
     """Draw the attainment map as a PNG for reports, atomically.
@@ -1270,11 +1280,7 @@ def write_png(result, path, lang: str = "zh", measure: str = "slots", when: str 
 
     i18n.check_lang(lang)
     m = _measure(measure)
-    font = cjk_font()
-    if font is None and lang == "zh":
-        warnings.warn("no Chinese font found (install fonts-noto-cjk or fonts-wqy-microhei); "
-                      "the PNG uses English labels", RuntimeWarning, stacklevel=2)
-        lang = "en"
+    font, lang = font_for(lang)
     t = lambda k: i18n.t(k, lang)  # noqa: E731
     d = result.districts
     att = attainment(d, m.key, when)
@@ -1449,3 +1455,67 @@ def live_values(result, lang: str = "zh", areas: bool = True) -> dict:
     out["bounds"] = _bounds(d if has_shapes else None, f, a)
     out["attribution"] = escape_text(attribution_text(result, lang))
     return out
+
+
+# ------------------------------------------------------------------ phased plans: a map per year
+
+def years_html(result, lang: str = "zh", tiles: str | None = None, **kwargs) -> str:
+    """A phased plan's maps, one per plan year, behind a year selector: one self-contained page.
+
+    Each year's map is the single-year map of :func:`map_html` (the year's
+    tables), held in an ``<iframe srcdoc>`` so the maps stay independent;
+    all are laid out full size (so each map fits to its data) and only the
+    chosen one is visible. The page is about one map's size times the number
+    of years.
+    """
+    import html as _html
+
+    i18n.check_lang(lang)
+    years = result.years
+    frames, buttons = [], []
+    for k, y in enumerate(years):
+        doc = map_html(result.for_year(y), lang=lang, tiles=tiles, **kwargs)
+        last = k == len(years) - 1
+        frames.append(f'<iframe class="planner-year-map" data-year="{y}" title="{y}" '
+                      f'style="visibility:{"visible" if last else "hidden"}" srcdoc="{_html.escape(doc, quote=True)}"></iframe>')
+        buttons.append(f'<button type="button" data-year="{y}"{" class=on" if last else ""}>{y}</button>')
+    title = _html.escape(f"{result.scenario.name} · {i18n.t('year', lang)}")
+    return f"""<!DOCTYPE html>
+<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>
+html, body {{ margin: 0; height: 100%; font: 13px "Helvetica Neue", Arial, "PingFang SC", "Microsoft YaHei",
+  "Noto Sans CJK SC", sans-serif; }}
+#planner-years {{ position: absolute; top: 0; left: 0; right: 0; height: 34px; padding: 4px 8px;
+  box-sizing: border-box; background: #f4f3ef; border-bottom: 1px solid #ccc; }}
+#planner-years button {{ margin-right: 4px; padding: 3px 10px; border: 1px solid #888; background: #fff;
+  border-radius: 3px; cursor: pointer; }}
+#planner-years button.on {{ background: #2471a3; color: #fff; border-color: #2471a3; }}
+iframe.planner-year-map {{ position: absolute; top: 34px; left: 0; width: 100%; height: calc(100% - 34px);
+  border: 0; }}
+</style></head><body>
+<div id="planner-years"><b>{_html.escape(i18n.t("w_year_shown", lang))}:</b> {"".join(buttons)}</div>
+{"".join(frames)}
+<script>
+(function () {{
+  var buttons = document.querySelectorAll('#planner-years button');
+  var maps = document.querySelectorAll('iframe.planner-year-map');
+  buttons.forEach(function (b) {{
+    b.addEventListener('click', function () {{
+      buttons.forEach(function (o) {{ o.classList.toggle('on', o === b); }});
+      maps.forEach(function (m) {{ m.style.visibility = m.dataset.year === b.dataset.year ? 'visible' : 'hidden'; }});
+    }});
+  }});
+}})();
+</script></body></html>
+"""
+
+
+def write_years_html(result, path, lang: str = "zh", tiles: str | None = None, **kwargs):
+    """Write :func:`years_html` atomically (never over the scenario's inputs); returns the Path."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_html_atomic(years_html(result, lang=lang, tiles=tiles, **kwargs), path,
+                             protect=_protect(result))

@@ -283,6 +283,20 @@ class Model:
         return prob, variables
 
 
+def labels_and_sites(scenario, p: Prepared) -> dict:
+    """What every model reads the same way: labels (districts, facilities, areas), existing
+    capacity and the candidate-site columns (fields of ``ModelData`` and of the phased model's data)."""
+    f, a = scenario.facilities, scenario.areas
+    return dict(
+        districts=lazy_index(p.n_districts, lambda: pd.Index(p.district_ids, name="district_id")),
+        facilities=lazy_index(len(f), lambda: pd.Index(f["facility_id"].to_numpy(object), name="facility_id")),
+        area_ids=a["area_id"].to_numpy(object),
+        existing={"slots": f["slots"].to_numpy(float), "affordable": f["slots_affordable"].to_numpy(float),
+                  "beds": f["beds"].to_numpy(float), "care": f["beds_care"].to_numpy(float)},
+        fixed=f["fixed_cost"].to_numpy(float), min_size=f["min_size"].to_numpy(float),
+        max_size=f["max_size"].to_numpy(float))
+
+
 def build(scenario, *, merge_areas: bool = True) -> Model:
     """Assemble the LP (or MILP with ``options.integer``) for ``scenario``.
 
@@ -316,15 +330,11 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
              # equal prices per area: what makes merging areas exact
              "sf_acc_c": np.ones(groups["c"].n), "sf_acc_e": np.ones(groups["e"].n)}
     data = F.ModelData(
-        p=p, groups=groups, districts=lazy_index(n_d, lambda: pd.Index(p.district_ids, name="district_id")),
-        facilities=lazy_index(len(f), lambda: pd.Index(f["facility_id"].to_numpy(object), name="facility_id")),
-        area_ids=a["area_id"].to_numpy(object),
-        existing={"slots": f["slots"].to_numpy(float), "affordable": f["slots_affordable"].to_numpy(float),
-                  "beds": f["beds"].to_numpy(float), "care": f["beds_care"].to_numpy(float)},
-        fixed=fixed, min_size=min_size, max_size=f["max_size"].to_numpy(float),
+        p=p, groups=groups, **labels_and_sites(scenario, p),
         scale=scale, cost_weight=cost_weight, price=price,
         pop=np.bincount(p.area_d, a["pop_total"].to_numpy(float), n_d),
-        elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d))
+        elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d),
+        children=np.bincount(p.area_d, np.nan_to_num(a["pop_0_2"].to_numpy(float)), n_d))
 
     lp = LinearProblem()
     variables = {}

@@ -42,6 +42,15 @@ class Result:
         The model's columns and row duals by block and label
         (``res.solution["add"].loc["f12"]``, ``res.solution.dual("slots")``);
         see ``docs/model.md`` for the blocks.
+    by_year, facility_years : DataFrame, phased plans only
+        One row per (``district_id``, ``year``) with the district table's
+        columns; one row per (``facility_id``, ``year``) with what is added,
+        converted, repurposed, opened and spent in that year. ``districts``,
+        ``facilities`` and ``areas`` are then the last plan year's.
+    cost_by_year : Series, phased plans only
+        Yuan spent per year (capital + operating), indexed by year.
+    per_year : dict, phased plans only
+        Year → the single-year Result of that year (maps, exports).
     """
 
     status: str
@@ -52,6 +61,22 @@ class Result:
     scenario: object = field(repr=False)
     info: object = field(repr=False)
     solution: object = field(default=None, repr=False)
+    by_year: pd.DataFrame | None = field(default=None, repr=False)
+    facility_years: pd.DataFrame | None = field(default=None, repr=False)
+    cost_by_year: pd.Series | None = field(default=None, repr=False)
+    per_year: dict | None = field(default=None, repr=False)
+
+    @property
+    def years(self) -> list | None:
+        """The plan years of a phased plan (``None`` for one period)."""
+        return None if self.per_year is None else list(self.per_year)
+
+    def for_year(self, year) -> "Result":
+        """A phased plan's Result of one year (its tables, map and exports)."""
+        if self.per_year is None or int(year) not in self.per_year:
+            from ._errors import PlannerError
+            raise PlannerError(f"{year} is not a plan year of this result", "years", None, "year")
+        return self.per_year[int(year)]
 
     @property
     def solver_status(self) -> str:
@@ -124,7 +149,19 @@ class Result:
     # ------------------------------------------------------------ summaries
 
     def summary(self) -> dict:
-        """Headline figures as plain JSON-able values."""
+        """Headline figures as plain JSON-able values (a phased plan: of the last year, plus money by year)."""
+        out = self._summary()
+        if self.by_year is not None:
+            sc = self.scenario
+            out["years"] = list(self.years)
+            out["base_year"] = sc.base_year
+            out["discount_rate"] = sc.options.discount_rate
+            out["cost_by_year_yuan"] = {int(y): round(float(v), 2) for y, v in self.cost_by_year.items()}
+            out["districts_met_by_year"] = {int(y): int(n) for y, n in self.by_year.groupby("year")["met"].sum().items()}
+            out["explanations"] = self.explain_years()
+        return out
+
+    def _summary(self) -> dict:
         d, f = self.districts, self.facilities
         tot = lambda c: float(d[c].sum())  # noqa: E731
         per = lambda num, den: None if den == 0 else round(targets.per_1000(num, den), 4)  # noqa: E731
@@ -171,8 +208,37 @@ class Result:
             raise PlannerError(f"unknown district {district_id!r}", "districts", None, "district_id")
         return i18n.reason_lines(row["shortfall_reason"].iloc[0], lang or i18n.scenario_lang(self.scenario))
 
+    # ------------------------------------------------------------ phased plans
+
+    def phasing(self, district_id=None) -> pd.DataFrame:
+        """A phased plan's need against capacity and money by year (see :func:`planner.phased.phasing_table`)."""
+        from .phased import phasing_table
+
+        return phasing_table(self, district_id)
+
+    def explain_years(self, lang: str | None = None) -> list[str]:
+        """A phased plan's missed targets, one line per year and district (``"2029: … short by 120 in …"``)."""
+        from .phased import explain_years
+
+        return explain_years(self, lang)
+
+    def phasing_figure(self, district_id=None, lang: str = "zh"):
+        """The phasing chart (need vs capacity by year) as a matplotlib Figure."""
+        from .charts import phasing_figure
+
+        return phasing_figure(self, district_id, lang)
+
+    def to_phasing_png(self, path, district_id=None, lang: str = "zh"):
+        """Write the phasing chart as a PNG (whole region, or one district); returns the Path."""
+        from .charts import write_phasing_png
+
+        return write_phasing_png(self, path, district_id, lang)
+
     def to_csv(self, folder) -> dict:
-        """Write districts.csv, facilities.csv, areas.csv and summary.json (atomically)."""
+        """Write districts.csv, facilities.csv, areas.csv and summary.json (atomically).
+
+        A phased plan also writes by_year.csv, facility_years.csv, phasing.csv and phasing.png.
+        """
         from pathlib import Path
         from .io import check_outputs, write_atomic, write_text_atomic
 
@@ -184,27 +250,48 @@ class Result:
             table = _plain(getattr(self, name))
             written[name] = write_atomic(folder / f"{name}.csv",
                                          lambda p, t=table: t.to_csv(p, index=False, encoding="utf-8-sig"), protect)
+        if self.by_year is not None:  # a phased plan: every year, facilities by year, the phasing
+            for name, table in (("by_year", self.by_year), ("facility_years", self.facility_years),
+                                ("phasing", self.phasing())):
+                written[name] = write_atomic(folder / f"{name}.csv",
+                                             lambda p, t=table: t.to_csv(p, index=False, encoding="utf-8-sig"), protect)
+            written["phasing_png"] = self.to_phasing_png(folder / "phasing.png")
         text = json.dumps(self.summary(), ensure_ascii=False, indent=2)
         written["summary"] = write_text_atomic(text, folder / "summary.json", protect)
         return written
 
     # ------------------------------------------------------------ maps and exports
 
-    def map(self, lang: str = "zh", tiles=None, **kwargs):
+    def _of_year(self, year) -> "Result":
+        """A phased plan's Result of ``year`` (default the last plan year); a single-period plan itself."""
+        if self.per_year is None:
+            if year is not None:
+                from ._errors import PlannerError
+                raise PlannerError("year applies to phased plans (set the plan years)", "years", None, "year")
+            return self
+        return self.for_year(self.years[-1] if year is None else year)
+
+    def map(self, lang: str = "zh", tiles=None, year=None, **kwargs):
         """The interactive map as a ``folium.Map`` (see :func:`planner.maps.build_map`).
 
         ``lang`` is ``"zh"`` or ``"en"``; ``tiles`` adds a tile layer (needs
-        the internet); other keywords: ``measure``, ``when``, ``show_areas``.
+        the internet); ``year``: a phased plan's year (default the last);
+        other keywords: ``measure``, ``when``, ``show_areas``.
         """
         from .maps import build_map
 
-        return build_map(self, lang=lang, tiles=tiles, **kwargs)
+        return build_map(self._of_year(year), lang=lang, tiles=tiles, **kwargs)
 
-    def to_html(self, path, lang: str = "zh", tiles=None, **kwargs):
-        """Write the map as one self-contained HTML file that works offline; returns the Path."""
-        from .maps import write_html
+    def to_html(self, path, lang: str = "zh", tiles=None, year=None, **kwargs):
+        """Write the map as one self-contained HTML file that works offline; returns the Path.
 
-        return write_html(self, path, lang=lang, tiles=tiles, **kwargs)
+        A phased plan: every year's map behind a year selector, or only ``year``'s map.
+        """
+        from .maps import write_html, write_years_html
+
+        if self.per_year is not None and year is None:
+            return write_years_html(self, path, lang=lang, tiles=tiles, **kwargs)
+        return write_html(self._of_year(year), path, lang=lang, tiles=tiles, **kwargs)
 
     def to_geopackage(self, path):
         """Write districts (if polygons), facilities and areas as GeoPackage layers; returns the Path."""
@@ -218,11 +305,11 @@ class Result:
 
         return write_excel(self, path, lang=lang)
 
-    def to_png(self, path, lang: str = "zh", measure: str = "slots", when: str = "after", **kwargs):
-        """Write the attainment map as a static PNG for reports; returns the Path."""
+    def to_png(self, path, lang: str = "zh", measure: str = "slots", when: str = "after", year=None, **kwargs):
+        """Write the attainment map as a static PNG for reports; returns the Path (``year``: as :meth:`to_html`)."""
         from .maps import write_png
 
-        return write_png(self, path, lang=lang, measure=measure, when=when, **kwargs)
+        return write_png(self._of_year(year), path, lang=lang, measure=measure, when=when, **kwargs)
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -280,9 +367,13 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     care_a = bc(fd[~C], fac["beds_care_after"][~C])
     for name in t.columns:
         out[f"target_{name}"] = t[name].to_numpy(float)
-    out["target_slots"] = targets.required(t["childcare_per_1000"].to_numpy(), pop)
+    # the larger of the per-1,000 target and, where set, the per-child one (need that follows births)
+    out["target_slots"] = targets.required_slots(t["childcare_per_1000"].to_numpy(), pop,
+                                                 t["childcare_per_child"].to_numpy(), out["pop_0_2"].to_numpy())
     out["target_beds"] = targets.required(t["beds_per_1000_elderly"].to_numpy(), eld)
     out["slots_before"], out["slots_after"] = slots_b, slots_a
+    kids = out["pop_0_2"].to_numpy()
+    out["slots_per_child_before"], out["slots_per_child_after"] = frac(slots_b, kids), frac(slots_a, kids)
     out["slots_per_1000_before"], out["slots_per_1000_after"] = per(slots_b, pop), per(slots_a, pop)
     out["affordable_slots_before"], out["affordable_slots_after"] = aff_b, aff_a
     out["affordable_share_before"], out["affordable_share_after"] = frac(aff_b, slots_b), frac(aff_a, slots_a)

@@ -36,6 +36,13 @@ class Targets:
         Catchment: a facility serves an area within this travel time.
     access_share : float
         Share of each area's need that must be served within the catchment.
+    childcare_per_child : float
+        Slots per child under 3 (e.g. 0.35), required as well as the
+        per-1,000 target: need that follows births. 0 (default): off.
+
+    In a phased scenario (``Scenario.years``) any target may be a schedule
+    ``{year: value}``: linear between the given years, flat outside
+    (:func:`planner.phasing.at_year`).
     """
 
     childcare_per_1000: float = 4.5
@@ -44,15 +51,35 @@ class Targets:
     care_bed_share: float = 0.55
     access_minutes: float = 15.0
     access_share: float = 0.8
+    childcare_per_child: float = 0.0
 
     def validate(self, where: str = "targets", prefix: str = "") -> None:
-        """Raise PlannerError for a negative value or a share outside 0–1.
+        """Raise PlannerError for a negative value or a share outside 0–1 (in every year of a schedule).
 
         ``where`` is the file named in the error (the scenario YAML when there is
         one), ``prefix`` goes before the key (``"targets."``).
         """
+        from .phasing import is_schedule, schedule_points
+
         for f in fields(self):
-            check_target(f.name, getattr(self, f.name), where, key=prefix + f.name)
+            value = getattr(self, f.name)
+            if is_schedule(value):
+                for year, v in zip(*schedule_points(value, f.name, where)):
+                    check_target(f.name, v, f"{where} ({f.name} in {year})", key=prefix + f.name)
+            else:
+                check_target(f.name, value, where, key=prefix + f.name)
+
+    def schedules(self) -> list[str]:
+        """Names of the targets given per year."""
+        from .phasing import is_schedule
+
+        return [f.name for f in fields(self) if is_schedule(getattr(self, f.name))]
+
+    def at(self, year: int) -> "Targets":
+        """The targets of one year: every schedule evaluated at ``year``."""
+        from .phasing import at_year
+
+        return Targets(**{f.name: at_year(getattr(self, f.name), year, f.name) for f in fields(self)})
 
 
 @dataclass
@@ -81,6 +108,9 @@ class Options:
     score_decay : str
         Distance decay of the enhanced 2SFCA score: ``"step"`` (E2SFCA zones
         1/0.68/0.22) or ``"gaussian"``. The classic 2SFCA is always reported too.
+    discount_rate : float
+        Phased plans: yuan spent in year y weigh ``1 / (1 + rate) ** (y − first year)``
+        in the objective (0: every year alike). Reported costs are not discounted.
     """
 
     integer: bool = False
@@ -93,6 +123,7 @@ class Options:
     drive_speed_kmh: float = 30.0
     drive_circuity: float = 1.4
     score_decay: str = "step"
+    discount_rate: float = 0.0
 
     def validate(self, where: str = "options", prefix: str = "") -> None:
         """Raise PlannerError naming ``where`` (the scenario file) and the key for a bad option."""
@@ -112,6 +143,10 @@ class Options:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not low_ok:
                 what = "a number ≥ 0" if name == "mip_gap" else "a positive number"
                 raise PlannerError(f"{name} must be {what}, got {shown(v)}", where, None, prefix + name)
+        r = self.discount_rate
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or not 0 <= r < 1:
+            raise PlannerError(f"discount_rate is a yearly rate between 0 and 1 (0.03 = 3 %), got {shown(r)}",
+                               where, None, prefix + "discount_rate")
         for name in ("circuity", "drive_circuity"):
             if getattr(self, name) < 1:
                 raise PlannerError(f"{name} is road ÷ straight-line distance, ≥ 1; got {shown(getattr(self, name))}",
@@ -160,6 +195,18 @@ class Scenario:
         blocks (``variables["add"].loc["c1"]``; flows per area group). Write
         ``lp.add_constraints("name", expr <= rhs)`` or ``lp += expr <= rhs``.
         Solved on the default HiGHS path, areas still merged (``docs/model.md``).
+    years : list of int, optional
+        Plan years (consecutive), e.g. ``[2026, …, 2030]``: one model over all
+        of them (DESIGN.md "Phased plans over years"). ``None``: one period.
+    base_year : int, optional
+        The year of the population in the areas table (default: the first
+        plan year); growth rates compound from it.
+    population : DataFrame, optional
+        Long table ``area_id, year, pop_total, pop_0_2, pop_60_plus`` for every
+        area and plan year (instead of ``growth``).
+    growth : dict or DataFrame, optional
+        Compound yearly rates, e.g. ``{"pop_0_2": -0.05, "pop_60_plus": 0.035}``,
+        or a table with ``district_id`` and one row per district.
     """
 
     areas: pd.DataFrame
@@ -175,14 +222,20 @@ class Scenario:
     travel: object = None
     extra_functionality: Callable | None = None
     lang: str | None = None
+    years: list | None = None
+    base_year: int | None = None
+    population: pd.DataFrame | None = None
+    growth: object = None
 
     @classmethod
     def from_frames(cls, areas, facilities, districts=None, *, targets=None, budget=None,
-                    options=None, name="scenario", sources=None, crs=None):
+                    options=None, name="scenario", sources=None, crs=None, years=None, base_year=None,
+                    population=None, growth=None):
         """Validate tables a user already holds (DataFrames, GeoDataFrames or file paths).
 
         ``districts`` may be omitted: districts are then the distinct
-        ``district_id`` values of the areas, named by their ids.
+        ``district_id`` values of the areas, named by their ids. ``years``,
+        ``base_year``, ``population`` and ``growth`` make a phased plan.
         ``crs``: the coordinate system of the tables' lon/lat, one for all
         (``"gcj02"``) or per table (``{"facilities": "bd09"}``); ``"wgs84"``
         (default), ``"gcj02"`` (Amap/Tencent), ``"bd09"`` (Baidu) or an EPSG
@@ -199,7 +252,8 @@ class Scenario:
         d = check_links(a, f, d, sources)
         budget = None if budget is None else as_number(budget)
         sc = cls(areas=a, facilities=f, districts=d, targets=targets or Targets(),
-                 budget=budget, options=options or Options(), name=name, sources=sources)
+                 budget=budget, options=options or Options(), name=name, sources=sources,
+                 years=years, base_year=base_year, population=population, growth=growth)
         sc.validate()
         return sc
 
@@ -212,25 +266,120 @@ class Scenario:
         yaml_file = self.sources.get("scenario")
         self.targets.validate(yaml_file or "targets", "targets." if yaml_file else "")
         self.options.validate(yaml_file or "options", "options." if yaml_file else "")
+        self._validate_years()
         reach_rules(self.reach)
         if hasattr(self.travel, "check"):
             self.travel.check(self.areas, self.facilities)
         if self.budget is not None:
-            b = as_number(self.budget)
-            if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 0:
-                raise PlannerError(f"budget must be a number of yuan ≥ 0 or null, got {shown(self.budget)}",
-                                   yaml_file or "scenario", None, "budget")
+            if self.phased:
+                self._check_budget()
+            else:
+                b = as_number(self.budget)
+                if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 0:
+                    raise PlannerError(f"budget must be a number of yuan ≥ 0 or null, got {shown(self.budget)}",
+                                       yaml_file or "scenario", None, "budget")
 
-    def district_targets(self) -> pd.DataFrame:
+    def _validate_years(self) -> None:
+        """The phased-plan settings: years, base year, schedules, budget per year, population."""
+        from . import io
+        from .phasing import plan_years
+
+        where = self.sources.get("scenario", "scenario")
+        if self.years is None:
+            for key in ("population", "growth", "base_year"):
+                if getattr(self, key) is not None:
+                    raise PlannerError(f"{key} is given but years is not; set the plan years", where, None, key)
+            if self.targets.schedules():
+                raise PlannerError("a target given per year needs the plan years (key years)", where, None,
+                                   self.targets.schedules()[0])
+            if isinstance(self.budget, dict):
+                raise PlannerError("a budget per year needs the plan years (key years)", where, None, "budget")
+            return
+        self.years = plan_years(self.years, where)
+        if self.base_year is None:
+            self.base_year = self.years[0]
+        self.base_year = plan_years([self.base_year], where)[0]
+        if self.base_year > self.years[0]:
+            raise PlannerError(f"base_year {self.base_year} is after the first plan year {self.years[0]}",
+                               where, None, "base_year")
+        if self.population is not None and self.growth is not None:
+            raise PlannerError("give population (a table per year) or growth (yearly rates), not both",
+                               where, None, "growth")
+        if self.population is not None and not self.population.attrs.get("checked_years") == tuple(self.years):
+            self.population = io.validate_population(self.population, self.areas, self.years,
+                                                     self.sources.get("population", "population"))
+        if self.growth is not None:
+            self.growth = io.validate_growth(self.growth, self.districts, self.areas,
+                                             self.sources.get("growth", where))
+
+    def _check_budget(self) -> None:
+        """A phased budget: yuan ≥ 0, the same each year or ``{year: yuan}`` over plan years."""
+        from .phasing import _year
+
+        b = self.budget
+        where = self.sources.get("scenario", "scenario")
+        items = b.items() if isinstance(b, dict) else [(None, b)]
+        clean = {}
+        for year, v in items:
+            if year is not None:
+                year = _year(year, where, "budget")
+                if year not in self.years:
+                    raise PlannerError(f"budget for {year}: not a plan year ({self.years[0]}–{self.years[-1]})",
+                                       where, None, "budget")
+            if isinstance(v, str):  # YAML 1.1 reads 4e8 as text
+                try:
+                    v = float(v.replace(",", ""))
+                except ValueError:
+                    pass
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not math.isfinite(v) or v < 0:
+                what = "budget" if year is None else f"budget for {year}"
+                raise PlannerError(f"{what} must be a number of yuan ≥ 0, got {v!r}", where, None, "budget")
+            clean[year] = float(v)
+        self.budget = clean if isinstance(b, dict) else clean[None]
+
+    @property
+    def phased(self) -> bool:
+        """True when the scenario plans over several years (``years`` is set)."""
+        return self.years is not None
+
+    def population_by_year(self) -> pd.DataFrame:
+        """Population of every area in every plan year (long table; see :mod:`planner.phasing`)."""
+        from .phasing import population_by_year
+
+        if not self.phased:
+            raise PlannerError("population_by_year needs the plan years (key years)", "scenario", None, "years")
+        return population_by_year(self.areas, self.years, self.base_year, self.population, self.growth)
+
+    def for_year(self, year: int, population: pd.DataFrame | None = None) -> "Scenario":
+        """A single-period scenario of one plan year: that year's population and targets.
+
+        ``population`` (from :meth:`population_by_year`) saves recomputing it.
+        The budget is left out (a phased budget spans years).
+        """
+        year = int(year)
+        if not self.phased or year not in self.years:
+            raise PlannerError(f"{year} is not a plan year", "scenario", None, "years")
+        pop = self.population_by_year() if population is None else population
+        rows = pop[pop["year"] == year]
+        areas = self.areas.copy()
+        for c in rows.columns.drop(["area_id", "year"]):
+            areas[c] = rows[c].to_numpy(float)
+        return replace(self, areas=areas, targets=self.targets.at(year), options=replace(self.options),
+                       budget=None, years=None, base_year=None, population=None, growth=None,
+                       name=f"{self.name} · {year}")
+
+    def district_targets(self, year: int | None = None) -> pd.DataFrame:
         """Targets per district: the district's override where given, else the scenario's.
 
+        ``year`` evaluates target schedules in that year (phased plans).
         Returns a DataFrame indexed like ``districts`` with one column per
         target name.
         """
         d, n = self.districts, len(self.districts)
+        targets = self.targets if year is None else self.targets.at(year)
         out = {}
         for col in TARGET_COLUMNS:
-            default = float(getattr(self.targets, col.name))
+            default = float(getattr(targets, col.name))
             if col.name in d.columns:
                 v = d[col.name].to_numpy(float)
                 out[col.name] = np.where(np.isnan(v), default, v)
@@ -245,9 +394,16 @@ class Scenario:
         if unknown:
             raise PlannerError(f"unknown district id(s): {', '.join(sorted(unknown))}", "districts", None, "district_id")
         keep = lambda t: t[t["district_id"].isin(ids)].reset_index(drop=True)  # noqa: E731
-        return replace(self, areas=keep(self.areas), facilities=keep(self.facilities),
-                       districts=keep(self.districts), targets=replace(self.targets),
-                       options=replace(self.options))
+        sub = replace(self, areas=keep(self.areas), facilities=keep(self.facilities),
+                      districts=keep(self.districts), targets=replace(self.targets),
+                      options=replace(self.options))
+        if self.population is not None:
+            sub.population = self.population[self.population["area_id"].isin(set(sub.areas["area_id"]))]
+            sub.population = sub.population.reset_index(drop=True)
+            sub.population.attrs["checked_years"] = self.population.attrs.get("checked_years")
+        if isinstance(self.growth, pd.DataFrame):
+            sub.growth = keep(self.growth)
+        return sub
 
     def copy(self) -> "Scenario":
         """An independent copy whose targets/options/budget can be changed freely."""
@@ -257,7 +413,7 @@ class Scenario:
 # ---------------------------------------------------------------- scenario files
 
 SCENARIO_KEYS = {"name", "areas", "facilities", "districts", "targets", "budget", "options", "attribution",
-                 "reach", "travel", "lang"}
+                 "reach", "travel", "lang", "years", "base_year", "population", "growth"}
 
 
 def load_scenario(path):
@@ -312,7 +468,8 @@ def load_scenario(path):
     sources["scenario"] = str(path)
     sc = Scenario.from_frames(tables["areas"], tables["facilities"], tables.get("districts"),
                               targets=targets, budget=spec.get("budget"), options=options,
-                              name=str(spec.get("name") or path.stem), sources=sources, crs=crs)
+                              name=str(spec.get("name") or path.stem), sources=sources, crs=crs,
+                              **_phased(spec, path, sources))
     sc.attribution = str(spec.get("attribution") or "")
     if spec.get("lang") not in (None, "zh", "en"):
         raise PlannerError(f"lang must be zh or en, got {shown(spec['lang'])}", path, None, "lang")
@@ -321,6 +478,25 @@ def load_scenario(path):
     sc.travel = _travel(spec.get("travel"), path, sc.sources)
     sc.validate()
     return sc
+
+
+def _phased(spec, path, sources) -> dict:
+    """The phased-plan keys: years, base_year, population (a file) or growth (rates or a file)."""
+    out = {"years": spec.get("years"), "base_year": spec.get("base_year"), "population": None, "growth": None}
+    if spec.get("population") is not None:
+        full = path.parent / str(spec["population"])
+        sources["population"] = str(full)
+        out["population"] = io.read_file(full)
+    growth = spec.get("growth")
+    if isinstance(growth, str):
+        full = path.parent / growth
+        sources["growth"] = str(full)
+        growth = io.read_file(full)
+    elif growth is not None and not isinstance(growth, dict):
+        raise PlannerError("growth must be {pop_total: RATE, …} or a file with district_id and rates",
+                           path, None, "growth")
+    out["growth"] = growth
+    return out
 
 
 def _table_spec(value, key, path):

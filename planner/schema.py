@@ -62,6 +62,13 @@ FACILITIES = (
     Column("fixed_cost", "number", False, 0.0, "yuan", "cost of opening a candidate site"),
     Column("min_size", "number", False, 0.0, "slots or beds", "smallest size if a candidate is opened"),
     Column("max_size", "number", False, NAN, "slots or beds", "largest size of a candidate; required for candidates"),
+    # phased plans (DESIGN.md "Phased plans over years")
+    Column("repurpose_to_beds", "number", False, NAN, "beds per slot",
+           "childcare: elderly-care beds gained per slot given up in place; blank: cannot repurpose"),
+    Column("cost_per_repurpose", "number", False, NAN, "yuan per slot",
+           "cost of giving up one slot for beds; required where repurpose_to_beds is given"),
+    Column("operating_cost_per_unit_year", "number", False, 0.0, "yuan per slot or bed per year",
+           "running cost of an added slot/bed, from the year after it is added (phased plans)"),
 )
 
 DISTRICTS = (
@@ -78,6 +85,23 @@ TARGET_COLUMNS = (
     Column("care_bed_share", "number", False, NAN, "share 0–1", "care-oriented share of beds"),
     Column("access_minutes", "number", False, NAN, "minutes", "catchment travel time"),
     Column("access_share", "number", False, NAN, "share 0–1", "share of need served within reach"),
+    Column("childcare_per_child", "number", False, NAN, "slots per child under 3",
+           "slots ≥ rate × pop_0_2 as well (need that follows births); 0: off"),
+)
+
+# Phased plans: population per area and year, or yearly growth rates per district.
+POPULATION = (
+    Column("area_id", "id", True, None, "", "area of the areas table"),
+    Column("year", "number", True, None, "year", "a plan year", minimum=None),
+    Column("pop_total", "number", True, None, "people", "residents in that year"),
+    Column("pop_0_2", "number", False, NAN, "people", "children under 3 in that year"),
+    Column("pop_60_plus", "number", True, None, "people", "residents aged 60+ in that year"),
+)
+GROWTH = (
+    Column("district_id", "id", True, None, "", "district whose areas grow at these rates"),
+    Column("pop_total", "number", False, 0.0, "per year", "compound yearly rate, e.g. -0.003", minimum=-0.99),
+    Column("pop_0_2", "number", False, 0.0, "per year", "compound yearly rate of children under 3", minimum=-0.99),
+    Column("pop_60_plus", "number", False, 0.0, "per year", "compound yearly rate of the 60+", minimum=-0.99),
 )
 
 OD = (
@@ -94,13 +118,16 @@ TABLES = {
     "facilities": FACILITIES,
     "districts": DISTRICTS + TARGET_COLUMNS,
     "od_matrix": OD,
+    "population": POPULATION,
+    "growth": GROWTH,
 }
 
 ID_COLUMN = {"areas": "area_id", "facilities": "facility_id", "districts": "district_id"}
 SETTING_ALIASES = {"城镇": "urban", "城市": "urban", "城区": "urban", "农村": "rural", "乡村": "rural"}
 
 # Tables whose rows must have a location; districts may be plain CSV.
-GEOMETRY_REQUIRED = {"areas": True, "facilities": True, "districts": False, "od_matrix": False}
+GEOMETRY_REQUIRED = {"areas": True, "facilities": True, "districts": False, "od_matrix": False,
+                     "population": False, "growth": False}
 
 # Output columns added by planner.result, documented here so there is one list.
 RESULT_DISTRICT_COLUMNS = {
@@ -115,6 +142,15 @@ RESULT_DISTRICT_COLUMNS = {
     "shortfall_beds": "beds", "shortfall_care_beds": "beds",
     "shortfall_access_childcare": "slots", "shortfall_access_beds": "beds",
     "shortfall_reason": "codes, ';'-separated", "cost": "yuan",
+    "slots_per_child_before": "slots per child under 3", "slots_per_child_after": "slots per child under 3",
+}
+
+# Phased plans: res.facility_years and res.by_year (with "year") add these.
+RESULT_FACILITY_YEAR_COLUMNS = {
+    "added_slots": "slots added in that year", "added_beds": "beds added in that year",
+    "converted_care_beds": "beds converted in that year", "repurposed_slots": "slots given up for beds in that year",
+    "opened": "open in that year (a candidate opened stays open)", "cost": "yuan spent in that year",
+    "operating_cost": "yuan of running added capacity in that year",
 }
 
 

@@ -71,17 +71,32 @@ def solve(scenario, *, model: Model | None = None, warm_start=None):
 
     scenario.validate()
     t0 = time.perf_counter()
-    model = model or build(scenario)
+    if scenario.phased:  # one model over all plan years (planner.phased)
+        from .phased import build_phased, phased_result
+
+        model = model or build_phased(scenario)
+    else:
+        model = model or build(scenario)
     build_s = time.perf_counter() - t0
     keep = warm_start is not None and warm_start is not False
     previous = getattr(getattr(warm_start, "info", None), "state", None)
+    if scenario.phased:
+        from .phased import run_phased
+
+        x, info = run_phased(model, warm=previous, keep=keep)
+        info.build_seconds = build_s
+        return phased_result(model, x, info)
     x, info = run(model, warm=previous, keep=keep)
     info.build_seconds = build_s
     return Result.from_solution(model, x, info)
 
 
-def run(model: Model, warm=None, keep=False):
-    """Solve ``model``; returns (column values, SolveInfo)."""
+def run(model: Model, warm=None, keep=False, start=None):
+    """Solve ``model``; returns (column values, SolveInfo).
+
+    ``start(rows, cols)``, optional, gives a starting basis for each HiGHS block:
+    (column statuses, row statuses) of those rows and columns (see :func:`planner.phased.run_phased`).
+    """
     sc = model.scenario
     opts = sc.options
     use_pulp = opts.solver == "cbc"
@@ -97,7 +112,7 @@ def run(model: Model, warm=None, keep=False):
     if use_pulp:
         x, status, objective, gap, solver = _run_pulp(model)
     else:
-        x, status, objective, gap, solver, state, duals = _run_highs(model, warm)
+        x, status, objective, gap, solver, state, duals = _run_highs(model, warm, start)
     lp = model.lp
     info = SolveInfo(solver=solver, status=status, objective=objective, build_seconds=0.0,
                      solve_seconds=time.perf_counter() - t0, n_variables=lp.shape[1],
@@ -177,7 +192,7 @@ class _HighsState:
     solvers: list
 
 
-def _run_highs(model: Model, warm: _HighsState | None = None):
+def _run_highs(model: Model, warm: _HighsState | None = None, start=None):
     """Solve each independent block with HiGHS, on as many threads as cores.
 
     With ``warm`` from a model of the same shape, each block's solver gets
@@ -201,6 +216,8 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
             sub = _block_matrix(A, rows, cols) if len(parts) > 1 else A
             h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
                            lp.row_upper[rows], lp.integer[cols], opts)
+            if start is not None:
+                _set_basis(h, *start(rows, cols))
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
         h.run()
         return h, _read(h, lp.integer[cols].any())
@@ -225,6 +242,17 @@ def _run_highs(model: Model, warm: _HighsState | None = None):
     if reuse:
         state.A = A
     return x, status, objective, (max(gaps) if gaps else None), "highs", state, duals
+
+
+def _set_basis(h, col_status, row_status) -> None:
+    """Start a block's simplex from the given basis statuses (``highspy.HighsBasisStatus`` per column and row)."""
+    import highspy
+
+    basis = highspy.HighsBasis()
+    basis.col_status = list(col_status)
+    basis.row_status = list(row_status)
+    basis.valid = True
+    h.setBasis(basis)
 
 
 def _block_matrix(A, rows, cols):

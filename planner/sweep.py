@@ -39,8 +39,8 @@ def apply(scenario, overrides: dict):
             setattr(sc.targets, key, value)
         elif key in OPTION_NAMES:
             setattr(sc.options, key, value)
-        elif key == "budget":
-            sc.budget = value
+        elif key in ("budget", "years", "base_year", "growth"):  # phased plans: years, growth rates, budget per year
+            setattr(sc, key, value)
         elif key == "prefecture":
             d = sc.districts
             parent = d.get("parent_name", d["parent_id"]).astype(str)
@@ -51,7 +51,7 @@ def apply(scenario, overrides: dict):
         elif key == "label":
             continue
         else:
-            raise PlannerError(f"cannot vary {key!r}; use a target, an option, budget or prefecture",
+            raise PlannerError(f"cannot vary {key!r}; use a target, an option, budget, years, growth or prefecture",
                                "sweep", None, key)
     return sc
 
@@ -67,6 +67,11 @@ def _run(scenario, overrides: dict) -> dict:
         row.update(status="error", error=str(exc))
         return row
     s.pop("targets", None)
+    s.pop("explanations", None)  # a phased plan: money and districts met by year as columns of their own
+    for name in ("cost_by_year_yuan", "districts_met_by_year"):
+        for year, value in (s.pop(name, None) or {}).items():
+            s[f"{name.removesuffix('_by_year_yuan').removesuffix('_by_year')}_{year}"] = value
+    s.pop("years", None)
     for key in list(s):
         if key in row:  # the override is already the column; keep the solved value too
             s[f"{key}_solved"] = s.pop(key)
@@ -83,8 +88,11 @@ def sweep(scenario, runs=None, client=None, *, progress=True) -> pd.DataFrame:
         With ``runs``: the base scenario that each run modifies (sent to the
         workers once). Without: a list of scenarios, solved as they are.
     runs : list of dict, optional
-        Overrides per run, e.g. from :func:`grid`; keys are target names,
-        option names, ``budget``, ``prefecture`` or a free ``label``.
+        Overrides per run, e.g. from :func:`grid`; keys are target names
+        (a value may be a schedule ``{year: value}``), option names
+        (``discount_rate``…), ``budget``, ``years``, ``growth``,
+        ``prefecture`` or a free ``label``. A phased scenario's row gains
+        ``cost_<year>`` and ``districts_met_<year>`` columns.
     client : distributed.Client, optional
         Where to run. Default: a ``LocalCluster`` with one single-threaded
         worker process per core, closed afterwards.

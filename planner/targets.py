@@ -21,6 +21,13 @@ def required(rate_per_1000, people):
     return np.asarray(rate_per_1000, float) * np.asarray(people, float) / 1000
 
 
+def required_slots(rate_per_1000, people, per_child=0.0, children=0.0):
+    """Slots a district needs: the per-1,000 target and, as well, ``per_child × children under 3``
+    (the optional ``childcare_per_child`` target: need that follows births). The larger of the two."""
+    return np.maximum(required(rate_per_1000, people),
+                      np.asarray(per_child, float) * np.nan_to_num(np.asarray(children, float)))
+
+
 def share_floor(share, total):
     """The part a share target asks for: ``share × total`` (e.g. affordable slots ≥ share × slots)."""
     return np.asarray(share, float) * np.asarray(total, float)
@@ -95,3 +102,20 @@ def reachable(*, slots, affordable, beds, care, add_slots, add_beds, convertible
         "beds": B + up_e >= np.asarray(target_beds, float) - tol,
         "care": care_ok,
     }
+
+
+# ------------------------------------------------------------------ over the years (phased plans)
+
+def scheduled(year, given_years, given_values):
+    """A target schedule's value in ``year``: linear between the given years, flat outside them."""
+    return np.interp(year, np.asarray(given_years, float), np.asarray(given_values, float))
+
+
+def grown(rate, years_since):
+    """Compound growth factor ``(1 + rate) ** years_since`` (rate −0.05: 5 % fewer a year)."""
+    return (1.0 + np.asarray(rate, float)) ** np.asarray(years_since, float)
+
+
+def discounted(rate, years_since):
+    """Present-value weight of a yuan spent ``years_since`` years after the first: ``1 / (1 + rate) ** years_since``."""
+    return 1.0 / (1.0 + float(rate)) ** np.asarray(years_since, float)

@@ -122,3 +122,17 @@ def test_script_with_main_guard_sweeps(tmp_path):
                                   "    print('STATUS', t['status'].tolist())\n")
     assert run.returncode == 0, run.stderr[-2000:]
     assert "STATUS ['shortfall']" in run.stdout  # no beds anywhere: solved, with its shortfall
+
+
+def test_sweep_accepts_phased_scenarios(client):
+    """Births falling faster need fewer slots by 2030; each row has the money of every year."""
+    sc = planner.load_demo("shanxi_2026_2030", prefecture="阳泉")
+    runs = grid(growth=[{"pop_0_2": 0.0, "pop_60_plus": 0.035}, {"pop_0_2": -0.10, "pop_60_plus": 0.035}],
+                              discount_rate=[0.0])
+    table = sweep(sc, runs, client=client, progress=False)
+    assert list(table["status"].isin(["optimal", "shortfall"])) == [True, True]
+    for year in range(2026, 2031):
+        assert f"cost_{year}" in table and f"districts_met_{year}" in table
+    serial = planner.solve(apply(sc, runs[1]))
+    assert table["cost_yuan"].iloc[1] == pytest.approx(serial.cost, rel=1e-6)
+    assert table["cost_yuan"].iloc[1] <= table["cost_yuan"].iloc[0] + 1e-6

@@ -112,6 +112,7 @@ class PlannerApp(w.AppLayout):
         self._want: set[str] = set()
         self._requested_at = None
         self._stale_tabs: set[int] = set()
+        self._map_year = None  # the phased year the live map shows
 
         controls.on_change(self._on_controls)
         parts.tabs.observe(self._on_tab, "selected_index")
@@ -345,14 +346,16 @@ class PlannerApp(w.AppLayout):
         t1 = time.perf_counter()
         self._status("w_status_map", busy=True, step=2)
         self.result = res
-        self.live_map.show(res, lang=self.lang)  # the map's diff first (the slowest thing to draw), then the figures
+        shown = self.shown  # a phased plan: the year chosen
+        self.live_map.show(shown, lang=self.lang)  # the map's diff first (the slowest thing to draw), then the figures
+        self._map_year = self._year()
         t2 = time.perf_counter()
-        self._parts.headline.value = views.headline_html(res, self.lang)
+        self._parts.headline.value = views.headline_html(shown, self.lang)
         t3 = time.perf_counter()
         self._render_all(with_map=False)
         self.timings = {"solve": t1 - t0, "map": t2 - t1, "render": t3 - t2, "total": time.perf_counter() - started}
         self._show_scenario_note()
-        self._stale_tabs.add(3)
+        self._stale_tabs |= {3, 4}
         self._render_tab(self._parts.tabs.selected_index)
         self._clear_error()
         if self.controls.budget_mode.value == "none":
@@ -362,14 +365,26 @@ class PlannerApp(w.AppLayout):
 
     # ------------------------------------------------------------ rendering
 
+    @property
+    def shown(self):
+        """The Result on screen: :attr:`result`, or for a phased plan its year chosen in the controls."""
+        res, year = self.result, self._year()
+        if res is not None and getattr(res, "per_year", None) is not None and year in res.per_year:
+            return res.for_year(year)
+        return res
+
+    def _year(self):
+        return self.controls.year.value if self.controls.phased else None
+
     def _render_all(self, with_map: bool) -> None:
         lang = self.lang
-        res = self.result
-        if with_map and res is not None and self.live_map.lang != lang:
-            self.live_map.show(res, lang=lang)  # labels and popups in the new language
+        res = self.shown
+        if with_map and res is not None and (self.live_map.lang != lang or self._map_year != self._year()):
+            self.live_map.show(res, lang=lang)  # labels and popups in the new language, or another year
+            self._map_year = self._year()
         self._parts.headline.value = views.headline_html(res, lang)
         # only the tab in view is drawn now; the others when opened (their HTML is most of a step's bytes)
-        self._stale_tabs = {1, 2, 3}
+        self._stale_tabs = {1, 2, 3, 4}
         self._render_tab(self._parts.tabs.selected_index)
         self._parts.footer_note.value = _note(attribution_text(res, lang) if res is not None
                                               else self.controls.base.attribution)
@@ -378,28 +393,35 @@ class PlannerApp(w.AppLayout):
         if index not in self._stale_tabs:
             return
         self._stale_tabs.discard(index)
-        {1: self._render_districts, 2: self._render_facilities, 3: self._render_summary}[index]()
+        {1: self._render_districts, 2: self._render_facilities, 3: self._render_summary,
+         4: self._render_phasing}[index]()
 
     def _on_tab(self, change) -> None:
         self._render_tab(change["new"])
 
     def _render_districts(self) -> None:
         p = self._parts
-        p.districts.value = views.districts_html(self.result, self.lang, p.sort_by.value, p.descending.value,
+        p.districts.value = views.districts_html(self.shown, self.lang, p.sort_by.value, p.descending.value,
                                                  p.only_missed.value)
 
     def _render_facilities(self) -> None:
         p = self._parts
-        p.facilities.value = views.facilities_html(self.result, self.lang, p.state.value or None)
+        p.facilities.value = views.facilities_html(self.shown, self.lang, p.state.value or None)
 
     def _render_summary(self) -> None:
-        self._parts.summary.value = views.summary_html(self.result, self.lang, self.timings or None)
+        self._parts.summary.value = views.summary_html(self.shown, self.lang, self.timings or None)
+
+    def _render_phasing(self) -> None:
+        """A phased plan's chart, table by year and missed targets by year (the whole plan, every year)."""
+        self._parts.phasing.value = views.phasing_html(self.result, self.lang)
 
     # ------------------------------------------------------------ state shown
 
     def _on_controls(self, kind: str) -> None:
         if kind == "lang":
             self._relabel()
+            self._request("render")
+        elif kind == "year":  # a phased plan's year: the same plan, another year's map and tables
             self._request("render")
         elif self.controls.auto.value:
             self.solve()
@@ -454,7 +476,8 @@ class PlannerApp(w.AppLayout):
         t = lambda k: i18n.t(k, lang)  # noqa: E731
         p = self._parts
         self._show_scenario_note()
-        for i, key in enumerate(("w_tab_map", "w_tab_districts", "w_tab_facilities", "w_tab_summary")):
+        for i, key in enumerate(("w_tab_map", "w_tab_districts", "w_tab_facilities", "w_tab_summary",
+                                 "w_tab_phasing")):
             p.tabs.set_title(i, t(key))
         keep = p.sort_by.value
         p.sort_by.options = [(t("w_sort_shortfall_total") if k == "shortfall_total" else i18n.column_label(k, lang), k)
@@ -508,11 +531,14 @@ class _Parts:
         self.facilities = w.HTML()
         self.facilities.add_class("cp-facilities-box")
         self.summary = w.HTML()
+        self.phasing = w.HTML()  # phased plans: chart, table by year, missed targets by year
+        self.phasing.add_class("cp-phasing-box")
         self.tabs = w.Tab(children=[
             self.live_map,
             w.VBox([w.HBox([self.sort_by, self.descending, self.only_missed]), self.districts]),
             w.VBox([self.state, self.facilities]),
             self.summary,
+            self.phasing,
         ])
         self.tabs.add_class("cp-tabs")
         self.center = w.VBox([self.error, self.headline, self.tabs], layout=w.Layout(min_width="0"))

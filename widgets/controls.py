@@ -18,6 +18,7 @@ import pandas as pd
 import planner
 from planner import i18n
 from planner.access import reach_rules
+from planner.phasing import at_year, budget_by_year
 
 __all__ = ["Controls", "SliderSpec", "SLIDERS", "LEVELS"]
 
@@ -42,6 +43,7 @@ SLIDERS = (
     SliderSpec("care_bed_share", 0.0, 1.0, 0.01, ".0%", share=True),
     SliderSpec("access_minutes", 1.0, 60.0, 1.0, ".0f"),
     SliderSpec("access_share", 0.0, 1.0, 0.05, ".0%", share=True),
+    SliderSpec("childcare_per_child", 0.0, 1.0, 0.05, ".2f"),
 )
 assert {s.name for s in SLIDERS} == {f.name for f in fields(planner.Targets)}
 
@@ -86,20 +88,26 @@ class Controls:
         self._lang = i18n.check_lang(lang)
         self.sliders: dict[str, w.FloatSlider] = {}
         self._slider_labels: dict[str, w.HTML] = {}
+        # phased plans: each target's value in the last plan year, the budget of each year, the year shown
+        self.end_sliders: dict[str, w.FloatSlider] = {}
+        self._end_labels: dict[str, w.HTML] = {}
         for spec in SLIDERS:
-            s = w.FloatSlider(min=spec.min, max=spec.max, step=spec.step, readout_format=spec.readout,
-                              continuous_update=False, layout=w.Layout(width="98%"))
-            s.add_class(f"cp-slider-{spec.name}")
-            s.observe(self._changed("plan"), "value")
-            self.sliders[spec.name] = s
-            self._slider_labels[spec.name] = w.HTML()
+            for sliders, labels, css in ((self.sliders, self._slider_labels, "cp-slider"),
+                                         (self.end_sliders, self._end_labels, "cp-end-slider")):
+                s = w.FloatSlider(min=spec.min, max=spec.max, step=spec.step, readout_format=spec.readout,
+                                  continuous_update=False, layout=w.Layout(width="98%"))
+                s.add_class(f"{css}-{spec.name}")
+                s.observe(self._changed("plan"), "value")
+                sliders[spec.name] = s
+                labels[spec.name] = w.HTML()
         self.reach_rules = w.Checkbox(indent=False, layout=w.Layout(width="auto"))
         self.reach_rules.observe(self._on_reach_toggle, "value")
         self._reach_note = w.HTML()
         self._overrides_note = w.HTML()
 
         self._budget_label = w.HTML()
-        self.budget_mode = w.ToggleButtons(options=[("", "none"), ("", "limit")], value="none",
+        # distinct placeholder labels (relabel sets the words): two equal labels would make "limit" unsettable
+        self.budget_mode = w.ToggleButtons(options=[("none", "none"), ("limit", "limit")], value="none",
                                            style={"button_width": "auto"})
         self.budget_mode.observe(self._on_budget_mode, "value")
         self.budget_yuan = w.BoundedFloatText(value=0.0, min=0.0, max=1e14, step=1e6,
@@ -130,6 +138,12 @@ class Controls:
 
         self._targets_label = w.HTML()
         self._suggested = (None, None)  # (region, yuan) of the last budget suggestion
+        self.budget_years: dict[int, w.BoundedFloatText] = {}
+        self._budget_years_box = w.VBox()
+        self._year_label = w.HTML()
+        self.year = w.Dropdown(layout=w.Layout(width="98%"))
+        self.year.add_class("cp-year")
+        self.year.observe(self._on_year, "value")
         self.set_scenario(scenario)
 
     # ------------------------------------------------------------ layout
@@ -137,13 +151,16 @@ class Controls:
     @property
     def box(self) -> w.VBox:
         """All controls stacked, for the app's left sidebar."""
-        rows = [self._targets_label]
+        # the phased rows are always there, hidden for a single-period scenario (set_scenario may switch)
+        rows = [self._year_label, self.year, self._targets_label]
         for spec in SLIDERS:
-            rows += [self._slider_labels[spec.name], self.sliders[spec.name]]
+            rows += [self._slider_labels[spec.name], self.sliders[spec.name],
+                     self._end_labels[spec.name], self.end_sliders[spec.name]]
             if spec.name == "access_minutes":
                 rows += [self.reach_rules, self._reach_note]
         rows += [self._overrides_note,
                  self._budget_label, self.budget_mode, w.HBox([self.budget_yuan, self._budget_readout]),
+                 self._budget_years_box,
                  self._region_label, self.level, self.region,
                  self._options_label, self.integer, self.auto,
                  w.HBox([self.solve_button, self.reset_button])]
@@ -151,9 +168,29 @@ class Controls:
 
     # ------------------------------------------------------------ scenario in, scenario out
 
+    @property
+    def phased(self) -> bool:
+        """True when the base scenario plans over years (start and end sliders, a budget per year)."""
+        return bool(getattr(self.base, "years", None))
+
     def set_scenario(self, scenario) -> None:
         """Take a new base scenario: values from its targets, regions from its districts."""
         self.base = scenario
+        years = list(getattr(scenario, "years", None) or [])
+        with self.muted():
+            self.budget_years = {y: w.BoundedFloatText(value=0.0, min=0.0, max=1e14, step=1e6,
+                                                       layout=w.Layout(width="170px")) for y in years}
+            for field in self.budget_years.values():
+                field.observe(self._on_budget_value, "value")
+            self._budget_year_labels = {y: w.HTML() for y in years}
+            self._budget_years_box.children = [w.HBox([self._budget_year_labels[y], self.budget_years[y]])
+                                               for y in years]
+            self.year.options = [(str(y), y) for y in years]
+            if years:
+                self.year.value = years[-1]
+            shown = None if years else "none"
+            for wid in (self._year_label, self.year, *self.end_sliders.values(), *self._end_labels.values()):
+                wid.layout.display = shown
         d = scenario.districts
         has_parent = "parent_id" in d.columns and (d["parent_id"].astype(str).str.strip() != "").any()
         self._prefectures = _prefectures(d) if has_parent else []
@@ -169,13 +206,21 @@ class Controls:
         """Put the sliders, budget, options and reach rules back to the base scenario's."""
         sc = self.base
         with self.muted():
+            years = list(getattr(sc, "years", None) or [])
             for spec in SLIDERS:
-                s = self.sliders[spec.name]
-                v = float(getattr(sc.targets, spec.name))
-                s.max = max(spec.max, v)
-                s.value = v
+                value = getattr(sc.targets, spec.name)
+                # a schedule shows its value in the first plan year (start) and the last (end)
+                start, end = ((at_year(value, years[0]), at_year(value, years[-1])) if years
+                              else (float(value), float(value)))
+                for s, v in ((self.sliders[spec.name], start), (self.end_sliders[spec.name], end)):
+                    s.max = max(spec.max, v)
+                    s.value = v
             self.budget_mode.value = "none" if sc.budget is None else "limit"
-            self.budget_yuan.value = 0.0 if sc.budget is None else float(sc.budget)
+            per_year = budget_by_year(sc.budget, years) if years else None
+            self.budget_yuan.value = (0.0 if sc.budget is None else float(per_year[0]) if years
+                                      else float(sc.budget))
+            for y, field in self.budget_years.items():
+                field.value = 0.0 if per_year is None else float(per_year[years.index(y)])
             self.integer.value = bool(sc.options.integer)
             self.reach_rules.value = sc.reach is not None
             self._update_reach()
@@ -201,10 +246,17 @@ class Controls:
             sc = sub
         else:
             sc = sc.copy()
+        years = list(getattr(sc, "years", None) or [])
         for spec in SLIDERS:
             v = round(float(self.sliders[spec.name].value), _decimals(spec.step) + 2)
-            setattr(sc.targets, spec.name, v)
-        sc.budget = float(self.budget_yuan.value) if self.budget_mode.value == "limit" else None
+            end = round(float(self.end_sliders[spec.name].value), _decimals(spec.step) + 2)
+            # phased: start and end values, linear in between (one number when they agree)
+            setattr(sc.targets, spec.name, {years[0]: v, years[-1]: end} if years and end != v else v)
+        limit = self.budget_mode.value == "limit"
+        if years:
+            sc.budget = {y: float(self.budget_years[y].value) for y in years} if limit else None
+        else:
+            sc.budget = float(self.budget_yuan.value) if limit else None
         sc.options.integer = bool(self.integer.value)
         sc.reach = self._reach_setting()
         return sc
@@ -219,13 +271,23 @@ class Controls:
         return (self.level.value, self.region.value or "")
 
     def suggest_budget(self, cost_yuan: float, region=None) -> None:
-        """Pre-fill the budget field with a round figure near ``cost_yuan`` (the plan's cost without a limit).
+        """Pre-fill the budget field with a round figure near ``cost_yuan`` (the plan's cost without a limit;
+        phased plans: each year's field, while all are 0, with an equal share).
 
         Filled while the field is 0, and refilled when the plan is for another
         ``region`` than the last suggestion, unless the planner typed a figure
         of their own since.
         """
         if not (cost_yuan and cost_yuan > 0):
+            return
+        if self.phased:  # every year's field still 0: an equal share of the plan's cost
+            if all(f.value == 0 for f in self.budget_years.values()):
+                share = cost_yuan / len(self.budget_years)
+                digits = int(math.floor(math.log10(share))) - 1
+                with self.muted():
+                    for field in self.budget_years.values():
+                        field.value = float(round(share, -digits))
+                    self._update_budget()
             return
         untouched = self.budget_yuan.value == 0 or self.budget_yuan.value == self._suggested[1]
         if self.budget_yuan.value != 0 and not (untouched and region != self._suggested[0]):
@@ -246,6 +308,15 @@ class Controls:
         rules = self.reach_rules.value
         with self.muted():
             self._targets_label.value = _heading(t("w_targets"))
+            years = list(getattr(self.base, "years", None) or [])
+            if years:
+                self._year_label.value = _heading(t("w_year_shown"))
+                for spec in SLIDERS:
+                    self._end_labels[spec.name].value = (
+                        f"<div class='cp-label' style='color:#555'>→ {html.escape(t('w_target_in').format(year=years[-1]))}"
+                        f"</div>")
+                for y, label in self._budget_year_labels.items():
+                    label.value = f"<span style='line-height:28px;width:60px;display:inline-block'>{y}</span>"
             for spec in SLIDERS:
                 key = f"w_{spec.name}"
                 if spec.name == "access_minutes" and rules:
@@ -256,7 +327,9 @@ class Controls:
             self.reach_rules.description = t("w_reach_custom" if self.base.reach not in (None, "life_circle")
                                              else "w_reach_rules")
             self._budget_label.value = _heading(t("w_budget"))
+            keep = self.budget_mode.value  # new options would reset the choice to the first
             self.budget_mode.options = [(t("w_budget_none"), "none"), (t("w_budget_limit"), "limit")]
+            self.budget_mode.value = keep
             self.budget_yuan.description = ""
             self._region_label.value = _heading(t("w_region"))
             self._set_level_options()
@@ -325,6 +398,16 @@ class Controls:
 
     def _update_budget(self) -> None:
         on = self.budget_mode.value == "limit"
+        if self.phased:  # a budget per year instead of one figure
+            self._budget_years_box.layout.display = None if on else "none"
+            self.budget_yuan.disabled = True
+            self.budget_yuan.layout.display = "none"
+            self._budget_readout.value = (
+                f"<span style='line-height:28px'>{html.escape(i18n.t('w_budget_per_year', self._lang))}: "
+                f"{html.escape(i18n.fmt_yuan(sum(f.value for f in self.budget_years.values()), self._lang))}</span>"
+                if on else "")
+            return
+        self._budget_years_box.layout.display = "none"
         self.budget_yuan.disabled = not on
         self.budget_yuan.layout.display = None if on else "none"
         self._budget_readout.value = (f"<span style='line-height:28px;margin-left:6px'>= "
@@ -342,7 +425,8 @@ class Controls:
     # ------------------------------------------------------------ events
 
     def on_change(self, callback) -> None:
-        """Call ``callback(kind)`` after a user change: ``"plan"`` (re-solve) or ``"lang"``."""
+        """Call ``callback(kind)`` after a user change: ``"plan"`` (re-solve), ``"lang"`` or ``"year"``
+        (a phased plan's year to show: no re-solve)."""
         self._listeners.append(callback)
 
     class _Mute:
@@ -389,6 +473,9 @@ class Controls:
         with self.muted():
             self._set_region_options()
         self._notify("plan")
+
+    def _on_year(self, change) -> None:
+        self._notify("year")
 
     def _on_lang(self, change) -> None:
         self.relabel(change["new"])

@@ -20,7 +20,7 @@ from planner.result import TOL
 
 __all__ = ["districts_meeting", "headline_html", "summary_html", "districts_html", "facilities_html",
            "error_html", "sort_districts", "DISTRICT_SORTS", "DISTRICT_COLUMNS", "SHORTFALL_COLUMNS",
-           "BUILD_STATES"]
+           "BUILD_STATES", "phasing_html"]
 
 #: Shortfall columns of Result.districts, shown first in the district table.
 SHORTFALL_COLUMNS = ("shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
@@ -366,3 +366,48 @@ def error_html(exc: BaseException, lang: str = "zh") -> str:
             f"<div style='margin-top:2px'>{_esc(type(exc).__name__)}: {_esc(exc)}</div>"
             f"<details><summary>{_esc(_t('w_details', lang))}</summary><pre style='font-size:11px'>{_esc(tb)}"
             f"</pre></details></div>")
+
+
+# ------------------------------------------------------------------ phased plans
+
+#: Columns of the phasing table shown in the app (need against capacity, money), in order.
+PHASING_COLUMNS = ("year", "need_slots", "slots_after", "shortfall_slots", "slots_per_child_after", "need_beds",
+                   "beds_after", "shortfall_beds", "care_share_after", "cost_yuan", "spent_to_date_yuan",
+                   "budget_to_date_yuan")
+
+
+def phasing_html(result, lang: str = "zh") -> str:
+    """A phased plan's phasing: the chart (need against capacity by year, money), the table by
+    year and one line per year and missed target. Empty for a single-period plan."""
+    import base64
+    import io
+
+    if result is None:
+        return ""
+    if getattr(result, "by_year", None) is None:
+        return f"<div class='cp-note' style='color:#555'>{_esc(i18n.t('w_phasing_none', lang))}</div>"
+    fig = result.phasing_figure(lang=lang)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, facecolor="white")
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    table = result.phasing()
+    cols = [c for c in PHASING_COLUMNS if c in table.columns]
+    rows = "".join("<tr>" + "".join(f"<td style='text-align:right;padding:1px 6px'>{_esc(_phasing_cell(c, r[c], lang))}"
+                                    "</td>" for c in cols) + "</tr>" for _, r in table.iterrows())
+    head = "".join(f"<th style='padding:1px 6px'>{_esc(i18n.column_label(c, lang))}</th>" for c in cols)
+    lines = "".join(f"<li>{_esc(line)}</li>" for line in result.explain_years(lang))
+    return (f"<div class='cp-phasing'><img alt='phasing' style='max-width:100%' src='data:image/png;base64,{png}'>"
+            f"<table class='cp-phasing-table' style='border-collapse:collapse;font-size:12px'><tr>{head}</tr>{rows}"
+            f"</table><ul class='cp-phasing-reasons' style='font-size:12px'>{lines}</ul></div>")
+
+
+def _phasing_cell(column: str, value, lang: str) -> str:
+    if column == "year":
+        return str(int(value))
+    if column.endswith("_yuan"):
+        return i18n.fmt_yuan(value, lang)
+    if column in ("care_share_after",):
+        return "–" if pd.isna(value) else f"{100 * float(value):.1f}%"
+    if column == "slots_per_child_after":
+        return "–" if pd.isna(value) else f"{float(value):.2f}"
+    return i18n.fmt_number(value, 0)

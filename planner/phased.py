@@ -1,0 +1,839 @@
+"""The phased plan: one LP/MILP over all plan years (DESIGN.md "Phased plans over years").
+
+Every block of the single-period model (:mod:`planner.formulation`) gets a
+``year`` level, the first level of its index. Capacity decisions are
+*states*: ``add[y, f]`` is what facility f has added by the end of year y
+(likewise affordable slots ``aff``, conversions ``conv``, candidate sites
+open ``open`` and slots given up for beds ``rep``), so every district,
+share, site and reach row of year y reads exactly as the single-period row
+with year y's population and targets. What is spent in year y is the
+increase of the states; that telescopes, so the budget rows and the
+objective stay linear in the states:
+
+    spent by the end of y   = Σ_f cost_f · X[y, f]  +  Σ_f op_f · Σ_{s<y} add[s, f]
+    objective (least cost)  = Σ_y Σ_f (w_y − w_{y+1}) · cost_f · X[y, f]
+                              + Σ_s Σ_f op_f · add[s, f] · Σ_{y>s} w_y  + shortfall terms
+
+with ``X`` any priced state (add, conv, open, rep), ``w_y = 1/(1+r)^(y − y0)``
+(``options.discount_rate``; ``w_{T+1} = 0``) and ``op`` the operating cost of
+an added slot or bed, from the year after it is added. ``w`` also falls by
+``TIE_BREAK`` a year, so that when timing makes no difference to cost
+(no discounting, no operating cost) capacity is built in the year it is
+needed rather than at an arbitrary earlier one.
+
+Repurposing (facilities columns ``repurpose_to_beds`` g and
+``cost_per_repurpose``): an existing childcare facility gives up ``rep``
+slots (≤ its existing slots) and gains g · rep elderly-care beds in place,
+built care-oriented like new beds (option ``new_beds_care``). Slots given up
+are taken in proportion to the facility's affordable share ρ = SA/S, so its
+existing affordable slots fall by ρ · rep. The beds count in the district
+rows (beds, care share); reach rows count purpose-built eldercare capacity
+only (the facility's catchment is that of a childcare site).
+
+Rows per year y and district d (t = year y's targets, P = year y's population):
+
+    slots:       Σ_C add − Σ_R rep + sf_slots ≥ max(t_1000 · P_total / 1000, t_child · P_0_2) − S
+    affordable:  Σ_C (aff − t_aff · add) + Σ_R (t_aff − ρ) · rep + sf_aff ≥ t_aff · S − SA
+    beds:        Σ_E add + Σ_R g · rep + sf_beds ≥ t_beds · P_60 / 1000 − B
+    care:        Σ_E (conv + (n − t_care) · add) + Σ_R (n − t_care) · g · rep + sf_care ≥ t_care · B − BC
+    stays:       X[y, f] − X[y−1, f] ≥ 0   (added, converted, repurposed stays; open stays open)
+    budget:      spent by the end of y ≤ Σ_{s≤y} budget_s   (unspent money carries over)
+
+and per year the single-period rows ``aff_link``, ``site_max``/``site_min``,
+``access_*``/``capacity_*`` (reach of year y's need; a repurposing
+facility's childcare capacity falls by ``rep``). With one plan year and no
+repurposing or operating cost this is the single-period model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from . import targets as T
+from .formulation import SHORTFALL_BLOCKS, SHORTFALL_PRICE
+from .lp import LinearProblem, lazy_index
+from .phasing import budget_by_year, discount_weights
+
+TIE_BREAK = 1e-3  # relative weight lost per year: build when needed, not earlier, if cost is equal (less
+#                    degenerate than 1e-4: about a quarter faster on 10,000 areas × 5 years)
+DISTRICT_SHORTFALLS = ("sf_slots", "sf_aff", "sf_beds", "sf_care")
+
+
+@dataclass
+class PhasedData:
+    """What the phased ``define_*`` functions read (built by :func:`build_phased`).
+
+    Per-year arrays have the year as their first axis (``n_years × …``).
+    """
+
+    years: list
+    p: object                 # planner.model.Prepared of the first year (reach pairs, bounds, costs)
+    per_year: list            # Prepared of each year (its targets and need)
+    groups: dict              # "c"/"e" → AreaGroups (the same every year: reach does not change)
+    districts: pd.Index
+    facilities: pd.Index
+    area_ids: np.ndarray
+    existing: dict            # slots, affordable, beds, care → per facility
+    fixed: np.ndarray
+    min_size: np.ndarray
+    max_size: np.ndarray
+    rep_gain: np.ndarray      # beds per slot given up (0: cannot), per facility
+    rep_cost: np.ndarray      # yuan per slot given up
+    op_cost: np.ndarray       # yuan per added slot/bed per year
+    pop: np.ndarray           # n_years × n_districts
+    elderly: np.ndarray
+    children: np.ndarray
+    budget: np.ndarray | None  # yuan per year
+    weights: np.ndarray       # discount (and tie-break) weight per year
+    scale: float
+    cost_weight: float
+    price: dict               # shortfall block → n_years × n labels
+    C: np.ndarray = field(default=None)
+    E: np.ndarray = field(default=None)
+    K: np.ndarray = field(default=None)
+    R: np.ndarray = field(default=None)
+
+    def __post_init__(self):
+        p = self.p
+        self.C, self.E, self.K = np.flatnonzero(p.child), np.flatnonzero(~p.child), np.flatnonzero(p.cand)
+        self.R = np.flatnonzero(self.rep_gain > 0)
+
+    @property
+    def n_years(self) -> int:
+        return len(self.years)
+
+    def index_years(self) -> pd.Index:
+        return pd.Index(self.years, name="year")
+
+    def index(self, labels, pos=None, name=None):
+        """(year, label) index over ``labels`` (a lazy Index) restricted to ``pos``; year-major."""
+        n = labels.n if pos is None else len(pos)
+        years = self.years
+
+        def make():
+            lab = labels.get() if pos is None else labels.get()[pos]
+            return pd.MultiIndex.from_product([pd.Index(years, name="year"), lab])
+        return lazy_index(n * len(years), make)
+
+    def per_district(self, fac_set, values) -> np.ndarray:
+        return np.bincount(self.p.fac_d[fac_set], np.asarray(values, float)[fac_set], len(self.p.district_ids))
+
+    def flow_pairs(self, name: str):
+        p = self.p
+        pairs = p.pairs_c if name == "c" else p.pairs_e
+        g = self.groups[name]
+        return pairs if len(g.flow_pairs) == len(pairs) else pairs.select(g.flow_pairs)
+
+    def group_index(self, name: str):
+        g, ids = self.groups[name], self.area_ids
+
+        def make():
+            first = np.full(g.n, -1)
+            first[g.of_area[::-1]] = np.arange(len(g.of_area))[::-1]
+            return pd.Index(ids[first], name="area_group")
+        return lazy_index(g.n, make)
+
+
+def _rows(d: PhasedData, n: int, pos) -> np.ndarray:
+    """Row of (year, label) for a year-major block of ``n`` labels per year: pos + year · n."""
+    return (np.arange(d.n_years)[:, None] * n + np.asarray(pos)[None, :]).ravel()
+
+
+def _per_year(d: PhasedData, var, n_labels: int):
+    """The positions of ``var`` year by year (a year-major block of ``n_labels`` per year)."""
+    return var.positions.reshape(d.n_years, n_labels)
+
+
+# ------------------------------------------------------------------ variables
+
+def define_capacity_variables(lp: LinearProblem, d: PhasedData) -> dict:
+    """States per (year, facility), by the end of the year:
+
+    add[y, f] ∈ [0, max_add_f] (candidates [0, max_size_f]); aff[y, f] for f ∈ C;
+    conv[y, f] ∈ [0, B_f − BC_f] for f ∈ E; open[y, k] ∈ [0, 1] for k ∈ K;
+    rep[y, f] ∈ [0, S_f] for f ∈ R (childcare facilities that may repurpose). Integer in integer mode.
+    """
+    p, C, E, K, R = d.p, d.C, d.E, d.K, d.R
+    tile = lambda a: np.tile(np.asarray(a, float), d.n_years)  # noqa: E731
+    return {
+        "add": lp.add_variables("add", d.index(d.facilities), upper=tile(p.add_upper), integer=p.integer),
+        "aff": lp.add_variables("aff", d.index(d.facilities, C), upper=tile(p.add_upper[C]), integer=p.integer),
+        "conv": lp.add_variables("conv", d.index(d.facilities, E), upper=tile(p.conv_upper[E]), integer=p.integer),
+        "open": lp.add_variables("open", d.index(d.facilities, K), upper=1.0, integer=p.integer),
+        "rep": lp.add_variables("rep", d.index(d.facilities, R), upper=tile(d.existing["slots"][R]),
+                                integer=p.integer),
+    }
+
+
+def define_flow_variables(lp: LinearProblem, d: PhasedData) -> dict:
+    """flow_c[y, g, f], flow_e[y, g, f] ≥ 0: year y's need of area group g served by f in reach."""
+    out = {}
+    for name in ("c", "e"):
+        fp = d.flow_pairs(name)
+        gi, g = d.group_index(name), d.groups[name]
+        group_of = g.of_area[fp.area]
+        n = len(fp)
+
+        def make(gi=gi, group_of=group_of, fac=fp.facility, n=n):
+            return pd.MultiIndex(levels=[pd.Index(d.years, name="year"), gi.get(), d.facilities.get()],
+                                 codes=[np.repeat(np.arange(d.n_years), n), np.tile(group_of, d.n_years),
+                                        np.tile(fac, d.n_years)],
+                                 names=["year", "area_group", "facility_id"], verify_integrity=False)
+        out[f"flow_{name}"] = lp.add_variables(f"flow_{name}", lazy_index(n * d.n_years, make))
+    return out
+
+
+def define_shortfall_variables(lp: LinearProblem, d: PhasedData) -> dict:
+    """Shortfalls ≥ 0 per (year, district) and per (year, area group), slots or beds."""
+    return {name: lp.add_variables(name, d.index(d.districts if name in DISTRICT_SHORTFALLS
+                                                 else d.group_index(name[-1])))
+            for name in SHORTFALL_BLOCKS}
+
+
+# ------------------------------------------------------------------ rows
+
+def _by_district(d: PhasedData, var, fac_set, factor=None):
+    """Σ over the facilities of each district, per year: (year, district) rows of a (year, f ∈ fac_set)
+    block, each term times ``factor`` (one value per (year, f), year-major)."""
+    rows = _rows(d, len(d.p.district_ids), d.p.fac_d[fac_set])
+    e = var.to_expr() if factor is None else var * factor
+    return e.sum_by(rows, d.index(d.districts))
+
+
+def _yearly(d: PhasedData, key: str) -> np.ndarray:
+    """A district target of every year, year-major (n_years · n_districts)."""
+    return np.concatenate([py.targets[key].to_numpy(float) for py in d.per_year])
+
+
+def define_district_slots(lp: LinearProblem, v: dict, d: PhasedData):
+    """Per (y, d): Σ_C add − Σ_R rep + sf_slots ≥ max(t_1000 · P_total / 1000, t_child · P_0_2) − S   (slots)."""
+    C, R = d.C, d.R
+    need = np.maximum(T.required(_yearly(d, "childcare_per_1000"), d.pop.ravel()),
+                      _yearly(d, "childcare_per_child") * d.children.ravel())
+    lhs = _by_district(d, v["add"][_rows(d, len(d.p.fac_d), C)], C) + v["sf_slots"]
+    if len(R):
+        lhs = lhs - _by_district(d, v["rep"], R)
+    return lp.add_constraints("slots", lhs >= need - np.tile(d.per_district(C, d.existing["slots"]), d.n_years))
+
+
+def define_affordable_share(lp: LinearProblem, v: dict, d: PhasedData):
+    """Per (y, d): Σ_C (aff − t_aff · add) + Σ_R (t_aff − ρ) · rep + sf_aff ≥ t_aff · S − SA   (slots).
+
+    That is SA − Σ ρ · rep + Σ aff ≥ t_aff · (S + Σ add − Σ rep), with ρ = SA_f / S_f.
+    """
+    p, C, R = d.p, d.C, d.R
+    n_d = len(p.district_ids)
+    t_aff = _yearly(d, "affordable_share")
+    year_of = lambda fac_set: np.repeat(np.arange(d.n_years), len(fac_set))  # noqa: E731
+    tC = t_aff[year_of(C) * n_d + np.tile(p.fac_d[C], d.n_years)]
+    lhs = _by_district(d, v["aff"], C) + _by_district(d, v["add"][_rows(d, len(p.fac_d), C)], C, -tC) + v["sf_aff"]
+    if len(R):
+        rho = T.share(d.existing["affordable"][R], d.existing["slots"][R])
+        tR = t_aff[year_of(R) * n_d + np.tile(p.fac_d[R], d.n_years)]
+        lhs = lhs + _by_district(d, v["rep"], R, tR - np.tile(np.nan_to_num(rho), d.n_years))
+    S, SA = d.per_district(C, d.existing["slots"]), d.per_district(C, d.existing["affordable"])
+    return lp.add_constraints("affordable", lhs >= T.share_floor(t_aff, np.tile(S, d.n_years)) - np.tile(SA, d.n_years))
+
+
+def define_district_beds(lp: LinearProblem, v: dict, d: PhasedData):
+    """Per (y, d): Σ_E add + Σ_R g · rep + sf_beds ≥ t_beds · P_60 / 1000 − B   (beds)."""
+    E, R = d.E, d.R
+    lhs = _by_district(d, v["add"][_rows(d, len(d.p.fac_d), E)], E) + v["sf_beds"]
+    if len(R):
+        lhs = lhs + _by_district(d, v["rep"], R, np.tile(d.rep_gain[R], d.n_years))
+    need = T.required(_yearly(d, "beds_per_1000_elderly"), d.elderly.ravel())
+    return lp.add_constraints("beds", lhs >= need - np.tile(d.per_district(E, d.existing["beds"]), d.n_years))
+
+
+def define_care_share(lp: LinearProblem, v: dict, d: PhasedData):
+    """Per (y, d): Σ_E (conv + (n − t_care) · add) + Σ_R (n − t_care) · g · rep + sf_care ≥ t_care · B − BC   (beds)."""
+    p, E, R = d.p, d.E, d.R
+    n_d = len(p.district_ids)
+    t_care = _yearly(d, "care_bed_share")
+    n = float(p.new_beds_care)
+    tE = t_care[np.repeat(np.arange(d.n_years), len(E)) * n_d + np.tile(p.fac_d[E], d.n_years)]
+    lhs = (_by_district(d, v["conv"], E) + _by_district(d, v["add"][_rows(d, len(p.fac_d), E)], E, n - tE)
+           + v["sf_care"])
+    if len(R):
+        tR = t_care[np.repeat(np.arange(d.n_years), len(R)) * n_d + np.tile(p.fac_d[R], d.n_years)]
+        lhs = lhs + _by_district(d, v["rep"], R, (n - tR) * np.tile(d.rep_gain[R], d.n_years))
+    B, BC = d.per_district(E, d.existing["beds"]), d.per_district(E, d.existing["care"])
+    return lp.add_constraints("care", lhs >= T.share_floor(t_care, np.tile(B, d.n_years)) - np.tile(BC, d.n_years))
+
+
+def define_affordable_link(lp: LinearProblem, v: dict, d: PhasedData):
+    """Per (y, f ∈ C): aff[y, f] − add[y, f] ≤ 0."""
+    return lp.add_constraints("aff_link", v["aff"] - v["add"][_rows(d, len(d.p.fac_d), d.C)] <= 0.0)
+
+
+def define_site_linking(lp: LinearProblem, v: dict, d: PhasedData) -> list:
+    """Per (y, k ∈ K): add − max_size_k · open ≤ 0 and add − min_size_k · open ≥ 0."""
+    K = d.K
+    add = v["add"][_rows(d, len(d.p.fac_d), K)]
+    return [lp.add_constraints("site_max", add - v["open"] * np.tile(d.max_size[K], d.n_years) <= 0.0),
+            lp.add_constraints("site_min", add - v["open"] * np.tile(d.min_size[K], d.n_years) >= 0.0)]
+
+
+def define_stays(lp: LinearProblem, v: dict, d: PhasedData) -> list:
+    """Per block X ∈ {add, aff, conv, open, rep}, year y > first and label f: X[y, f] − X[y−1, f] ≥ 0.
+
+    Capacity added, converted or repurposed stays in every later year; a candidate opened stays open.
+    """
+    out = []
+    if d.n_years < 2:
+        return out
+    for name in ("add", "aff", "conv", "open", "rep"):
+        var = v[name]
+        n = len(var) // d.n_years
+        if n == 0:
+            continue
+        later, earlier = var[n:], var[:-n]
+        out.append(lp.add_constraints(f"stays_{name}", later - earlier >= 0.0))
+    return out
+
+
+def define_reach(lp: LinearProblem, v: dict, d: PhasedData) -> list:
+    """Per year y, service (c, e), area group g and facility f of the service:
+
+    access:   Σ_{f in reach of g} flow[y, g, f] + sf_acc[y, g] ≥ Σ_{a∈g} access_share_a · need[y, a]
+    capacity: Σ_{g in reach of f} flow[y, g, f] − add[y, f] (+ rep[y, f] for f ∈ R) ≤ existing_f
+    """
+    p = d.p
+    out = []
+    n_f = len(p.fac_d)
+    for name, fac_set, cap_now in (("c", d.C, d.existing["slots"]), ("e", d.E, d.existing["beds"])):
+        g = d.groups[name]
+        fp = d.flow_pairs(name)
+        flow = v[f"flow_{name}"]
+        required = np.concatenate([np.bincount(g.of_area, py.access_share_a * (py.need_c if name == "c" else py.need_e),
+                                               g.n) for py in d.per_year])
+        out.append(lp.add_constraints(
+            f"access_{name}", flow.sum_by(_rows(d, g.n, g.of_area[fp.area]), d.index(d.group_index(name)))
+            + v[f"sf_acc_{name}"] >= required))
+        local = np.full(n_f, -1)
+        local[fac_set] = np.arange(len(fac_set))
+        lhs = (flow.sum_by(_rows(d, len(fac_set), local[fp.facility]), d.index(d.facilities, fac_set))
+               - v["add"][_rows(d, n_f, fac_set)])
+        if name == "c" and len(d.R):
+            lhs = lhs + v["rep"].sum_by(_rows(d, len(fac_set), local[d.R]), d.index(d.facilities, fac_set))
+        out.append(lp.add_constraints(f"capacity_{name}", lhs <= np.tile(cap_now[fac_set], d.n_years)))
+    return out
+
+
+def cost_terms(v: dict, d: PhasedData) -> list:
+    """(state block, yuan per unit per label) of every priced state: add, conv, open, rep (one year's labels)."""
+    p = d.p
+    return [(v["add"], p.cost_unit), (v["conv"], p.cost_conv[d.E]), (v["open"], d.fixed[d.K]),
+            (v["rep"], d.rep_cost[d.R])]
+
+
+def _spent_by_year(v: dict, d: PhasedData):
+    """Yuan spent by the end of each year, as (year) rows: capital states of y + operating cost of added
+    capacity in every earlier year."""
+    years = d.index_years()
+    expr = None
+    for var, yuan in cost_terms(v, d):
+        n = len(yuan)
+        if n == 0 or not np.any(yuan):
+            continue
+        term = (var * np.tile(yuan, d.n_years)).sum_by(np.repeat(np.arange(d.n_years), n), years)
+        expr = term if expr is None else expr + term
+    op = d.op_cost
+    if d.n_years > 1 and np.any(op):
+        n_f = len(op)
+        # add[s, f] counts in the rows of every year y > s
+        s_of, y_of = np.triu_indices(d.n_years, k=1)
+        src = (s_of[:, None] * n_f + np.arange(n_f)[None, :]).ravel()
+        dst = np.repeat(y_of, n_f)
+        term = (v["add"] * np.tile(op, d.n_years)).map_rows(src, dst, years)
+        expr = term if expr is None else expr + term
+    return expr
+
+
+def define_budget(lp: LinearProblem, v: dict, d: PhasedData):
+    """Budget mode only, per year y: (yuan spent by the end of y) / scale ≤ Σ_{s≤y} budget_s / scale.
+
+    Spent = Σ cost_per_unit · add[y] + cost_per_conversion · conv[y] + fixed_cost · open[y]
+    + cost_per_repurpose · rep[y] + Σ_{s<y} operating_cost · add[s]: unspent money carries over.
+    """
+    if d.budget is None:
+        return None
+    expr = _spent_by_year(v, d)
+    if expr is None:
+        return None
+    return lp.add_constraints("budget", expr * (1.0 / d.scale) <= np.cumsum(d.budget) / d.scale)
+
+
+def define_objective(lp: LinearProblem, v: dict, d: PhasedData) -> None:
+    """min  cw · Σ_y (w_y − w_{y+1}) · Σ yuan · X[y] / scale  +  cw · Σ_s op · add[s] · Σ_{y>s} w_y / scale
+           +  SHORTFALL_PRICE · Σ_y Σ price · shortfall[y].
+
+    (The first two terms are Σ_y w_y · yuan spent in year y, telescoped; cw as in the single-period model.)
+    """
+    w = d.weights
+    step = w - np.append(w[1:], 0.0)                      # w_y − w_{y+1}
+    later = np.append(np.cumsum(w[::-1])[::-1][1:], 0.0)  # Σ_{y>s} w_y
+    for var, yuan in cost_terms(v, d):
+        if len(yuan):
+            lp.add_objective(var * (d.cost_weight * np.outer(step, yuan).ravel() / d.scale))
+    if np.any(d.op_cost):
+        lp.add_objective(v["add"] * (d.cost_weight * np.outer(later, d.op_cost).ravel() / d.scale))
+    for name in SHORTFALL_BLOCKS:
+        lp.add_objective(v[name] * (SHORTFALL_PRICE * d.price[name].ravel()))
+
+
+VARIABLES = (define_capacity_variables, define_flow_variables, define_shortfall_variables)
+CONSTRAINTS = (define_district_slots, define_affordable_share, define_district_beds, define_care_share,
+               define_affordable_link, define_site_linking, define_stays, define_reach, define_budget)
+
+
+# ------------------------------------------------------------------ building
+
+
+def build_phased(scenario, *, merge_areas: bool = True):
+    """Assemble the phased LP/MILP of ``scenario`` (which has ``years``); returns a :class:`planner.model.Model`
+    whose ``data`` is the :class:`PhasedData`."""
+    from .model import AreaGroups, Model, cost_scale, labels_and_sites, prepare
+
+    years = list(scenario.years)
+    pop = scenario.population_by_year()
+    first = scenario.for_year(years[0], pop)
+    p = prepare(first)  # reach pairs once: travel times do not change with the years
+    f = scenario.facilities
+    area_d, n_d = p.area_d, p.n_districts
+    per_year, P = [], {c: [] for c in ("pop_total", "pop_60_plus", "pop_0_2")}
+    for y in years:
+        rows = pop[pop["year"] == y]
+        t = scenario.district_targets(y)
+        for c in P:
+            P[c].append(np.bincount(area_d, np.nan_to_num(rows[c].to_numpy(float)), n_d))
+        per_year.append(replace(
+            p, targets=t,
+            need_c=T.required(t["childcare_per_1000"].to_numpy(float)[area_d], rows["pop_total"].to_numpy(float)),
+            need_e=T.required(t["beds_per_1000_elderly"].to_numpy(float)[area_d], rows["pop_60_plus"].to_numpy(float)),
+            access_share_a=t["access_share"].to_numpy(float)[area_d]))
+    make = AreaGroups.from_pairs if merge_areas else (lambda pairs, n, _d: AreaGroups.identity(pairs, n))
+    groups = {s: make(pairs, len(area_d), area_d) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
+    fixed, min_size = f["fixed_cost"].to_numpy(float), f["min_size"].to_numpy(float)
+    gain = np.nan_to_num(f["repurpose_to_beds"].to_numpy(float)) if "repurpose_to_beds" in f else np.zeros(len(f))
+    gain = np.where(p.child & ~p.cand & (f["slots"].to_numpy(float) > 0), gain, 0.0)
+    rep_cost = np.nan_to_num(f["cost_per_repurpose"].to_numpy(float)) if "cost_per_repurpose" in f else np.zeros(len(f))
+    op = (np.nan_to_num(f["operating_cost_per_unit_year"].to_numpy(float)) if "operating_cost_per_unit_year" in f
+          else np.zeros(len(f)))
+    scale = cost_scale(p, fixed, min_size)
+    scale = max(scale, float((rep_cost[gain > 0]).max(initial=0.0)))
+    budget = budget_by_year(scenario.budget, years)
+    cost_weight = 1.0 if budget is None else min(1.0, 1.0 / max(budget.sum() / scale, 1e-12))
+    share_price = (lambda s: np.ones_like(s)) if budget is not None else (lambda s: 1.0 / np.maximum(1.0 - s, 1e-3))
+    price = {"sf_slots": np.ones((len(years), n_d)), "sf_beds": np.ones((len(years), n_d)),
+             "sf_aff": np.stack([share_price(py.targets["affordable_share"].to_numpy(float)) for py in per_year]),
+             "sf_care": np.stack([share_price(py.targets["care_bed_share"].to_numpy(float)) for py in per_year]),
+             "sf_acc_c": np.ones((len(years), groups["c"].n)), "sf_acc_e": np.ones((len(years), groups["e"].n))}
+    weights = discount_weights(years, scenario.options.discount_rate) * (1 - TIE_BREAK * np.arange(len(years)))
+    d = PhasedData(
+        years=years, p=p, per_year=per_year, groups=groups, **labels_and_sites(scenario, p),
+        rep_gain=gain, rep_cost=rep_cost, op_cost=op,
+        pop=np.stack(P["pop_total"]), elderly=np.stack(P["pop_60_plus"]), children=np.stack(P["pop_0_2"]),
+        budget=budget, weights=weights, scale=scale, cost_weight=cost_weight, price=price)
+    lp = LinearProblem()
+    variables = {}
+    for define in VARIABLES:
+        variables.update(define(lp, d))
+    for define in CONSTRAINTS:
+        define(lp, variables, d)
+    define_objective(lp, variables, d)
+    if scenario.extra_functionality is not None:
+        scenario.extra_functionality(lp, variables, scenario)
+    arrays = lp.to_arrays()
+    return Model(lp=arrays, prepared=p, scenario=scenario, scale=scale, cost_yuan=np.zeros(arrays.shape[1]),
+                 groups=groups, problem=lp, variables=variables, data=d)
+
+
+# ------------------------------------------------------------------ solving
+
+def run_phased(model, warm=None, keep=False):
+    """Solve a phased model: each year on its own first, then, only if needed, with the years linked.
+
+    Without the ``stays`` rows the model falls apart into one independent LP
+    per year (and per region), solved one year after the other at single-year
+    speed and memory. The objective is a
+    positive combination of per-year terms, so that relaxation's optimum is a
+    lower bound; if its states already never fall, they are feasible, hence
+    optimal, and the relaxation's duals (0 on ``stays``) are optimal duals. If
+    some state falls (equal-cost alternatives, or need that falls), the linked
+    model is solved by dual simplex starting from the relaxation's basis with
+    the ``stays`` slacks basic: dual feasible, so only the violated rows need
+    pivots. A budget (its rows span the years), integer mode, CBC or a warm
+    start from a previous solve go straight to the linked model.
+    """
+    import dataclasses
+
+    from .solve import run
+
+    d, lp = model.data, model.lp
+    stays = np.zeros(lp.shape[0], bool)
+    for name, sl in lp.row_blocks.items():
+        stays[sl] = name.startswith("stays_")
+    direct = (warm is not None or lp.integer.any() or not stays.any() or d.budget is not None
+              or model.scenario.options.solver != "highs" or model.scenario.extra_functionality is not None)
+    if direct:
+        return run(model, warm=warm, keep=keep)
+    import highspy
+
+    # Each year alone, one after the other (one year's solvers in memory at a time): the bases are kept.
+    year_of_col, year_of_row = _years_of(lp.blocks, lp.shape[1], d.n_years), _years_of(lp.row_blocks, lp.shape[0],
+                                                                                       d.n_years)
+    year_of_row[stays] = -1
+    x = np.zeros(lp.shape[1])
+    duals = np.zeros(lp.shape[0])
+    cols = np.empty(lp.shape[1], object)
+    rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic, dtype=object)  # stays slacks basic
+    A = lp.A.tocsr()
+    seconds, optimal = 0.0, True
+    for y in range(d.n_years):
+        r, c = np.flatnonzero(year_of_row == y), np.flatnonzero(year_of_col == y)
+        sub = dataclasses.replace(lp, A=A[r][:, c].tocsc(), row_lower=lp.row_lower[r], row_upper=lp.row_upper[r],
+                                  cost=lp.cost[c], lower=lp.lower[c], upper=lp.upper[c], integer=lp.integer[c],
+                                  blocks={}, row_blocks={})
+        x_y, info_y = run(dataclasses.replace(model, lp=sub), keep=True)
+        x[c] = x_y
+        if info_y.duals is not None:
+            duals[r] = info_y.duals
+        for (rr, cc), solver in zip(info_y.state.parts, info_y.state.solvers):
+            basis = solver.getBasis()
+            cols[c[cc]] = basis.col_status
+            rows[r[rr]] = basis.row_status
+        seconds += info_y.solve_seconds
+        optimal &= info_y.status == "optimal"
+        info_y.state = None
+    del A
+    if optimal and _never_falls(model, x):
+        info = info_y
+        info.objective = float(lp.cost @ x)
+        info.duals = duals
+        info.solve_seconds = seconds
+    else:
+        x, info = run(model, keep=keep, start=lambda r, c: (cols[c], rows[r]))
+        info.solve_seconds += seconds
+    info.n_constraints, info.n_nonzeros = lp.shape[0], lp.A.nnz
+    if not keep:
+        info.state = None
+    return x, info
+
+
+def _years_of(blocks: dict, n: int, n_years: int) -> np.ndarray:
+    """The plan year (0, 1, …) of every column or row: each block is year-major (the ``stays`` rows,
+    which link years, are not: −1 where a block does not split into years)."""
+    out = np.full(n, -1, np.int64)
+    for sl in blocks.values():
+        size = sl.stop - sl.start
+        if size and size % n_years == 0:
+            out[sl] = np.arange(size) // (size // n_years)
+    return out
+
+
+def _never_falls(model, x, tol: float = 1e-7) -> bool:
+    """True if no state (added, affordable, converted, open, given up) falls from one year to the next."""
+    n_y = model.data.n_years
+    for name in ("add", "aff", "conv", "open", "rep"):
+        var = model.variables[name]
+        if len(var):
+            X = np.asarray(x[var.positions], float).reshape(n_y, -1)
+            if (np.diff(X, axis=0) < -tol * np.maximum(1.0, np.abs(X[:-1]))).any():
+                return False
+    return True
+
+
+# ------------------------------------------------------------------ reading the solution
+
+def year_values(model, x: np.ndarray) -> list[dict]:
+    """The solution year by year, in the single-period block layout (states of the year).
+
+    ``add`` is the *net* capacity change per facility (added − slots given up),
+    ``aff`` the net affordable change (added − ρ · given up), so the
+    single-period tables read slots, affordable share and reach directly;
+    ``rep`` and ``built`` (added) are kept for the repurposing columns.
+    """
+    d, var = model.data, model.variables
+    n_y = d.n_years
+    out = []
+    xs = {name: np.asarray(x[v.positions], float).reshape(n_y, -1) if len(v) else np.zeros((n_y, 0))
+          for name, v in var.items() if name in ("add", "aff", "conv", "open", "rep", "flow_c", "flow_e",
+                                                   *SHORTFALL_BLOCKS)}
+    rho = np.nan_to_num(T.share(d.existing["affordable"][d.R], d.existing["slots"][d.R]))
+    C_pos = np.full(len(d.p.fac_d), -1)
+    C_pos[d.C] = np.arange(len(d.C))
+    for i in range(n_y):
+        v = {name: xs[name][i] for name in xs}
+        rep = np.zeros(len(d.p.fac_d))
+        rep[d.R] = v["rep"]
+        v["built"] = v["add"].copy()
+        v["repurposed"] = rep
+        v["add"] = v["add"] - rep
+        aff = v["aff"].copy()
+        aff[C_pos[d.R]] -= rho * v["rep"]
+        v["aff"] = aff
+        out.append(v)
+    return out
+
+
+def facility_years(model, x: np.ndarray) -> pd.DataFrame:
+    """One row per (facility_id, year): what is added, converted, given up, opened and spent in that year.
+
+    ``cost`` is the yuan spent in the year (capital for the year's increments
+    + ``operating_cost``: running the capacity added in earlier years).
+    """
+    d, var = model.data, model.variables
+    n_y, n_f = d.n_years, len(d.p.fac_d)
+    f = model.scenario.facilities
+
+    def states(name, pos):
+        full = np.zeros((n_y, n_f))
+        if len(pos):
+            full[:, pos] = np.asarray(x[var[name].positions], float).reshape(n_y, -1)
+        return _clean(full)
+
+    add, conv, opn, rep = states("add", np.arange(n_f)), states("conv", d.E), states("open", d.K), states("rep", d.R)
+    inc = lambda s: np.diff(s, axis=0, prepend=0.0)  # noqa: E731 - yearly increase of a state
+    capital = (inc(add) * d.p.cost_unit + inc(conv) * d.p.cost_conv + inc(opn) * d.fixed + inc(rep) * d.rep_cost)
+    operating = np.vstack([np.zeros(n_f), add[:-1]]) * d.op_cost
+    child = d.p.child
+    out = pd.DataFrame({
+        "facility_id": np.tile(f["facility_id"].to_numpy(object), n_y),
+        "year": np.repeat(d.years, n_f),
+        "name": np.tile(f["name"].to_numpy(object), n_y),
+        "kind": np.tile(f["kind"].to_numpy(object), n_y),
+        "district_id": np.tile(f["district_id"].to_numpy(object), n_y),
+        "added_slots": np.where(child, inc(add), 0.0).ravel(),
+        "added_beds": np.where(child, 0.0, inc(add)).ravel(),
+        "converted_care_beds": inc(conv).ravel(),
+        "repurposed_slots": inc(rep).ravel(),
+        "beds_from_repurposing": (inc(rep) * d.rep_gain).ravel(),
+        "opened": (np.where(d.p.cand, opn, 0.0) > 1e-6).ravel(),
+        "slots_after": np.where(child, f["slots"].to_numpy(float) + add - rep, 0.0).ravel(),
+        "beds_after": np.where(child, rep * d.rep_gain, f["beds"].to_numpy(float) + add).ravel(),
+        "capital_cost": capital.ravel(),
+        "operating_cost": operating.ravel(),
+    })
+    out["cost"] = out["capital_cost"] + out["operating_cost"]
+    return out
+
+
+def _clean(a):
+    a = np.asarray(a, float)
+    return np.where(np.abs(a) > 1e-9, a, 0.0)
+
+
+class _Layout:
+    """The single-period block layout of one year's values (what :class:`planner.Result` reads)."""
+
+    ORDER = ("add", "aff", "conv", "open", "flow_c", "flow_e", *SHORTFALL_BLOCKS)
+
+    def __init__(self, v: dict):
+        self.blocks, at = {}, 0
+        for name in self.ORDER:
+            n = len(v[name])
+            self.blocks[name] = slice(at, at + n)
+            at += n
+        self.lower = np.full(at, -np.inf)  # net changes may be negative (slots given up)
+        self.upper = np.full(at, np.inf)
+        self.x = np.concatenate([np.asarray(v[name], float) for name in self.ORDER])
+        self.shape = (0, at)
+
+
+def year_data(d: PhasedData, i: int):
+    """The single-period :class:`planner.formulation.ModelData` of plan year ``i`` (what the Result reads)."""
+    from .formulation import ModelData
+
+    p = d.per_year[i]
+    return ModelData(p=p, groups=d.groups, districts=d.districts, facilities=d.facilities, area_ids=d.area_ids,
+                     existing=d.existing, fixed=d.fixed, min_size=d.min_size, max_size=d.max_size, scale=d.scale,
+                     cost_weight=d.cost_weight, price={k: v[i] for k, v in d.price.items()}, pop=d.pop[i],
+                     elderly=d.elderly[i], children=d.children[i])
+
+
+class _YearSolution:
+    """One year of a phased solution, read like a single-period :class:`planner.lp.Solution`.
+
+    Column values come from the year's :class:`_Layout`; row duals (``dual``,
+    ``dual_array``) are the phased model's duals of that year's rows: what one
+    more unit of that year's right-hand side would cost (objective units, so
+    discounted to the first year).
+    """
+
+    def __init__(self, model, layout: _Layout, i: int, x, duals):
+        self.model, self.layout, self.i, self.x, self.duals = model, layout, i, np.asarray(x, float), duals
+
+    def array(self, name: str) -> np.ndarray:
+        return self.x[self.layout.blocks[name]]
+
+    def __contains__(self, name) -> bool:
+        return name in self.layout.blocks
+
+    def keys(self):
+        return self.layout.blocks.keys()
+
+    def _rows(self, name):
+        con = self.model.problem.constraints[name]
+        n = len(con) // self.model.data.n_years
+        return con[np.arange(self.i * n, (self.i + 1) * n)]
+
+    def dual_array(self, name: str) -> np.ndarray:
+        if self.duals is None:
+            raise ValueError("no duals: integer solves have none (see docs/model.md, marginal costs)")
+        return self.duals[self._rows(name).positions]
+
+    def dual(self, name: str) -> pd.Series:
+        rows = self._rows(name)
+        return pd.Series(self.dual_array(name), index=rows.index.droplevel("year"), name=name)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        var = self.model.problem.variables[name]
+        n = len(var) // self.model.data.n_years
+        return pd.Series(self.array(name), index=var[np.arange(self.i * n, (self.i + 1) * n)].index.droplevel("year"),
+                         name=name)
+
+
+class _YearProblem:
+    """What a per-year Model hands the Result: ``solution(x, duals)`` of one plan year."""
+
+    def __init__(self, model, layout, i):
+        self.model, self.layout, self.i = model, layout, i
+
+    def solution(self, x, duals=None):
+        return _YearSolution(self.model, self.layout, self.i, x, duals)
+
+
+def phased_result(model, x, info):
+    """The :class:`planner.Result` of a phased model: every year's tables, the last year's as the main ones."""
+    from .model import Model
+    from .result import Result, TOL
+
+    d, sc = model.data, model.scenario
+    pop = sc.population_by_year()
+    fy = facility_years(model, x)
+    spent = fy.groupby("year", sort=True)["cost"].sum()
+    budget_through = None if d.budget is None else np.cumsum(d.budget)
+    by_fac = fy.pivot(index="year", columns="facility_id", values="cost").cumsum()
+    per_year, tables = {}, []
+    n = float(d.p.new_beds_care)
+    for i, (y, v) in enumerate(zip(d.years, year_values(model, x))):
+        p_y = replace(d.per_year[i], budget=None if budget_through is None else float(budget_through[i]))
+        layout = _Layout(v)
+        m_y = Model(lp=layout, prepared=p_y, scenario=sc.for_year(y, pop), scale=d.scale,
+                    cost_yuan=np.zeros(layout.shape[1]), groups=d.groups, problem=_YearProblem(model, layout, i),
+                    data=year_data(d, i))
+        r = Result.from_solution(m_y, layout.x, info)
+        fac, dist = r.facilities, r.districts
+        child = d.p.child
+        rep = v["repurposed"]
+        gained = rep * d.rep_gain
+        fac["added_slots"] = np.where(child, v["built"], 0.0)
+        fac["repurposed_slots"] = rep
+        fac["beds_after"] = np.where(child, gained, fac["beds_after"])
+        fac["beds_care_after"] = np.where(child, n * gained, fac["beds_care_after"])
+        fac.loc[rep > TOL, "state"] = "repurposed"
+        fac["cost"] = by_fac.loc[y].reindex(fac["facility_id"]).to_numpy(float)  # spent by the end of y
+        gain_d = d.per_district(np.arange(len(rep)), gained)
+        dist["beds_after"] = dist["beds_after"] + gain_d
+        dist["care_beds_after"] = dist["care_beds_after"] + n * gain_d
+        dist["beds_per_1000_elderly_after"] = T.per_1000(dist["beds_after"], dist["pop_60_plus"])
+        dist["care_share_after"] = T.share(dist["care_beds_after"], dist["beds_after"])
+        dist["repurposed_slots"] = d.per_district(np.arange(len(rep)), rep)
+        dist["cost"] = np.bincount(d.p.fac_d, fac["cost"].to_numpy(float), len(dist))
+        r.cost = float(fac["cost"].sum())
+        per_year[y] = r
+        tables.append(pd.DataFrame(dist.drop(columns="geometry", errors="ignore")).assign(year=y))
+    by_year = pd.concat(tables, ignore_index=True)
+    by_year.insert(0, "year", by_year.pop("year"))
+    by_year.insert(0, "district_id", by_year.pop("district_id"))
+    last = per_year[d.years[-1]]
+    status = "optimal" if bool(by_year["met"].all()) else "shortfall"
+    return Result(status=status, cost=float(spent.sum()), districts=last.districts, facilities=last.facilities,
+                  areas=last.areas, scenario=sc, info=info, by_year=by_year, facility_years=fy,
+                  cost_by_year=spent.rename("cost_yuan"), per_year=per_year,
+                  solution=model.solution(np.asarray(x, float), getattr(info, "duals", None)))
+
+
+# ------------------------------------------------------------------ reading a phased Result
+
+SHORTFALL_COLUMNS = {"slots": "shortfall_slots", "affordable": "shortfall_affordable", "beds": "shortfall_beds",
+                     "care": "shortfall_care_beds", "access_childcare": "shortfall_access_childcare",
+                     "access_beds": "shortfall_access_beds"}
+
+
+def _require_phased(res):
+    if res.by_year is None:
+        from ._errors import PlannerError
+        raise PlannerError("this result is a single-period plan; set the plan years (key years) for a phased plan",
+                           "years", None, "years")
+
+
+def phasing_table(res, district_id=None) -> pd.DataFrame:
+    """Need against capacity year by year, for the whole region or one district.
+
+    Columns: ``year``, population, ``need_slots`` (the year's target, the larger
+    of per 1,000 residents and per child), ``slots_for_children`` (what the
+    per-child target alone asks for), ``slots_before``/``slots_after``,
+    ``need_beds``, ``beds_before``/``beds_after``, shortfalls, the ratios, and
+    money: ``cost_yuan`` (spent in the year), ``spent_to_date_yuan`` and, with
+    a budget, ``budget_yuan``/``budget_to_date_yuan``.
+    """
+    _require_phased(res)
+    b = res.by_year
+    fy = res.facility_years
+    if district_id is not None:
+        key = str(district_id)
+        if key not in set(b["district_id"]):
+            from ._errors import PlannerError
+            raise PlannerError(f"unknown district {district_id!r}", "districts", None, "district_id")
+        b, fy = b[b["district_id"] == key], fy[fy["district_id"] == key]
+    b = b.assign(slots_for_children=b["target_childcare_per_child"] * b["pop_0_2"])
+    sums = ["pop_total", "pop_0_2", "pop_60_plus", "target_slots", "slots_for_children", "slots_before", "slots_after",
+            "target_beds", "beds_before", "beds_after", "care_beds_after", "shortfall_slots", "shortfall_beds",
+            "shortfall_care_beds", "shortfall_affordable"]
+    out = b.groupby("year", sort=True)[sums].sum().rename(columns={"target_slots": "need_slots",
+                                                                   "target_beds": "need_beds"})
+    out["slots_per_1000_after"] = T.per_1000(out["slots_after"], out["pop_total"])
+    out["slots_per_child_after"] = T.share(out["slots_after"], out["pop_0_2"])
+    out["beds_per_1000_elderly_after"] = T.per_1000(out["beds_after"], out["pop_60_plus"])
+    out["care_share_after"] = T.share(out["care_beds_after"], out["beds_after"])
+    out["districts_met"] = b.groupby("year", sort=True)["met"].sum()
+    out["cost_yuan"] = fy.groupby("year", sort=True)["cost"].sum().reindex(out.index, fill_value=0.0)
+    out["spent_to_date_yuan"] = out["cost_yuan"].cumsum()
+    budget = budget_by_year(res.scenario.budget, list(out.index))
+    if budget is not None and district_id is None:
+        out["budget_yuan"] = budget
+        out["budget_to_date_yuan"] = np.cumsum(budget)
+    return out.reset_index()
+
+
+def explain_years(res, lang=None) -> list[str]:
+    """One line per year and missed target: ``"2029: childcare slots short by 120 in 娄烦县 (budget)"``.
+
+    ``lang``: ``"zh"`` or ``"en"`` (default: the planner's default language).
+    """
+    from . import i18n
+
+    _require_phased(res)
+    lang = i18n.check_lang(lang or i18n.DEFAULT_LANG)
+    lines = []
+    for year, rows in res.by_year.groupby("year", sort=True):
+        n = len(lines)
+        sep = "、" if lang == "zh" else ", "
+        for _, r in rows.iterrows():
+            reasons = {}  # target → its reasons (reach shortfalls may have several)
+            for code in filter(None, str(r["shortfall_reason"]).split(";")):
+                target, _, reason = code.partition(":")
+                reasons.setdefault(target, []).append(i18n.reason_short(reason, lang))
+            for target, why in reasons.items():
+                amount = r.get(SHORTFALL_COLUMNS.get(target, ""), np.nan)
+                lines.append(i18n.t("explain_line", lang).format(
+                    year=year, district=r["name"], target=i18n.target_word(target, lang),
+                    amount=i18n.fmt_number(amount, 0), reason=sep.join(why)))
+        if len(lines) == n:
+            lines.append(i18n.t("explain_none", lang).format(year=year))
+    return lines
