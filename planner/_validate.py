@@ -20,8 +20,8 @@ import geopandas as gpd
 import shapely
 
 from ._errors import PlannerError
-from .schema import (Column, GEOMETRY_REQUIRED, ID_COLUMN, KINDS, SETTING_ALIASES, SHARE_COLUMNS, TABLES,
-                     TARGET_COLUMNS)
+from .schema import (FORCE_ALIASES, FORCE_VALUES, Column, GEOMETRY_REQUIRED, ID_COLUMN, KINDS, SETTING_ALIASES,
+                     SHARE_COLUMNS, TABLES, TARGET_COLUMNS)
 
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "1.0"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "0.0"}
@@ -181,8 +181,14 @@ def _check_facilities(t: _Table) -> None:
         t.fail(child & (df[c] > 0).to_numpy(), c, f"a childcare facility cannot have {c}")
     for c in ("slots", "slots_affordable"):
         t.fail(~child & (df[c] > 0).to_numpy(), c, f"an eldercare facility cannot have {c}")
-    t.fail(child & df["cost_per_conversion"].notna().to_numpy(), "cost_per_conversion",
-           "conversion applies to eldercare beds only; leave it blank for childcare")
+    # A 0 in a column that does not apply to the row's kind means "does not apply", like a blank.
+    t.fail(child & (df["cost_per_conversion"] > 0).to_numpy(), "cost_per_conversion",
+           "conversion applies to eldercare beds only; leave it blank (or 0) for childcare")
+    df.loc[child, "cost_per_conversion"] = np.nan
+    force = df["force"].map(lambda v: FORCE_ALIASES.get(v, v.lower()))
+    t.fail(~force.isin(FORCE_VALUES).to_numpy(), "force",
+           lambda v: f"force must be open, closed or blank, got {v!r}")
+    df["force"] = force
     grows = (df["max_add"] > 0).to_numpy() | cand
     t.fail(grows & df["cost_per_unit"].isna().to_numpy(), "cost_per_unit",
            "cost_per_unit is needed where the facility can grow (max_add > 0 or candidate)")

@@ -112,6 +112,7 @@ def _solve(args) -> int:
         s = res.summary()
         print(f"{s['scenario']}: {s['status']} — cost {s['cost_yuan']:,.0f} yuan; "
               f"{s['districts_met']}/{s['districts']} districts meet every target")
+        print(s["cost_note"])
         print(f"slots per 1,000: {s['slots_per_1000_before']} → {s['slots_per_1000_after']}; "
               f"beds per 1,000 aged 60+: {s['beds_per_1000_elderly_before']} → {s['beds_per_1000_elderly_after']}")
         if "years" in s:  # a phased plan: money and districts met, year by year

@@ -106,6 +106,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "of_target": ("达标率", "% of target"),
     "no_reach_childcare": ("出行时间内无任何托育点的人口", "People with no childcare site in reach"),
     "no_reach_beds": ("出行时间内无任何养老点的老人", "Aged 60+ with no elderly-care site in reach"),
+    "mc_title": ("边际成本（目标 +1）", "Marginal cost (target +1)"),
+    "mc_childcare": ("托位/千人", "slot per 1,000"),
+    "mc_beds": ("床位/千老人", "bed per 1,000 aged 60+"),
+    "mc_affordable": ("普惠占比 1 点", "affordable 1 pt"),
+    "mc_care": ("护理型占比 1 点", "care-oriented 1 pt"),
     "synthetic_row": ("演示用合成数据", "synthetic demo data"),
     # attribution
     "attr_data": ("数据", "Data"),
@@ -144,6 +149,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "notes_type": ("类型", "Type"),
     "status_optimal": ("全部目标可达成", "every target met"),
     "status_shortfall": ("部分目标无法达成", "some targets cannot be met"),
+    "status_time_limit": ("达到求解时限：方案未证明最优", "stopped at the time limit: not proven optimal"),
+    "cost_relaxation": ("线性松弛下界；整数规划给出可执行方案",
+                        "LP relaxation (lower bound); integer mode: the plan to build"),
+    "cost_integer": ("整数方案，已证明最优（差距 {gap}）", "integer plan, proven optimal (gap {gap})"),
+    "cost_integer_time_limit": ("整数方案，达到时限未证明最优（差距 {gap}）",
+                                "integer plan stopped at the time limit, not proven optimal (gap {gap})"),
     "total_cost": ("总费用", "Total cost"),
     "districts_met": ("全部达标的区县", "Districts meeting every target"),
     "yes": ("是", "yes"),
@@ -315,6 +326,14 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "shortfall_reason": ("未达标原因代码", "Shortfall reason codes"),
     "shortfall_reason_text": ("未达标原因", "Why targets are missed"),
     "cost": ("费用 (元)", "Cost (yuan)"),
+    "marginal_cost_childcare_per_1000": ("边际成本：每千人托位 +1 (元)", "Marginal cost: +1 slot per 1,000 (yuan)"),
+    "marginal_cost_beds_per_1000_elderly": ("边际成本：每千老人床位 +1 (元)",
+                                            "Marginal cost: +1 bed per 1,000 aged 60+ (yuan)"),
+    "marginal_cost_affordable_share": ("边际成本：普惠占比 +1 个百分点 (元)",
+                                       "Marginal cost: affordable share +1 point (yuan)"),
+    "marginal_cost_care_bed_share": ("边际成本：护理型占比 +1 个百分点 (元)",
+                                     "Marginal cost: care-oriented share +1 point (yuan)"),
+    "force": ("既定决策 (open/closed)", "Decided (open/closed)"),
     # facility results
     "added_slots": ("新增托位 (个)", "Added slots"),
     "added_affordable": ("新增普惠托位 (个)", "Added affordable slots"),
@@ -587,6 +606,7 @@ COLUMN_GUIDE_ZH: dict[str, str] = {
     "repurpose_to_beds": "托育机构每让出一个托位可改建的养老床位数；空白表示不能改建（分期规划）",
     "cost_per_repurpose": "每让出一个托位改建为床位的费用（元）；填了可改床位数时必填",
     "operating_cost_per_unit_year": "每个新增托位或床位每年的运营费（元），从建成后的下一年计（分期规划）",
+    "force": "已定的决定：open（必须新建/保留且不缩减）、closed（不建、不扩）；空白由模型决定",
 }
 
 

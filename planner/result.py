@@ -30,8 +30,10 @@ class Result:
     ----------
     status : str
         ``"optimal"`` (every target met at least cost, or the best use of the
-        budget with nothing missing) or ``"shortfall"`` (some targets cannot be
-        met; see ``districts``).
+        budget with nothing missing), ``"shortfall"`` (some targets cannot be
+        met; see ``districts``) or ``"time_limit"`` (the solver stopped at
+        ``options.time_limit_s`` with a plan not proven optimal; integer mode:
+        ``info.mip_gap`` is the proven gap).
     cost : float
         Total yuan of the plan.
     districts, facilities, areas : DataFrame / GeoDataFrame
@@ -141,9 +143,11 @@ class Result:
         _add_scores(ar, fac, p, sc.options.score_decay)
 
         districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
+        _add_marginal_costs(districts, model, sol)
         met_all = bool(districts["met"].all())
         cost = float(cost_f.sum())
-        return cls(status="optimal" if met_all else "shortfall", cost=cost, districts=districts,
+        status = "time_limit" if info.status == "time_limit" else "optimal" if met_all else "shortfall"
+        return cls(status=status, cost=cost, districts=districts,
                    facilities=fac, areas=ar, scenario=sc, info=info, solution=sol)
 
     # ------------------------------------------------------------ summaries
@@ -173,6 +177,9 @@ class Result:
             "cost_yuan": round(self.cost, 2),
             "budget_yuan": self.scenario.budget,
             "integer": bool(self.scenario.options.integer),
+            "mip_gap": None if self.info.mip_gap is None else float(self.info.mip_gap),
+            "cost_basis": self.cost_basis(),
+            "cost_note": self.cost_note("en"),
             "targets": {fl.name: getattr(t, fl.name) for fl in fields(t)},
             "districts": int(len(d)),
             "districts_met": int(d["met"].sum()),
@@ -195,6 +202,22 @@ class Result:
             "solve_seconds": round(self.info.solve_seconds, 4),
             "variables": self.info.n_variables, "constraints": self.info.n_constraints,
         }
+
+    def cost_basis(self) -> str:
+        """Which cost this is: ``"lp_relaxation"`` (LP mode: a lower bound, sites may open in part),
+        ``"integer"`` (proven within ``options.mip_gap``) or ``"integer_time_limit"``."""
+        if not getattr(self.info, "integer", False):  # what was solved, not the scenario's current setting
+            return "lp_relaxation"
+        return "integer_time_limit" if self.info.status == "time_limit" else "integer"
+
+    def cost_note(self, lang: str = "en") -> str:
+        """One line saying which cost this is, for the summary, the CLI and the app."""
+        from .i18n import t
+
+        gap = self.info.mip_gap
+        key = {"lp_relaxation": "cost_relaxation", "integer": "cost_integer",
+               "integer_time_limit": "cost_integer_time_limit"}[self.cost_basis()]
+        return t(key, lang).format(gap="–" if gap is None else f"{100 * max(gap, 0.0):.2g}%")
 
     def explain(self, district_id, lang: str | None = None) -> list[str]:
         """Lines on why a district misses targets (empty if met), in the scenario's language.
@@ -408,6 +431,23 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     if geom is not None:
         return gpd.GeoDataFrame(out, geometry=geom.to_numpy(), crs=d.crs)
     return out
+
+
+def _add_marginal_costs(out, model, sol) -> None:
+    """``marginal_cost_*`` columns (yuan per +1 unit of a district's target; see docs/model.md)."""
+    from .formulation import MARGINAL_COST_COLUMNS, marginal_costs
+
+    # phased plans' year views carry no per-area populations: no marginal costs there (yet)
+    if sol is None or sol.duals is None or model.data is None or getattr(model.data, "area_pop", None) is None:
+        for c in MARGINAL_COST_COLUMNS:
+            out[c] = np.nan
+        return
+    shortfall = {"slots": out["shortfall_slots"].to_numpy(), "affordable": out["shortfall_affordable"].to_numpy(),
+                 "beds": out["shortfall_beds"].to_numpy(), "care": out["shortfall_care_beds"].to_numpy()}
+    mc = marginal_costs(model.data, sol, out["slots_after"].to_numpy(), out["beds_after"].to_numpy(), shortfall)
+    at = out.columns.get_loc("cost")  # beside the plan's cost
+    for i, c in enumerate(MARGINAL_COST_COLUMNS):
+        out.insert(at + 1 + i, c, mc[c])
 
 
 def _reasons(p, ar, out, status) -> list[str]:
