@@ -50,3 +50,11 @@ def test_reading_validating_and_scenarios_form_no_circle():
 def test_io_does_not_know_about_scenarios():
     g = import_graph()
     assert "scenario" not in reaches(g, "io") and "access" not in reaches(g, "io")
+
+
+def test_validation_knows_the_same_population_columns_as_phasing():
+    # _validate cannot import phasing (it is a leaf): it derives the list from the schema instead
+    from planner._validate import POP_COLUMNS
+    from planner.phasing import POP_COLUMNS as PHASING
+
+    assert tuple(POP_COLUMNS) == tuple(PHASING)
