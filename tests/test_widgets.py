@@ -716,3 +716,15 @@ def test_headline_counts_the_rows_that_carry_the_targets():
     assert "childcare slots 0 → <b class='cp-ok'>1</b>" in head
     assert "Districts meeting every target" in head and "2 / 2" in head
     assert views.rows_meeting(res, "prefecture")["slots"] == (0, 1)
+
+
+def test_sandbox_refuses_outside_paths_in_the_table_with_crs_form(tmp_path, monkeypatch):
+    box = tmp_path / "box"
+    app = PlannerApp(region_scenario(), sandbox=box, solve=False)
+    opened = []
+    real = planner.load_scenario
+    monkeypatch.setattr(planner, "load_scenario", lambda p, *a, **k: opened.append(str(p)) or real(p, *a, **k))
+    (tmp_path / "secret.csv").write_text("area_id\n1\n")
+    (box / "s.yaml").write_text("areas: {path: ../secret.csv, crs: gcj02}\nfacilities: f.csv\n")
+    assert app.load("s.yaml") is None and opened == []
+    assert "../secret.csv" in app.error.message
