@@ -109,25 +109,21 @@ class Result:
         open_frac[K] = v["open"]
         fixed = f["fixed_cost"].to_numpy(float)
         cost_f = p.cost_unit * added + p.cost_conv * conv + fixed * open_frac
-        fac = f.copy()
-        fac["added_slots"] = np.where(p.child, added, 0.0)
-        fac["added_affordable"] = aff
-        fac["added_beds"] = np.where(p.child, 0.0, added)
-        fac["converted_care_beds"] = conv
-        fac["opened"] = p.cand & (open_frac > 1e-6)
-        fac["open_fraction"] = open_frac
-        fac["slots_after"] = fac["slots"] + fac["added_slots"]
-        fac["beds_after"] = fac["beds"] + fac["added_beds"]
-        fac["beds_care_after"] = fac["beds_care"] + conv + (fac["added_beds"] if p.new_beds_care else 0.0)
-        fac["state"] = np.select(
-            [p.cand & fac["opened"], p.cand, added > TOL, conv > TOL],
-            ["opened", "not_opened", "expanded", "converted"], "unchanged")
-        fac["cost"] = cost_f
+        add_slots = np.where(p.child, added, 0.0)
+        add_beds = np.where(p.child, 0.0, added)
+        opened = p.cand & (open_frac > 1e-6)
+        fac = _with_columns(f, {
+            "added_slots": add_slots, "added_affordable": aff, "added_beds": add_beds,
+            "converted_care_beds": conv, "opened": opened, "open_fraction": open_frac,
+            "slots_after": f["slots"].to_numpy(float) + add_slots,
+            "beds_after": f["beds"].to_numpy(float) + add_beds,
+            "beds_care_after": f["beds_care"].to_numpy(float) + conv + (add_beds if p.new_beds_care else 0.0),
+            "state": np.select([p.cand & opened, p.cand, added > TOL, conv > TOL],
+                               ["opened", "not_opened", "expanded", "converted"], "unchanged"),
+            "cost": cost_f})
 
         # areas
-        ar = a.copy()
-        ar["need_childcare"] = p.need_c
-        ar["need_beds"] = p.need_e
+        cols = {"need_childcare": p.need_c, "need_beds": p.need_e}
         for kind, pairs, need, unit, flow in (("childcare", p.pairs_c, p.need_c, "slots", v["flow_c"]),
                                               ("beds", p.pairs_e, p.need_e, "beds", v["flow_e"])):
             after = np.minimum(max_served(pairs, need, fac[f"{unit}_after"].to_numpy(float), flow), need)
@@ -137,12 +133,13 @@ class Result:
             # (tests/test_properties.py checks it against an independent max-flow).
             before = max_served(pairs, after, fac[unit].to_numpy(float), np.zeros(len(pairs)))
             for suffix, served in (("_before", before), ("", after)):
-                ar[f"served_in_reach_{kind}{suffix}"] = served
-                ar[f"access_share_{kind}{suffix}"] = _share(served, need)
-        ar["sites_in_reach_childcare"] = np.bincount(p.pairs_c.area, minlength=n_a)
-        ar["sites_in_reach_beds"] = np.bincount(p.pairs_e.area, minlength=n_a)
-        ar["shortfall_access_childcare"] = _clean(v["sf_acc_c"])
-        ar["shortfall_access_beds"] = _clean(v["sf_acc_e"])
+                cols[f"served_in_reach_{kind}{suffix}"] = served
+                cols[f"access_share_{kind}{suffix}"] = _share(served, need)
+        cols["sites_in_reach_childcare"] = np.bincount(p.pairs_c.area, minlength=n_a)
+        cols["sites_in_reach_beds"] = np.bincount(p.pairs_e.area, minlength=n_a)
+        cols["shortfall_access_childcare"] = _clean(v["sf_acc_c"])
+        cols["shortfall_access_beds"] = _clean(v["sf_acc_e"])
+        ar = _with_columns(a, cols)
         _add_scores(ar, fac, p, sc.options.score_decay)
 
         districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
@@ -368,6 +365,16 @@ def _share(served, need):
 def _clean(v):
     v = np.asarray(v, float)
     return np.where(v > TOL, v, 0.0)
+
+
+def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """A copy of ``frame`` with ``columns`` set, new ones joined at once (one concat, not one insert each)."""
+    new = {k: v for k, v in columns.items() if k not in frame.columns}
+    out = pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1) if new else frame.copy()
+    for k, v in columns.items():
+        if k in frame.columns:  # a column the input already had keeps its place
+            out[k] = v
+    return out
 
 
 def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
