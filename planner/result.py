@@ -9,20 +9,17 @@ import numpy as np
 import pandas as pd
 import geopandas as gpd
 
-from . import targets
+from . import i18n, targets
 from .access import max_served
 
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
 
-REASONS = {
-    "expansion_limit": "expansion limits: even every allowed expansion, conversion and new site is not enough",
-    "no_site_in_reach": "no facility or candidate site within the travel time",
-    "budget": "the budget runs out first",
-    "time_limit": "the solver stopped at its time limit",
-}
-TARGET_WORDS = {"slots": "childcare slots", "affordable": "affordable share", "beds": "elderly-care beds",
-                "care": "care-oriented share", "access_childcare": "childcare within reach",
-                "access_beds": "elderly care within reach"}
+#: The files :meth:`Result.to_csv` writes into its folder.
+CSV_OUTPUTS = ("districts.csv", "facilities.csv", "areas.csv", "summary.json")
+
+# Reason and target words live in planner.i18n (zh and en); the English ones, by code:
+REASONS = {code: words[1] for code, words in i18n.REASONS.items()}
+TARGET_WORDS = {code: words[1] for code, words in i18n.TARGET_WORDS.items()}
 
 
 @dataclass
@@ -219,18 +216,17 @@ class Result:
                "integer_time_limit": "cost_integer_time_limit"}[self.cost_basis()]
         return t(key, lang).format(gap="–" if gap is None else f"{100 * max(gap, 0.0):.2g}%")
 
-    def explain(self, district_id) -> list[str]:
-        """Plain-English lines on why a district misses targets (empty if met)."""
+    def explain(self, district_id, lang: str | None = None) -> list[str]:
+        """Lines on why a district misses targets (empty if met), in the scenario's language.
+
+        ``lang``: ``"zh"`` or ``"en"``; default :func:`planner.i18n.scenario_lang`
+        (the scenario's ``lang``, else Chinese when its names are Chinese).
+        """
         row = self.districts.loc[self.districts["district_id"] == str(district_id)]
         if row.empty:
             from ._errors import PlannerError
             raise PlannerError(f"unknown district {district_id!r}", "districts", None, "district_id")
-        codes = row["shortfall_reason"].iloc[0]
-        out = []
-        for code in filter(None, codes.split(";")):
-            target, reason = code.split(":")
-            out.append(f"{TARGET_WORDS[target]}: {REASONS[reason]}")
-        return out
+        return i18n.reason_lines(row["shortfall_reason"].iloc[0], lang or i18n.scenario_lang(self.scenario))
 
     # ------------------------------------------------------------ phased plans
 
@@ -264,10 +260,11 @@ class Result:
         A phased plan also writes by_year.csv, facility_years.csv, phasing.csv and phasing.png.
         """
         from pathlib import Path
-        from .io import write_atomic, write_text_atomic
+        from .io import check_outputs, write_atomic, write_text_atomic
 
         folder = Path(folder)
         protect = list(self.scenario.sources.values())
+        check_outputs([folder / n for n in CSV_OUTPUTS], protect)  # all refused before any is written
         written = {}
         for name in ("districts", "facilities", "areas"):
             table = _plain(getattr(self, name))
