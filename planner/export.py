@@ -265,7 +265,7 @@ def _notes_sheet(wb, result, frames, lang, bold, formats, titles=None) -> None:
     t = lambda k: i18n.t(k, lang)  # noqa: E731
     ws = wb.add_worksheet(t("sheet_notes"))
     sc = result.scenario
-    status = t("status_optimal") if result.status == "optimal" else t("status_shortfall")
+    status = t(f"status_{result.status}")
     rows = [
         (t("notes_scenario"), getattr(sc, "name", "")),
         (t("notes_status"), f"{status} ({result.status})"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from . import targets as T
 from .lp import LinearProblem, _get, lazy_index
@@ -51,15 +52,29 @@ class ModelData:
     price: dict                # shortfall block → price per unit (× SHORTFALL_PRICE)
     pop: np.ndarray            # residents per district
     elderly: np.ndarray        # residents aged 60+ per district
+    area_pop: dict = field(default=None)  # "pop_total", "pop_60_plus" → per area (marginal costs)
+    add_upper: np.ndarray = field(default=None)   # per facility; integer mode: tightened (site_bounds)
+    open_upper: np.ndarray = field(default=None)  # per facility; integer mode: 0 for dominated candidates
     children: np.ndarray = field(default=None)  # children under 3 per district (childcare_per_child)
     C: np.ndarray = field(default=None)
     E: np.ndarray = field(default=None)
     K: np.ndarray = field(default=None)
     _flow_pairs: dict = field(default_factory=dict, repr=False)
+    cover: dict = field(default_factory=dict)      # "c"/"e" → per group: coverage-only (integer mode)
+    useful: np.ndarray = field(default=None)       # per facility: what a site can use (integer mode)
 
     def __post_init__(self):
         p = self.p
         self.C, self.E, self.K = np.flatnonzero(p.child), np.flatnonzero(~p.child), np.flatnonzero(p.cand)
+        if self.add_upper is None:
+            self.add_upper = p.add_upper
+        if self.open_upper is None:
+            self.open_upper = p.open_upper
+
+    def required_in_reach(self, name: str) -> np.ndarray:
+        """R_g = Σ_{a∈g} access_share_a · need_a per area group (slots or beds)."""
+        p, g = self.p, self.groups[name]
+        return np.bincount(g.of_area, p.access_share_a * (p.need_c if name == "c" else p.need_e), g.n)
 
     def per_district(self, fac_set, values) -> np.ndarray:
         """Σ of a per-facility value over the facilities of ``fac_set``, per district."""
@@ -75,13 +90,44 @@ class ModelData:
             return pd.Index(ids[first], name="area_group")
         return lazy_index(g.n, make)
 
-    def flow_pairs(self, name: str):
-        """The reach pairs that carry a flow column (each group's first area), once per service."""
+    def pop_of(self, people: str) -> np.ndarray:
+        """Residents (``pop_total``) or aged 60+ (``pop_60_plus``) per district."""
+        return self.pop if people == "pop_total" else self.elderly
+
+    def area_people(self, people: str) -> np.ndarray:
+        return self.area_pop[people]
+
+    def group_district(self, name: str) -> np.ndarray:
+        """District position of each area group (groups never span districts)."""
+        g = self.groups[name]
+        out = np.zeros(g.n, np.int64)
+        out[g.of_area] = self.p.area_d
+        return out
+
+    def group_pairs(self, name: str):
+        """One reach pair per (area group, site): the pairs of each group's first area, once per service."""
         if name not in self._flow_pairs:
             pairs = self.p.pairs_c if name == "c" else self.p.pairs_e
             g = self.groups[name]
             self._flow_pairs[name] = pairs if len(g.flow_pairs) == len(pairs) else pairs.select(g.flow_pairs)
         return self._flow_pairs[name]
+
+    def flow_kept(self, name: str):
+        """Positions in :meth:`group_pairs` that get a flow column (all but coverage-only groups)."""
+        cover = self.cover.get(name)
+        if cover is None or not cover.any():
+            return None
+        gp = self.group_pairs(name)
+        return np.flatnonzero(~cover[self.groups[name].of_area[gp.area]])
+
+    def flow_pairs(self, name: str):
+        """The group pairs that carry a flow column."""
+        key = f"flow_{name}"
+        if key not in self._flow_pairs:
+            kept = self.flow_kept(name)
+            gp = self.group_pairs(name)
+            self._flow_pairs[key] = gp if kept is None else gp.select(kept)
+        return self._flow_pairs[key]
 
 
 def _fac_index(d: ModelData, pos):
@@ -95,14 +141,15 @@ def define_capacity_variables(lp: LinearProblem, d: ModelData) -> dict:
 
     add_f ∈ [0, max_add_f] (candidates: [0, max_size_f]); aff_f ∈ [0, max_add_f] for f ∈ C;
     conv_f ∈ [0, B_f − BC_f] for f ∈ E with a conversion cost; open_k ∈ [0, 1] for k ∈ K.
-    All integer in integer mode.
+    All integer in integer mode. ``force``: open → open_k = 1; closed → add_f = conv_f = 0 (open_k = 0).
     """
     p, C, E, K = d.p, d.C, d.E, d.K
     return {
-        "add": lp.add_variables("add", d.facilities, upper=p.add_upper, integer=p.integer),
-        "aff": lp.add_variables("aff", _fac_index(d, C), upper=p.add_upper[C], integer=p.integer),
+        "add": lp.add_variables("add", d.facilities, upper=d.add_upper, integer=p.integer),
+        "aff": lp.add_variables("aff", _fac_index(d, C), upper=d.add_upper[C], integer=p.integer),
         "conv": lp.add_variables("conv", _fac_index(d, E), upper=p.conv_upper[E], integer=p.integer),
-        "open": lp.add_variables("open", _fac_index(d, K), upper=1.0, integer=p.integer),
+        "open": lp.add_variables("open", _fac_index(d, K), lower=p.open_lower[K], upper=d.open_upper[K],
+                                 integer=p.integer),
     }
 
 
@@ -211,19 +258,192 @@ def define_reach(lp: LinearProblem, v: dict, d: ModelData) -> list:
     """
     p = d.p
     out = []
-    for name, fac_set, cap_now, need in (("c", d.C, d.existing["slots"], p.need_c),
-                                         ("e", d.E, d.existing["beds"], p.need_e)):
+    for name, fac_set, cap_now in (("c", d.C, d.existing["slots"]), ("e", d.E, d.existing["beds"])):
         g = d.groups[name]
         fp = d.flow_pairs(name)
         flow = v[f"flow_{name}"]
-        required = np.bincount(g.of_area, p.access_share_a * need, g.n)
-        out.append(lp.add_constraints(
-            f"access_{name}", flow.sum_by(g.of_area[fp.area], d.group_index(name)) + v[f"sf_acc_{name}"] >= required))
+        required = d.required_in_reach(name)
+        lhs = flow.sum_by(g.of_area[fp.area], d.group_index(name)) + v[f"sf_acc_{name}"]
+        cover = d.cover.get(name)
+        if cover is not None and cover.any():  # coverage-only groups: R_g · Σ open_k (docs/model.md)
+            gp = d.group_pairs(name)
+            grp = g.of_area[gp.area]
+            at = np.flatnonzero(cover[grp] & (d.open_upper[gp.facility] > 0))
+            site = np.full(len(p.fac_d), -1)
+            site[d.K] = np.arange(len(d.K))
+            lhs = lhs + (v["open"][site[gp.facility[at]]] * required[grp[at]]).sum_by(grp[at], d.group_index(name))
+        out.append(lp.add_constraints(f"access_{name}", lhs >= required))
         local = np.full(len(p.fac_d), -1)
         local[fac_set] = np.arange(len(fac_set))
         out.append(lp.add_constraints(
             f"capacity_{name}",
             flow.sum_by(local[fp.facility], _fac_index(d, fac_set)) - v["add"][fac_set] <= cap_now[fac_set]))
+    return out
+
+
+def define_site_reach_linking(lp: LinearProblem, v: dict, d: ModelData) -> list:
+    """Integer mode only, per pair (g, k) in reach of a candidate site k (disaggregated linking):
+
+    flow[g, k] − R_g · open_k ≤ 0,   R_g = Σ_{a∈g} access_share_a · need_a
+
+    Valid: some optimal plan sends each group at most R_g in total (flows are
+    free; cutting them back keeps every row), and a closed site has no
+    capacity. It cuts fractional openings the aggregated ``site_max`` row
+    allows (the LP relaxation then opens each site at least as far as the
+    largest single group it serves needs), which is what makes
+    branch-and-bound prove optimality fast (``docs/model.md``).
+    """
+    p = d.p
+    if not p.integer:
+        return []
+    out = []
+    is_cand = np.full(len(p.fac_d), -1)
+    is_cand[d.K] = np.arange(len(d.K))
+    for name in ("c", "e"):
+        fp = d.flow_pairs(name)
+        g = d.groups[name]
+        at = np.flatnonzero(is_cand[fp.facility] >= 0)
+        if not len(at):
+            continue
+        flow = v[f"flow_{name}"][at]
+        site = v["open"][is_cand[fp.facility[at]]]
+        R = d.required_in_reach(name)[g.of_area[fp.area[at]]]
+        out.append(lp.add_constraints(f"site_reach_{name}", flow - site * R <= 0.0))
+    return out
+
+
+def site_bounds(d: ModelData):
+    """Integer mode: (add_upper, open_upper) with candidate bounds tightened and dominated candidates shut.
+
+    What a candidate k can usefully add (``docs/model.md``, "Exact integer sites"):
+    useful_k = max(reach_k, count_k) with reach_k = Σ_{g in reach of k} R_g and
+    count_k the district's deficit on the rows the site's capacity enters
+    (childcare: slots deficit and affordable deficit ÷ (1 − t_aff); eldercare:
+    beds deficit and, with new beds care-oriented, care deficit ÷ (1 − t_care)).
+    Bound: max(min_size, min(max_size, ⌈useful⌉)) (whole units). Exact because
+    capacity beyond that is in no binding row and costs ≥ 0 (added slots may
+    all be affordable at no cost, so every site's term in the share rows is ≥ 0).
+
+    Candidate k is dominated by candidate j (then shut: open = add = 0) when they
+    are of the same kind and district (or k's district needs none of k's
+    capacity beyond reach, count_k = 0, and extra capacity cannot hurt j's
+    district: childcare, or beds built care-oriented), j reaches every group k reaches,
+    fixed_cost, cost_per_unit and min_size of j are ≤ those of k, j can hold
+    everything it could use (max_size_j ≥ useful_j), k is not forced open and j
+    not forced closed: any plan using k moves k's capacity to j at no more cost.
+    Dominators are checked first (largest reach first), so shutting every
+    dominated site at once is exact (the relation is transitive).
+    """
+    p, K = d.p, d.K
+    add_upper, open_upper = d.add_upper.astype(float).copy(), d.open_upper.astype(float).copy()
+    if not len(K):
+        return add_upper, open_upper
+    n_f, n_d = len(p.fac_d), p.n_districts
+    t = p.targets
+    reach = np.zeros(n_f)
+    members = {}
+    for name in ("c", "e"):
+        g = d.groups[name]
+        R = d.required_in_reach(name)
+        # each (group, site) once: pairs of the group's first area
+        fp = d.group_pairs(name)
+        reach += np.bincount(fp.facility, R[g.of_area[fp.area]], n_f)
+        members[name] = (fp.facility, g.of_area[fp.area], g.n)
+    slots_def = np.maximum(T.required(t["childcare_per_1000"].to_numpy(float), d.pop)
+                           - d.per_district(d.C, d.existing["slots"]), 0)
+    t_aff = t["affordable_share"].to_numpy(float)
+    aff_def = np.maximum(T.share_floor(t_aff, d.per_district(d.C, d.existing["slots"]))
+                         - d.per_district(d.C, d.existing["affordable"]), 0)
+    beds_def = np.maximum(T.required(t["beds_per_1000_elderly"].to_numpy(float), d.elderly)
+                          - d.per_district(d.E, d.existing["beds"]), 0)
+    t_care = t["care_bed_share"].to_numpy(float)
+    care_def = np.maximum(T.share_floor(t_care, d.per_district(d.E, d.existing["beds"]))
+                          - d.per_district(d.E, d.existing["care"]), 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        aff_need = np.where(t_aff < 1, aff_def / (1 - t_aff), 0.0)
+        care_need = np.where((t_care < 1) & p.new_beds_care, care_def / (1 - t_care), 0.0)
+    count_child = np.maximum(slots_def, aff_need)
+    count_elder = np.maximum(beds_def, care_need)
+    count = np.where(p.child, count_child[p.fac_d], count_elder[p.fac_d])
+    useful = np.ceil(np.maximum(reach, count) - 1e-9)  # whole slots/beds in integer mode
+    d.useful = useful
+    min_size, max_size = d.min_size, d.max_size
+    tight = np.maximum(min_size, np.minimum(add_upper, useful))
+    add_upper[K] = np.where(open_upper[K] > 0, tight[K], 0.0)
+
+    # dominance among candidates of one kind and district
+    force_open = p.open_lower > 0
+    cost_unit, fixed = p.cost_unit, d.fixed
+    can_dominate = (max_size >= useful - 1e-9) & (open_upper > 0)
+    for name, kind in (("c", p.child), ("e", ~p.child)):
+        fac, grp, n_g = members[name]
+        ks = np.flatnonzero(p.cand & kind & (open_upper > 0))
+        if len(ks) < 2:
+            continue
+        local = np.full(n_f, -1)
+        local[ks] = np.arange(len(ks))
+        sel = local[fac] >= 0
+        M = sp.csr_matrix((np.ones(int(sel.sum())), (local[fac[sel]], grp[sel])), shape=(len(ks), n_g))
+        size = np.asarray(M.sum(axis=1)).ravel()
+        overlap = (M @ M.T).tocoo()  # overlap[k, j] = |reach(k) ∩ reach(j)|
+        k_, j_ = overlap.row, overlap.col
+        empty = np.flatnonzero(size == 0)  # reaches no group: ⊆ every site's reach
+        if len(empty):
+            k_ = np.concatenate([k_, np.repeat(empty, len(ks))])
+            j_ = np.concatenate([j_, np.tile(np.arange(len(ks)), len(empty))])
+            overlap = sp.coo_matrix((np.concatenate([overlap.data, np.zeros(len(empty) * len(ks))]), (k_, j_)),
+                                    shape=overlap.shape)
+        fk, fj = ks[k_], ks[j_]
+        # across districts only when k's district needs nothing of k's capacity beyond reach (count_k = 0)
+        # and added capacity cannot hurt j's district (childcare: added slots may all be affordable;
+        # beds: only when new beds are care-oriented)
+        cross = (count[fk] <= 0) & (p.child[fk] | p.new_beds_care)
+        dom = ((k_ != j_) & (overlap.data >= size[k_]) & ((p.fac_d[fk] == p.fac_d[fj]) | cross)
+               & (fixed[fj] <= fixed[fk]) & (cost_unit[fj] <= cost_unit[fk]) & (min_size[fj] <= min_size[fk])
+               & can_dominate[fj] & ~force_open[fk])
+        if dom.any():
+            order = np.lexsort((ks, min_size[ks], cost_unit[ks], fixed[ks], -size))  # dominators first
+            dominators = {}
+            for a, b in zip(k_[dom], j_[dom]):
+                dominators.setdefault(int(a), []).append(int(b))
+            kept = np.zeros(len(ks), bool)
+            for i in order:
+                if any(kept[j] for j in dominators.get(int(i), ())):
+                    open_upper[ks[i]] = 0.0
+                    add_upper[ks[i]] = 0.0
+                else:
+                    kept[i] = True
+    return add_upper, open_upper
+
+
+def coverage_groups(d: ModelData) -> dict:
+    """Integer mode: per service, the area groups every site of whose reach is a *free* candidate.
+
+    A candidate k is free when it costs nothing per unit, can hold all it could
+    use (max_size ≥ useful_k, so its bound is ≥ reach_k) and extra capacity
+    cannot hurt its district (childcare, or beds built care-oriented); shut
+    candidates (open ≤ 0) count as free (they serve nobody). For such a group
+    the flows and their linking rows are equivalent to one row
+    R_g · Σ_{k in reach} open_k + sf_g ≥ R_g (Fourier–Motzkin on
+    flow_{g,k} ≤ R_g open_k; the free sites' capacity rows are implied, as
+    their size can grow at no cost): no flow columns. :meth:`planner.model.Model.per_area`
+    puts the flows back (each covered group to one open site in reach) and
+    grows those sites' added (affordable) capacity to what they serve, which
+    keeps every row and the cost.
+    """
+    p = d.p
+    if not p.integer or d.useful is None:
+        return {}
+    free = p.cand & (p.cost_unit == 0) & (d.max_size >= d.useful - 1e-9) & (p.child | p.new_beds_care)
+    free |= p.cand & (d.open_upper <= 0)
+    out = {}
+    for name in ("c", "e"):
+        g = d.groups[name]
+        gp = d.group_pairs(name)
+        grp = g.of_area[gp.area]
+        n_pairs = np.bincount(grp, minlength=g.n)
+        n_other = np.bincount(grp[~free[gp.facility]], minlength=g.n)
+        out[name] = (n_pairs > 0) & (n_other == 0)
     return out
 
 
@@ -260,4 +480,64 @@ def define_objective(lp: LinearProblem, v: dict, d: ModelData) -> None:
 #: The families in build order (the order fixes columns and rows handed to the solver).
 VARIABLES = (define_capacity_variables, define_flow_variables, define_shortfall_variables)
 CONSTRAINTS = (define_district_slots, define_affordable_share, define_district_beds, define_care_share,
-               define_affordable_link, define_site_linking, define_reach, define_budget)
+               define_affordable_link, define_site_linking, define_reach, define_budget, define_site_reach_linking)
+
+
+# ------------------------------------------------------------------ marginal costs (from the duals)
+
+MARGINAL_COST_COLUMNS = ("marginal_cost_childcare_per_1000", "marginal_cost_beds_per_1000_elderly",
+                         "marginal_cost_affordable_share", "marginal_cost_care_bed_share")
+
+
+def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) -> dict:
+    """Yuan for raising one district's target by one unit at the optimal plan, from the row duals.
+
+    With y the dual of a row (objective units per unit of its right-hand side,
+    ≥ 0 on a binding ≥ row) and the objective in yuan × w / scale
+    (:func:`define_objective`), dV/dt for each target t of district d is
+    (``docs/model.md``, "Marginal costs"):
+
+    - childcare_per_1000 (+1 slot per 1,000): y_slots · pop / 1000 + Σ_{g⊂d} y_access_c,g · Σ_{a∈g} s_a · pop_a / 1000
+      (the target also raises every area's need in reach);
+    - beds_per_1000_elderly: the same with beds, aged 60+ and access_e;
+    - affordable_share (+1 point = +0.01): y_affordable · slots_after / 100 (the share is on both
+      sides of the row: ∂row/∂t = −(S + Σ add));
+    - care_bed_share: y_care · beds_after / 100.
+
+    Yuan = dV/dt · scale / w. 0 where the row is not binding; NaN where the target
+    is already out of reach (its shortfall > 0, or the row's dual is a shortfall
+    price: one more unit could only be a shortfall), and in budget mode when the
+    budget binds (more cannot be bought). Access groups already short of reach
+    add to their own shortfall, not to cost, so they are left out of the sum.
+    """
+    p = d.p
+    n_d = p.n_districts
+    to_yuan = d.scale / d.cost_weight
+    dual = {name: sol.dual_array(name) for name in ("slots", "affordable", "beds", "care", "access_c", "access_e")}
+    budget_binds = p.budget is not None and abs(sol.dual_array("budget")).max(initial=0.0) > 1e-9
+    out = {}
+    specs = (("marginal_cost_childcare_per_1000", "slots", "sf_slots", "c", "pop_total", None),
+             ("marginal_cost_beds_per_1000_elderly", "beds", "sf_beds", "e", "pop_60_plus", None),
+             ("marginal_cost_affordable_share", "affordable", "sf_aff", None, None, slots_after),
+             ("marginal_cost_care_bed_share", "care", "sf_care", None, None, beds_after))
+    for column, row, sf, service, people, after in specs:
+        y = np.maximum(dual[row], 0.0)
+        price = SHORTFALL_PRICE * d.price[sf]
+        out_of_reach = (shortfall[row] > T.TOL) | (y >= 0.5 * price)
+        if service is None:
+            value = y * np.asarray(after, float) / 100
+        else:
+            value = y * d.pop_of(people) / 1000
+            g = d.groups[service]
+            y_acc = np.maximum(dual[f"access_{service}"], 0.0)
+            per_unit = np.bincount(g.of_area, p.access_share_a * d.area_people(people) / 1000, g.n)
+            short = sol.array(f"sf_acc_{service}") > T.TOL
+            cover = d.cover.get(service)
+            if cover is not None:  # more need in a covered coverage-only group costs nothing (free sites)
+                short = short | cover
+            y_acc = np.where(short | (y_acc >= 0.5 * SHORTFALL_PRICE), 0.0, y_acc)
+            value = value + np.bincount(d.group_district(service), y_acc * per_unit, n_d)
+        value = value * to_yuan
+        value = np.where(out_of_reach | budget_binds & (value > 0), np.nan, value)
+        out[column] = np.where(np.abs(value) < 1e-9 * max(d.scale, 1.0), 0.0, value)
+    return out

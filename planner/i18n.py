@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 
-from .result import REASONS as _REASONS_EN, TARGET_WORDS as _TARGETS_EN
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -107,6 +106,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "of_target": ("达标率", "% of target"),
     "no_reach_childcare": ("出行时间内无任何托育点的人口", "People with no childcare site in reach"),
     "no_reach_beds": ("出行时间内无任何养老点的老人", "Aged 60+ with no elderly-care site in reach"),
+    "mc_title": ("边际成本（目标 +1）", "Marginal cost (target +1)"),
+    "mc_childcare": ("托位/千人", "slot per 1,000"),
+    "mc_beds": ("床位/千老人", "bed per 1,000 aged 60+"),
+    "mc_affordable": ("普惠占比 1 点", "affordable 1 pt"),
+    "mc_care": ("护理型占比 1 点", "care-oriented 1 pt"),
     "synthetic_row": ("演示用合成数据", "synthetic demo data"),
     # attribution
     "attr_data": ("数据", "Data"),
@@ -145,6 +149,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "notes_type": ("类型", "Type"),
     "status_optimal": ("全部目标可达成", "every target met"),
     "status_shortfall": ("部分目标无法达成", "some targets cannot be met"),
+    "status_time_limit": ("达到求解时限：方案未证明最优", "stopped at the time limit: not proven optimal"),
+    "cost_relaxation": ("线性松弛下界；整数规划给出可执行方案",
+                        "LP relaxation (lower bound); integer mode: the plan to build"),
+    "cost_integer": ("整数方案，已证明最优（差距 {gap}）", "integer plan, proven optimal (gap {gap})"),
+    "cost_integer_time_limit": ("整数方案，达到时限未证明最优（差距 {gap}）",
+                                "integer plan stopped at the time limit, not proven optimal (gap {gap})"),
     "total_cost": ("总费用", "Total cost"),
     "districts_met": ("全部达标的区县", "Districts meeting every target"),
     "yes": ("是", "yes"),
@@ -173,20 +183,34 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
 }
 
 REASONS: dict[str, tuple[str, str]] = {
-    "expansion_limit": ("扩建能力不足：即使用尽全部可扩建、可转换床位和候选点也不够", _REASONS_EN["expansion_limit"]),
-    "no_site_in_reach": ("出行时间内没有机构或候选点", _REASONS_EN["no_site_in_reach"]),
-    "budget": ("预算先用完", _REASONS_EN["budget"]),
-    "time_limit": ("求解器达到时间上限", _REASONS_EN["time_limit"]),
+    "expansion_limit": ("扩建能力不足：即使用尽全部可扩建、可转换床位和候选点也不够",
+                        "expansion limits: even every allowed expansion, conversion and new site is not enough"),
+    "no_site_in_reach": ("出行时间内没有机构或候选点", "no facility or candidate site within the travel time"),
+    "budget": ("预算先用完", "the budget runs out first"),
+    "time_limit": ("求解器达到时间上限", "the solver stopped at its time limit"),
 }
 
 TARGET_WORDS: dict[str, tuple[str, str]] = {
-    "slots": ("托位", _TARGETS_EN["slots"]),
-    "affordable": ("普惠托位占比", _TARGETS_EN["affordable"]),
-    "beds": ("养老床位", _TARGETS_EN["beds"]),
-    "care": ("护理型床位占比", _TARGETS_EN["care"]),
-    "access_childcare": ("托育服务可达", _TARGETS_EN["access_childcare"]),
-    "access_beds": ("养老服务可达", _TARGETS_EN["access_beds"]),
+    "slots": ("托位", "childcare slots"),
+    "affordable": ("普惠托位占比", "affordable share"),
+    "beds": ("养老床位", "elderly-care beds"),
+    "care": ("护理型床位占比", "care-oriented share"),
+    "access_childcare": ("托育服务可达", "childcare within reach"),
+    "access_beds": ("养老服务可达", "elderly care within reach"),
 }
+
+
+def scenario_lang(scenario) -> str:
+    """The language a scenario's planner reads: its ``lang`` if set, else ``"zh"`` when its
+    name or district names hold Chinese characters, else ``"en"``."""
+    lang = getattr(scenario, "lang", None)
+    if lang:
+        return check_lang(lang)
+    names = [str(getattr(scenario, "name", ""))]
+    districts = getattr(scenario, "districts", None)
+    if districts is not None and "name" in districts:
+        names += [str(n) for n in districts["name"].head(50)]
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for n in names for ch in n) else "en"
 
 
 def state_label(state: str, lang: str = DEFAULT_LANG) -> str:
@@ -302,6 +326,14 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "shortfall_reason": ("未达标原因代码", "Shortfall reason codes"),
     "shortfall_reason_text": ("未达标原因", "Why targets are missed"),
     "cost": ("费用 (元)", "Cost (yuan)"),
+    "marginal_cost_childcare_per_1000": ("边际成本：每千人托位 +1 (元)", "Marginal cost: +1 slot per 1,000 (yuan)"),
+    "marginal_cost_beds_per_1000_elderly": ("边际成本：每千老人床位 +1 (元)",
+                                            "Marginal cost: +1 bed per 1,000 aged 60+ (yuan)"),
+    "marginal_cost_affordable_share": ("边际成本：普惠占比 +1 个百分点 (元)",
+                                       "Marginal cost: affordable share +1 point (yuan)"),
+    "marginal_cost_care_bed_share": ("边际成本：护理型占比 +1 个百分点 (元)",
+                                     "Marginal cost: care-oriented share +1 point (yuan)"),
+    "force": ("既定决策 (open/closed)", "Decided (open/closed)"),
     # facility results
     "added_slots": ("新增托位 (个)", "Added slots"),
     "added_affordable": ("新增普惠托位 (个)", "Added affordable slots"),
@@ -534,6 +566,49 @@ WIDGET_LABELS: dict[str, tuple[str, str]] = {
     "w_details": ("详细信息", "Details"),
 }
 LABELS.update(WIDGET_LABELS)
+
+
+# ------------------------------------------------------------------ input column guide (care-planner init)
+
+#: What to type in each input column, for the templates' column guide (填写说明). English falls back
+#: to the schema's own words (planner.schema.Column.doc).
+COLUMN_GUIDE_ZH: dict[str, str] = {
+    "area_id": "需求单元编号，不可重复（如社区、村的统计用区划代码）",
+    "name": "名称；空白时用编号",
+    "district_id": "所属区县/乡镇的代码，须在区县表中",
+    "pop_total": "常住人口（人）",
+    "pop_0_2": "0–2岁（3岁以下）儿童数（人）；仅用于报告",
+    "pop_60_plus": "60岁及以上老年人口（人）",
+    "setting": "城镇或农村（urban/rural，城镇/农村）：决定可达规则（农村按车行时间）",
+    "lon": "经度（WGS84 度；高德/腾讯坐标请在 scenario.yaml 写 crs: gcj02，百度坐标写 crs: bd09）",
+    "lat": "纬度（同上）",
+    "facility_id": "机构编号，不可重复",
+    "kind": "类型：childcare（托育）或 eldercare（养老）",
+    "slots": "现有托位数（托育机构）",
+    "slots_affordable": "其中普惠托位数，不超过现有托位",
+    "beds": "现有养老床位数（养老机构）",
+    "beds_care": "其中护理型床位数，不超过现有床位",
+    "max_add": "现有机构最多可扩建的托位/床位数；0 表示不能扩建",
+    "cost_per_unit": "每新增一个托位或一张床位的费用（元）；可扩建或候选点必填",
+    "cost_per_conversion": "每张普通床位改为护理型床位的费用（元）；空白表示不能改造",
+    "candidate": "是否候选新建点（是/否）；候选点没有现有托位或床位",
+    "fixed_cost": "候选点新建的固定费用（元）",
+    "min_size": "候选点若新建，最小规模（托位或床位）",
+    "max_size": "候选点最大规模（托位或床位）；候选点必填",
+    "parent_id": "上级行政区代码（如地市）",
+    "childcare_per_1000": "本区县的目标：每千人托位数；空白用情景目标",
+    "affordable_share": "本区县的目标：普惠托位占比（0–1）",
+    "beds_per_1000_elderly": "本区县的目标：每千名60岁以上老人床位数",
+    "care_bed_share": "本区县的目标：护理型床位占比（0–1）",
+    "access_minutes": "本区县的可达时间（分钟）",
+    "access_share": "本区县需求在可达时间内满足的比例（0–1）",
+    "childcare_per_child": "本区县的目标：每名3岁以下儿童的托位数（随出生人数变化）；0 表示不用",
+    "repurpose_to_beds": "托育机构每让出一个托位可改建的养老床位数；空白表示不能改建（分期规划）",
+    "cost_per_repurpose": "每让出一个托位改建为床位的费用（元）；填了可改床位数时必填",
+    "operating_cost_per_unit_year": "每个新增托位或床位每年的运营费（元），从建成后的下一年计（分期规划）",
+    "force": "已定的决定：open（必须新建/保留且不缩减）、closed（不建、不扩）；空白由模型决定",
+}
+
 
 # ------------------------------------------------------------------ phased plans (规划期)
 

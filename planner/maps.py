@@ -387,11 +387,16 @@ _FORMAT_JS = r"""
         [T.population, '', num(v.pop_total), '', ''],
         [T.pop_60_plus, '', num(v.pop_60_plus), '', ''],
         [T.cost, '', yuan(v.cost), '', '']];
+      // marginal costs (from the LP duals, computed in Python): one compact line under the table
+      var mc = '<div class="planner-note planner-wrap">' + T.mc_title + ': ' + [
+        [T.mc_childcare, v.marginal_cost_childcare_per_1000], [T.mc_beds, v.marginal_cost_beds_per_1000_elderly],
+        [T.mc_affordable, v.marginal_cost_affordable_share], [T.mc_care, v.marginal_cost_care_bed_share]
+      ].map(function (m) { return m[0] + ' ' + yuan(m[1]); }).join(' · ') + '</div>';
       var why = p.why.length
         ? '<b>' + T.reasons + '</b><ul class="planner-reasons">' +
           p.why.map(function (w) { return '<li>' + w + '</li>'; }).join('') + '</ul>'
         : '<div>' + T.met + '</div>';
-      return '<div class="planner-pop"><b>' + p.n + '</b> ' + note(p.id) + table(rows) + why + synth(p) + '</div>';
+      return '<div class="planner-pop"><b>' + p.n + '</b> ' + note(p.id) + table(rows) + mc + why + synth(p) + '</div>';
     });
   }
   function facility(kind, state) {
@@ -835,7 +840,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, measure: st
     d, f, a = result.districts, result.facilities, result.areas
     has_shapes = _has_polygons(d)
 
-    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
     fmap.get_root().title = escape_text(f"{getattr(result.scenario, 'name', '') or ''} · {i18n.t('map_title', lang)}")
     _Squares().add_to(fmap)
     fmap.planner_markers = []
@@ -964,7 +969,8 @@ NUMERIC_DISTRICT_COLUMNS = (
     "access_share_childcare_before", "access_share_beds_before", "score_e2sfca_childcare_before",
     "score_e2sfca_childcare_after", "score_e2sfca_beds_before",
     "score_e2sfca_beds_after", "people_without_reach_childcare", "people_without_reach_beds",
-    "areas_without_reach_childcare", "areas_without_reach_beds")
+    "areas_without_reach_childcare", "areas_without_reach_beds", "marginal_cost_childcare_per_1000",
+    "marginal_cost_beds_per_1000_elderly", "marginal_cost_affordable_share", "marginal_cost_care_bed_share")
 
 
 def district_style(fill: str, met: bool) -> dict:
@@ -1141,7 +1147,7 @@ def _legend_html(f, has_areas: bool, lang: str, has_scores: bool = False, when: 
 def _title_html(result, lang: str) -> str:
     t = lambda k: escape_text(i18n.t(k, lang))  # noqa: E731
     d = result.districts
-    status = t("status_optimal") if result.status == "optimal" else t("status_shortfall")
+    status = t(f"status_{result.status}")
     met = int(d["met"].sum()) if "met" in d.columns else 0
     name = getattr(result.scenario, "name", "") or ""
     return (f'<div class="planner-title"><b>{escape_text(name)}</b><br>{status} · {t("total_cost")} '

@@ -140,7 +140,9 @@ class Prepared:
     need_e: np.ndarray             # beds needed per area
     child: np.ndarray              # facility is childcare
     cand: np.ndarray               # facility is a candidate site
-    add_upper: np.ndarray          # slots/beds a facility may add
+    add_upper: np.ndarray          # slots/beds a facility may add (0 where force = closed)
+    open_lower: np.ndarray         # 1 for candidates with force = open, else 0
+    open_upper: np.ndarray         # 0 for force = closed, else 1
     cost_unit: np.ndarray          # yuan per added slot/bed (0 where it cannot grow)
     conv_upper: np.ndarray         # convertible ordinary beds
     cost_conv: np.ndarray          # yuan per conversion
@@ -169,10 +171,13 @@ def prepare(scenario) -> Prepared:
     t = scenario.district_targets()
     child = (f["kind"] == "childcare").to_numpy()
     cand = f["candidate"].to_numpy(bool)
-    add_upper = np.where(cand, f["max_size"].to_numpy(float), f["max_add"].to_numpy(float))
+    force = f["force"].to_numpy(object) if "force" in f.columns else np.full(len(f), "", object)
+    closed = force == "closed"  # never opened, expanded or converted (DESIGN.md Contract v2)
+    add_upper = np.where(closed, 0.0, np.where(cand, f["max_size"].to_numpy(float), f["max_add"].to_numpy(float)))
     cost_unit = np.nan_to_num(f["cost_per_unit"].to_numpy(float))
     conv_cost = f["cost_per_conversion"].to_numpy(float)
-    conv_upper = np.where(~child & ~np.isnan(conv_cost), f["beds"].to_numpy(float) - f["beds_care"].to_numpy(float), 0.0)
+    conv_upper = np.where(~child & ~np.isnan(conv_cost) & ~closed,
+                          f["beds"].to_numpy(float) - f["beds_care"].to_numpy(float), 0.0)
     o = scenario.options
     pairs_c, pairs_e, limit_c, limit_e = reach_pairs(scenario, child)
     return Prepared(
@@ -180,6 +185,7 @@ def prepare(scenario) -> Prepared:
         need_c=required(t["childcare_per_1000"].to_numpy(float)[area_d], a["pop_total"].to_numpy(float)),
         need_e=required(t["beds_per_1000_elderly"].to_numpy(float)[area_d], a["pop_60_plus"].to_numpy(float)),
         child=child, cand=cand, add_upper=add_upper, cost_unit=cost_unit,
+        open_lower=(cand & (force == "open")).astype(float), open_upper=np.where(closed, 0.0, 1.0),
         conv_upper=conv_upper, cost_conv=np.nan_to_num(conv_cost),
         pairs_c=pairs_c, pairs_e=pairs_e, limit_c=limit_c, limit_e=limit_e,
         new_beds_care=bool(o.new_beds_care), budget=None if scenario.budget is None else float(scenario.budget),
@@ -227,6 +233,7 @@ class Model:
         capacities and costs are unchanged.
         """
         p = self.prepared
+        v = self._cover_flows(v)
         out = dict(v)
         for name, pairs, need in (("c", p.pairs_c, p.need_c), ("e", p.pairs_e, p.need_e)):
             g = self.groups[name]
@@ -236,6 +243,50 @@ class Model:
             out[f"flow_{name}"] = v[f"flow_{name}"][g.column] * share[pairs.area]
             out[f"sf_acc_{name}"] = v[f"sf_acc_{name}"][g.of_area] * share
         return out
+
+    def _cover_flows(self, v: dict) -> dict:
+        """Flows of every group pair, with coverage-only groups' flows put back (integer mode).
+
+        Each covered coverage-only group sends R_g to one open site in its reach;
+        that free site's added capacity (and affordable slots) grows to what it
+        serves, at no cost (docs/model.md, "Exact integer sites").
+        """
+        d = self.data
+        if d is None or not d.cover:
+            return v
+        v = dict(v)
+        add, aff = v["add"].copy(), v["aff"].copy()
+        for name in ("c", "e"):
+            kept = d.flow_kept(name)
+            if kept is None:
+                continue
+            gp, g = d.group_pairs(name), self.groups[name]
+            full = np.zeros(len(gp))
+            full[kept] = v[f"flow_{name}"]
+            grp = g.of_area[gp.area]
+            R = d.required_in_reach(name)
+            # flows are free, so the solver may send a group more than R_g; cut them back to R_g
+            # (every row still holds) so that a free site's inflow stays within its bound
+            sent = np.bincount(grp, full, g.n)
+            full *= np.divide(R, sent, out=np.ones(g.n), where=sent > R)[grp]
+            open_k = np.zeros(len(add))
+            open_k[d.K] = v["open"]
+            at = np.flatnonzero(d.cover[name][grp] & (open_k[gp.facility] > 0.5))
+            first = at[np.unique(grp[at], return_index=True)[1]]  # one open site per covered group
+            served = np.maximum(R[grp[first]] - v[f"sf_acc_{name}"][grp[first]], 0.0)
+            full[first] = served
+            inflow = np.bincount(gp.facility, full, len(add))
+            existing = d.existing["slots" if name == "c" else "beds"]
+            # only the free sites of covered groups grow (others already hold their flows)
+            served_by = np.zeros(len(add), bool)
+            served_by[gp.facility[first]] = True
+            grow = np.where(served_by, np.maximum(inflow - existing - add, 0.0), 0.0)
+            add += grow
+            if name == "c":
+                aff += grow[d.C]
+            v[f"flow_{name}"] = full
+        v["add"], v["aff"] = add, aff
+        return v
 
     def to_pulp(self, name="care_plan"):
         """The same problem as a ``pulp.LpProblem``.
@@ -334,7 +385,12 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
         scale=scale, cost_weight=cost_weight, price=price,
         pop=np.bincount(p.area_d, a["pop_total"].to_numpy(float), n_d),
         elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d),
+        area_pop={c: a[c].to_numpy(float) for c in ("pop_total", "pop_60_plus")},
         children=np.bincount(p.area_d, np.nan_to_num(a["pop_0_2"].to_numpy(float)), n_d))
+
+    if p.integer:  # exact tightening for branch-and-bound (docs/model.md, "Exact integer sites")
+        data.add_upper, data.open_upper = F.site_bounds(data)
+        data.cover = F.coverage_groups(data)
 
     lp = LinearProblem()
     variables = {}

@@ -9,20 +9,17 @@ import numpy as np
 import pandas as pd
 import geopandas as gpd
 
-from . import targets
+from . import i18n, targets
 from .access import max_served
 
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
 
-REASONS = {
-    "expansion_limit": "expansion limits: even every allowed expansion, conversion and new site is not enough",
-    "no_site_in_reach": "no facility or candidate site within the travel time",
-    "budget": "the budget runs out first",
-    "time_limit": "the solver stopped at its time limit",
-}
-TARGET_WORDS = {"slots": "childcare slots", "affordable": "affordable share", "beds": "elderly-care beds",
-                "care": "care-oriented share", "access_childcare": "childcare within reach",
-                "access_beds": "elderly care within reach"}
+#: The files :meth:`Result.to_csv` writes into its folder.
+CSV_OUTPUTS = ("districts.csv", "facilities.csv", "areas.csv", "summary.json")
+
+# Reason and target words live in planner.i18n (zh and en); the English ones, by code:
+REASONS = {code: words[1] for code, words in i18n.REASONS.items()}
+TARGET_WORDS = {code: words[1] for code, words in i18n.TARGET_WORDS.items()}
 
 
 @dataclass
@@ -33,8 +30,10 @@ class Result:
     ----------
     status : str
         ``"optimal"`` (every target met at least cost, or the best use of the
-        budget with nothing missing) or ``"shortfall"`` (some targets cannot be
-        met; see ``districts``).
+        budget with nothing missing), ``"shortfall"`` (some targets cannot be
+        met; see ``districts``) or ``"time_limit"`` (the solver stopped at
+        ``options.time_limit_s`` with a plan not proven optimal; integer mode:
+        ``info.mip_gap`` is the proven gap).
     cost : float
         Total yuan of the plan.
     districts, facilities, areas : DataFrame / GeoDataFrame
@@ -144,9 +143,11 @@ class Result:
         _add_scores(ar, fac, p, sc.options.score_decay)
 
         districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
+        _add_marginal_costs(districts, model, sol)
         met_all = bool(districts["met"].all())
         cost = float(cost_f.sum())
-        return cls(status="optimal" if met_all else "shortfall", cost=cost, districts=districts,
+        status = "time_limit" if info.status == "time_limit" else "optimal" if met_all else "shortfall"
+        return cls(status=status, cost=cost, districts=districts,
                    facilities=fac, areas=ar, scenario=sc, info=info, solution=sol)
 
     # ------------------------------------------------------------ summaries
@@ -176,6 +177,9 @@ class Result:
             "cost_yuan": round(self.cost, 2),
             "budget_yuan": self.scenario.budget,
             "integer": bool(self.scenario.options.integer),
+            "mip_gap": None if self.info.mip_gap is None else float(self.info.mip_gap),
+            "cost_basis": self.cost_basis(),
+            "cost_note": self.cost_note("en"),
             "targets": {fl.name: getattr(t, fl.name) for fl in fields(t)},
             "districts": int(len(d)),
             "districts_met": int(d["met"].sum()),
@@ -199,18 +203,33 @@ class Result:
             "variables": self.info.n_variables, "constraints": self.info.n_constraints,
         }
 
-    def explain(self, district_id) -> list[str]:
-        """Plain-English lines on why a district misses targets (empty if met)."""
+    def cost_basis(self) -> str:
+        """Which cost this is: ``"lp_relaxation"`` (LP mode: a lower bound, sites may open in part),
+        ``"integer"`` (proven within ``options.mip_gap``) or ``"integer_time_limit"``."""
+        if not getattr(self.info, "integer", False):  # what was solved, not the scenario's current setting
+            return "lp_relaxation"
+        return "integer_time_limit" if self.info.status == "time_limit" else "integer"
+
+    def cost_note(self, lang: str = "en") -> str:
+        """One line saying which cost this is, for the summary, the CLI and the app."""
+        from .i18n import t
+
+        gap = self.info.mip_gap
+        key = {"lp_relaxation": "cost_relaxation", "integer": "cost_integer",
+               "integer_time_limit": "cost_integer_time_limit"}[self.cost_basis()]
+        return t(key, lang).format(gap="–" if gap is None else f"{100 * max(gap, 0.0):.2g}%")
+
+    def explain(self, district_id, lang: str | None = None) -> list[str]:
+        """Lines on why a district misses targets (empty if met), in the scenario's language.
+
+        ``lang``: ``"zh"`` or ``"en"``; default :func:`planner.i18n.scenario_lang`
+        (the scenario's ``lang``, else Chinese when its names are Chinese).
+        """
         row = self.districts.loc[self.districts["district_id"] == str(district_id)]
         if row.empty:
             from ._errors import PlannerError
             raise PlannerError(f"unknown district {district_id!r}", "districts", None, "district_id")
-        codes = row["shortfall_reason"].iloc[0]
-        out = []
-        for code in filter(None, codes.split(";")):
-            target, reason = code.split(":")
-            out.append(f"{TARGET_WORDS[target]}: {REASONS[reason]}")
-        return out
+        return i18n.reason_lines(row["shortfall_reason"].iloc[0], lang or i18n.scenario_lang(self.scenario))
 
     # ------------------------------------------------------------ phased plans
 
@@ -244,10 +263,11 @@ class Result:
         A phased plan also writes by_year.csv, facility_years.csv, phasing.csv and phasing.png.
         """
         from pathlib import Path
-        from .io import write_atomic, write_text_atomic
+        from .io import check_outputs, write_atomic, write_text_atomic
 
         folder = Path(folder)
         protect = list(self.scenario.sources.values())
+        check_outputs([folder / n for n in CSV_OUTPUTS], protect)  # all refused before any is written
         written = {}
         for name in ("districts", "facilities", "areas"):
             table = _plain(getattr(self, name))
@@ -411,6 +431,23 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     if geom is not None:
         return gpd.GeoDataFrame(out, geometry=geom.to_numpy(), crs=d.crs)
     return out
+
+
+def _add_marginal_costs(out, model, sol) -> None:
+    """``marginal_cost_*`` columns (yuan per +1 unit of a district's target; see docs/model.md)."""
+    from .formulation import MARGINAL_COST_COLUMNS, marginal_costs
+
+    # phased plans' year views carry no per-area populations: no marginal costs there (yet)
+    if sol is None or sol.duals is None or model.data is None or getattr(model.data, "area_pop", None) is None:
+        for c in MARGINAL_COST_COLUMNS:
+            out[c] = np.nan
+        return
+    shortfall = {"slots": out["shortfall_slots"].to_numpy(), "affordable": out["shortfall_affordable"].to_numpy(),
+                 "beds": out["shortfall_beds"].to_numpy(), "care": out["shortfall_care_beds"].to_numpy()}
+    mc = marginal_costs(model.data, sol, out["slots_after"].to_numpy(), out["beds_after"].to_numpy(), shortfall)
+    at = out.columns.get_loc("cost")  # beside the plan's cost
+    for i, c in enumerate(MARGINAL_COST_COLUMNS):
+        out.insert(at + 1 + i, c, mc[c])
 
 
 def _reasons(p, ar, out, status) -> list[str]:

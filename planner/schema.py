@@ -62,6 +62,9 @@ FACILITIES = (
     Column("fixed_cost", "number", False, 0.0, "yuan", "cost of opening a candidate site"),
     Column("min_size", "number", False, 0.0, "slots or beds", "smallest size if a candidate is opened"),
     Column("max_size", "number", False, NAN, "slots or beds", "largest size of a candidate; required for candidates"),
+    Column("force", "text", False, "", "",
+           "a decision already taken: open (a candidate that must open; an existing facility that must stay) "
+           "or closed (never opened, expanded or converted); blank: the model decides"),
     # phased plans (DESIGN.md "Phased plans over years")
     Column("repurpose_to_beds", "number", False, NAN, "beds per slot",
            "childcare: elderly-care beds gained per slot given up in place; blank: cannot repurpose"),
@@ -70,6 +73,9 @@ FACILITIES = (
     Column("operating_cost_per_unit_year", "number", False, 0.0, "yuan per slot or bed per year",
            "running cost of an added slot/bed, from the year after it is added (phased plans)"),
 )
+
+FORCE_VALUES = ("", "open", "closed")
+FORCE_ALIASES = {"开": "open", "开设": "open", "必建": "open", "关": "closed", "关闭": "closed", "不建": "closed"}
 
 DISTRICTS = (
     Column("district_id", "id", True, None, "", "unique id (e.g. the 6-digit adcode)"),
@@ -142,6 +148,10 @@ RESULT_DISTRICT_COLUMNS = {
     "shortfall_beds": "beds", "shortfall_care_beds": "beds",
     "shortfall_access_childcare": "slots", "shortfall_access_beds": "beds",
     "shortfall_reason": "codes, ';'-separated", "cost": "yuan",
+    # from the LP duals (docs/model.md, "Marginal costs"): 0 not binding, NaN out of reach
+    "marginal_cost_childcare_per_1000": "yuan per +1 slot per 1,000 residents",
+    "marginal_cost_beds_per_1000_elderly": "yuan per +1 bed per 1,000 aged 60+",
+    "marginal_cost_affordable_share": "yuan per +1 percentage point", "marginal_cost_care_bed_share": "yuan per +1 percentage point",
     "slots_per_child_before": "slots per child under 3", "slots_per_child_after": "slots per child under 3",
 }
 

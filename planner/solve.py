@@ -37,6 +37,7 @@ class SolveInfo:
     mip_gap: float | None = None
     warm: bool = False    # re-solved from the previous plan's solvers
     duals: object = field(default=None, repr=False)  # row duals (LP on HiGHS), objective units per row unit
+    integer: bool = False  # the model had integer columns (integer mode)
     state: object = field(default=None, repr=False)  # solvers kept for the next warm start
 
 
@@ -88,6 +89,8 @@ def solve(scenario, *, model: Model | None = None, warm_start=None):
         return phased_result(model, x, info)
     x, info = run(model, warm=previous, keep=keep)
     info.build_seconds = build_s
+    if info.duals is None:
+        info.duals = fixed_site_duals(model, x)
     return Result.from_solution(model, x, info)
 
 
@@ -119,8 +122,36 @@ def run(model: Model, warm=None, keep=False, start=None, parts=None):
     info = SolveInfo(solver=solver, status=status, objective=objective, build_seconds=0.0,
                      solve_seconds=time.perf_counter() - t0, n_variables=lp.shape[1],
                      n_constraints=lp.shape[0], n_nonzeros=lp.A.nnz, mip_gap=gap,
-                     warm=state is not None and state is warm, state=state if keep else None, duals=duals)
+                     warm=state is not None and state is warm, state=state if keep else None, duals=duals,
+                     integer=bool(lp.integer.any()))
     return x, info
+
+
+def fixed_site_duals(model: Model, x) -> np.ndarray | None:
+    """Row duals of the LP with the site decisions (``open``) fixed at ``x`` (docs/model.md, marginal costs).
+
+    For integer plans (and the CBC path, which returns no duals): the other
+    decisions are relaxed to continuous values, so the duals price one more
+    unit of a target with the chosen sites kept. ``None`` without highspy.
+    """
+    try:
+        import highspy  # noqa: F401
+    except ImportError:  # pragma: no cover - highspy is a dependency
+        return None
+    from dataclasses import replace
+
+    lp = model.lp
+    lower, upper = lp.lower.copy(), lp.upper.copy()
+    sites = lp.blocks["open"]
+    fixed = np.clip(np.round(np.asarray(x, float)[sites]) if lp.integer[sites].any() else np.asarray(x, float)[sites],
+                    lp.lower[sites], lp.upper[sites])
+    lower[sites] = upper[sites] = fixed
+    relaxed = replace(model, lp=replace(lp, lower=lower, upper=upper, integer=np.zeros_like(lp.integer)))
+    try:
+        *_, duals = _run_highs(relaxed, None)
+    except PlannerError:
+        return None
+    return duals
 
 
 def _check_status(status: str, has_solution: bool, solver: str) -> str:
@@ -216,8 +247,17 @@ def _run_highs(model: Model, warm: _HighsState | None = None, start=None, parts=
             _update(h, lp, rows, cols, changed.get(k, ()))
         else:
             sub = _block_matrix(A, rows, cols) if len(parts) > 1 or len(cols) < A.shape[1] else A
+            integer = lp.integer[cols]
+            if integer.any():  # the relaxation first: when it is integral it is a proven optimum
+                h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
+                               lp.row_upper[rows], np.zeros_like(integer), opts)
+                h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
+                h.run()
+                answer = _integral_relaxation(h, integer)
+                if answer is not None:
+                    return h, answer
             h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
-                           lp.row_upper[rows], lp.integer[cols], opts)
+                           lp.row_upper[rows], integer, opts)
             if start is not None:
                 _set_basis(h, *start(rows, cols))
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
@@ -244,6 +284,30 @@ def _run_highs(model: Model, warm: _HighsState | None = None, start=None, parts=
     if reuse:
         state.A = A
     return x, status, objective, (max(gaps) if gaps else None), "highs", state, duals
+
+
+INT_TOL = 1e-6  # HiGHS's mip_feasibility_tolerance: an integer column this close is integral
+
+
+def _integral_relaxation(h, integer):
+    """(x, "optimal", objective, gap 0) if the solved relaxation in ``h`` is integral, else None.
+
+    An integral optimum of the relaxation is feasible for the MIP and meets the
+    relaxation's bound, so it is proven optimal without branch-and-bound. The
+    solver is then marked integer, so a warm re-solve runs the MIP.
+    """
+    import highspy
+
+    try:
+        x, status, objective, _ = _read(h, False)
+    except PlannerError:
+        return None
+    if status != "optimal" or np.abs(x[integer] - np.round(x[integer])).max(initial=0.0) > INT_TOL:
+        return None
+    x = np.where(integer, np.round(x), x)
+    idx = np.flatnonzero(integer).astype(np.int32)
+    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+    return x, "optimal", objective, 0.0
 
 
 def _set_basis(h, col_status, row_status) -> None:

@@ -280,3 +280,121 @@ def test_reach_before_and_after_agree_when_the_plan_builds_nothing():
     assert a["served_in_reach_childcare_before"].sum() == pytest.approx(30)
     assert a["served_in_reach_childcare_before"].tolist() == pytest.approx(a["served_in_reach_childcare"].tolist())
     assert d["access_share_childcare_before"].tolist() == pytest.approx(d["access_share_childcare"].tolist())
+
+
+# ------------------------------------------------------------------ force (Contract v2)
+
+def test_force_open_and_closed():
+    """45 slots needed. n1 (500/slot + 10,000) would be cheapest but is closed; n3 (20 slots, 600/slot +
+    12,000) is forced open: 24,000. The other 25: n2 alone 10,000 + 25 × 800 = 30,000 beats c1's 10 at
+    1,000 plus n2 for 15 (32,000). Integer plan: 54,000."""
+    facs = [childcare("c1", slots=0, max_add=10, cost=1000),
+            {**childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=0, max_size=100), "force": "closed"},
+            childcare("n2", candidate=True, fixed=10_000, cost=800, min_size=0, max_size=100),
+            {**childcare("n3", candidate=True, fixed=12_000, cost=600, min_size=20, max_size=20), "force": "open"}]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+    sc.options.integer = True
+    res = planner.solve(sc)
+    f = res.facilities.set_index("facility_id")
+    assert not f.loc["n1", "opened"] and f.loc["n1", "added_slots"] == 0
+    assert f.loc["n3", "opened"] and f.loc["n3", "added_slots"] == pytest.approx(20)
+    assert f.loc["n2", "opened"] and f.loc["n2", "added_slots"] == pytest.approx(25)
+    assert res.cost == pytest.approx(54_000)
+
+
+def test_force_closed_existing_facility_is_not_expanded_or_converted():
+    """e1 (closed) could convert at 300; e2 must convert and expand instead: 10 beds × 5,000 + 2 × 400."""
+    facs = [{**eldercare("e1", beds=20, care=5, max_add=50, cost=1000, conv=300), "force": "closed"},
+            eldercare("e2", beds=10, care=5, max_add=100, cost=5000, conv=400)]
+    sc = scenario([area("a1", pop=5000, pop60=1000)], facs, **NO_SLOTS)
+    res = planner.solve(sc)
+    f = res.facilities.set_index("facility_id")
+    assert f.loc["e1", "added_beds"] == 0 and f.loc["e1", "converted_care_beds"] == 0
+    assert res.cost == pytest.approx(10 * 5000 + 2 * 400)
+
+
+def test_force_bad_value_and_zero_that_does_not_apply():
+    """A childcare row with cost_per_conversion 0 is fine (does not apply); 'maybe' is not a force value."""
+    ok = scenario([area("a1")], [{**childcare("c1", slots=30, affordable=30), "cost_per_conversion": 0}], **NO_BEDS)
+    assert ok.facilities["cost_per_conversion"].isna().all()
+    with pytest.raises(planner.PlannerError, match="conversion applies to eldercare"):
+        scenario([area("a1")], [{**childcare("c1", slots=30, affordable=30), "cost_per_conversion": 5}])
+    with pytest.raises(planner.PlannerError, match="force must be open, closed or blank") as e:
+        scenario([area("a1")], [{**childcare("c1"), "force": "maybe"}])
+    assert e.value.column == "force" and e.value.row == 2
+
+
+# ------------------------------------------------------------------ integer mode: strong sites, status, cost basis
+
+def test_dominated_candidate_is_shut_and_bounds_tightened():
+    """n1 and n2 stand side by side; n2 costs more in every respect, so integer mode shuts it before
+    solving. n1's bound shrinks from 1,000 to the 45 slots the district can use."""
+    facs = [childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=0, max_size=1000),
+            childcare("n2", candidate=True, fixed=12_000, cost=600, min_size=5, max_size=1000)]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+    sc.options.integer = True
+    m = planner.build(sc)
+    assert m.data.open_upper.tolist() == [1.0, 0.0]
+    assert m.data.add_upper.tolist() == [45.0, 0.0]
+    res = planner.solve(sc, model=m)
+    assert res.cost == pytest.approx(10_000 + 45 * 500) and res.info.mip_gap == 0
+
+
+def test_integer_summary_says_which_cost_it_is():
+    facs = [childcare("c1", slots=0, max_add=10, cost=1000),
+            childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=20, max_size=100)]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+    lp = planner.solve(sc)
+    s = lp.summary()
+    assert s["cost_basis"] == "lp_relaxation" and "LP relaxation" in s["cost_note"] and s["mip_gap"] is None
+    sc.options.integer = True
+    assert lp.cost_basis() == "lp_relaxation"  # what was solved, not the scenario's new setting
+    s = planner.solve(sc).summary()
+    assert s["cost_basis"] == "integer" and s["mip_gap"] <= 1e-4 and "proven optimal" in s["cost_note"]
+
+
+def test_a_plan_stopped_by_the_time_limit_says_so(monkeypatch):
+    """HiGHS stops with a plan and a 5 % gap: status, summary and the app's headline say so."""
+    import importlib
+    solve_module = importlib.import_module("planner.solve")
+    from planner.widgets import views
+
+    real_read = solve_module._read
+
+    def stopped(h, integer):
+        x, _, objective, _ = real_read(h, integer)
+        return x, "time_limit", objective, 0.05
+
+    monkeypatch.setattr(solve_module, "_integral_relaxation", lambda h, integer: None)
+    monkeypatch.setattr(solve_module, "_read", stopped)
+    facs = [childcare("n1", candidate=True, fixed=10_000, cost=500, min_size=20, max_size=100)]
+    sc = scenario([area("a1")], facs, **NO_BEDS)
+    sc.options.integer = True
+    res = planner.solve(sc)
+    assert res.status == "time_limit"
+    s = res.summary()
+    assert s["solver_status"] == "time_limit" and s["cost_basis"] == "integer_time_limit" and s["mip_gap"] == 0.05
+    assert "not proven optimal (gap 5%)" in s["cost_note"]
+    assert "达到时限未证明最优" in views.headline_html(res, "zh")
+
+
+def test_coverage_groups_pick_the_site_that_covers_most_need():
+    """MCLP in budget mode: two villages 10 km apart (45 and 90 slots of need at 4.5 per 1,000), a free
+    candidate beside each (1 yuan to open, nothing per slot), budget 1 yuan: open the one beside the
+    bigger village. Its 90 slots are built (at no cost) and serve that village in full; counts are met
+    by an existing nursery out of everyone's reach."""
+    areas = [area("small"), area("big", pop=20_000, lon=112.67)]
+    facs = [childcare("n_small", candidate=True, fixed=1, cost=0, max_size=1000),
+            childcare("n_big", candidate=True, fixed=1, cost=0, max_size=1000, lon=112.67),
+            childcare("count", slots=135, affordable=135, lon=114.0)]
+    sc = scenario(areas, facs, affordable_share=0, beds_per_1000_elderly=0, care_bed_share=0, access_share=1.0)
+    sc.budget, sc.options.integer = 1, True
+    model = planner.build(sc)
+    assert model.data.cover["c"].all() and model.lp.blocks["flow_c"].stop == model.lp.blocks["flow_c"].start
+    res = planner.solve(sc, model=model)
+    f = res.facilities.set_index("facility_id")
+    assert f.loc["n_big", "opened"] and not f.loc["n_small", "opened"] and res.cost == 1
+    assert f.loc["n_big", "added_slots"] == pytest.approx(90)
+    a = res.areas.set_index("area_id")
+    assert a.loc["big", "served_in_reach_childcare"] == pytest.approx(90)
+    assert a.loc["small", "shortfall_access_childcare"] == pytest.approx(45)

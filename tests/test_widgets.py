@@ -655,3 +655,15 @@ def test_reach_layer_values_are_sent_only_while_shown_and_only_changed_columns(a
     cols = live._area_columns(live.values()["areas"])
     assert cols[7] == [round(x, 1) for x in app.result.areas.set_index("area_id").loc[
         live.geometry["areas"]["ids"], "need_beds"]]
+
+
+def test_sandbox_refuses_outside_paths_in_the_table_with_crs_form(tmp_path, monkeypatch):
+    box = tmp_path / "box"
+    app = PlannerApp(region_scenario(), sandbox=box, solve=False)
+    opened = []
+    real = planner.load_scenario
+    monkeypatch.setattr(planner, "load_scenario", lambda p, *a, **k: opened.append(str(p)) or real(p, *a, **k))
+    (tmp_path / "secret.csv").write_text("area_id\n1\n")
+    (box / "s.yaml").write_text("areas: {path: ../secret.csv, crs: gcj02}\nfacilities: f.csv\n")
+    assert app.load("s.yaml") is None and opened == []
+    assert "../secret.csv" in app.error.message

@@ -19,6 +19,7 @@ import ipywidgets as w
 import yaml
 
 import planner
+from planner.io import READERS
 from planner import i18n
 from planner.maps import attribution_text
 
@@ -28,7 +29,7 @@ from .livemap import LiveMap
 
 __all__ = ["PlannerApp"]
 
-UPLOAD_TYPES = ".yaml,.yml,.csv,.txt,.xlsx,.xlsm,.geojson,.json,.gpkg,.parquet"
+UPLOAD_TYPES = ",".join([".yaml", ".yml", *READERS])  # every table format planner.io reads
 #: Export file names (in the chosen folder).
 EXPORT_NAMES = {"map": "map.html", "excel": "plan.xlsx", "geopackage": "plan.gpkg"}
 
@@ -655,6 +656,7 @@ def _scenario_from_uploads(items, folder: Path, lang: str, confine: bool = False
         if isinstance(spec, dict):
             for key in ("areas", "facilities", "districts"):
                 rel = spec.get(key)
+                rel = rel.get("path") if isinstance(rel, dict) else rel  # {path: FILE, crs: gcj02}
                 if isinstance(rel, str) and Path(rel).name in data and not (folder / rel).exists():
                     dest = (folder / rel).resolve()
                     if folder.resolve() in dest.parents:

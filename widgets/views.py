@@ -136,9 +136,13 @@ def headline_html(result, lang: str = "zh") -> str:
     meet = districts_meeting(result)
     tot = _totals(result)
     status_ok = result.status == "optimal"
-    status = _t("status_optimal" if status_ok else "status_shortfall", lang)
+    status = _t(f"status_{result.status}", lang)
+    cost_note = result.cost_note(lang) if hasattr(result, "cost_note") else ""
     cards = [
-        ("cp-headline-cost", _t("total_cost", lang), _esc(i18n.fmt_yuan(result.cost, lang))),
+        ("cp-headline-cost", _t("total_cost", lang), _esc(i18n.fmt_yuan(result.cost, lang))
+         + f"<div class='cp-cost-note' title='{_esc(cost_note)}' style='font-size:10px;line-height:12px;"
+         f"font-weight:normal;max-width:190px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
+         f"{_esc(cost_note)}</div>"),
         ("cp-headline-status", _t("notes_status", lang),
          f"<span class='{'cp-ok' if status_ok else 'cp-bad'}' style='font-size:15px'>{_esc(status)}</span>"),
         ("cp-headline-met", _t("districts_met", lang), f"{meet['all'][1]} / {n}"),
@@ -203,7 +207,7 @@ def summary_html(result, lang: str = "zh", timings: dict | None = None) -> str:
     facts = [
         (_t("total_cost", lang), i18n.fmt_yuan(result.cost, lang)),
         (_t("w_budget", lang), "–" if result.scenario.budget is None else i18n.fmt_yuan(result.scenario.budget, lang)),
-        (_t("notes_status", lang), _t("status_optimal" if result.status == "optimal" else "status_shortfall", lang)),
+        (_t("notes_status", lang), _t(f"status_{result.status}", lang)),
         (_t("w_solver", lang), f"{info.solver} ({info.status}), {info.n_variables:,} × {info.n_constraints:,}"),
     ]
     if timings:
