@@ -429,6 +429,18 @@ def fmt_yuan(x, lang: str = DEFAULT_LANG) -> str:
     return f"{x:,.0f} {t('unit_yuan', lang)}"
 
 
+def fmt_yuan_per_unit(x, lang: str = DEFAULT_LANG) -> str:
+    """A marginal cost (yuan per +1 unit): like :func:`fmt_yuan`, but below 10,000 yuan in whole yuan.
+
+    Marginal costs are often a few hundred yuan (a conversion), which 万元 with one decimal would show as 0.0.
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if abs(round(float(x))) < 1e4:
+        return f"{float(x):,.0f} {t('unit_yuan', lang)}"
+    return fmt_yuan(x, lang)
+
+
 # ------------------------------------------------------------------ the app (planner.widgets)
 
 #: Labels of the JupyterLab app (planner.widgets); merged into LABELS so ``t()`` finds them.
@@ -531,6 +543,16 @@ WIDGET_LABELS: dict[str, tuple[str, str]] = {
                      "Showing the {shown} costliest of {total}; the Excel export lists them all."),
     "w_nothing_to_build": ("无需扩建、转换或新建。", "Nothing to expand, convert or open."),
     "w_district_of": ("所在区县", "District"),
+    # district table: marginal costs (yuan per +1 unit of the district's target, from the LP duals)
+    "w_mc_childcare_per_1000": ("此处每千人多 1 个托位需再花", "One more slot per 1,000 here costs"),
+    "w_mc_beds_per_1000_elderly": ("此处每千老人多 1 张床位需再花", "One more bed per 1,000 aged 60+ here costs"),
+    "w_mc_affordable_share": ("普惠占比再高 1 个百分点需再花", "One more point of affordable share costs"),
+    "w_mc_care_bed_share": ("护理型占比再高 1 个百分点需再花", "One more point of care-oriented share costs"),
+    "w_mc_note": ("边际成本来自线性规划对偶值：0 表示该目标不构成约束（已超额或无需新增费用），"
+                  "“–”表示在允许的扩建范围内无法再提高。",
+                  "Marginal costs come from the LP duals: 0 means the target does not bind here, "
+                  "'–' means it cannot be raised further with the expansions allowed."),
+    "w_mc_out_of_reach": ("允许的扩建范围内无法再提高", "Cannot be raised further with the expansions allowed"),
     # export and load
     "w_export": ("导出结果", "Export"),
     "w_export_folder": ("文件夹", "Folder"),

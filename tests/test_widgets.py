@@ -350,6 +350,42 @@ def test_district_table_sorts_by_shortfall_and_escapes_names(monkeypatch):
     assert i18n.REASONS["expansion_limit"][0] in p.districts.value
 
 
+def test_district_table_shows_the_marginal_costs_of_the_result(app):
+    """Each district row shows the Result's marginal costs (yuan per +1 unit), labelled as such, zh and en.
+
+    D1 (10,000 residents) is short of slots that cost 1,000 yuan each: one more slot per 1,000
+    there is 10 more slots, 10,000 yuan (the district's own row says so).
+    """
+    res = app.result
+    d = res.districts.set_index("district_id")
+    mc = views.MARGINAL_COST_COLUMNS
+    assert d.loc["D1", "shortfall_slots"] == 0 and d.loc["D1", "marginal_cost_childcare_per_1000"] > 0
+    for lang in ("zh", "en"):
+        page = views.districts_html(res, lang)
+        heads = [html.unescape(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", page)]
+        body = page.split("<tbody>")[1]
+        rows = re.findall(r"<tr>(.*?)</tr>", body)
+        for c in mc:
+            assert i18n.t("w_mc_" + c.removeprefix("marginal_cost_"), lang) in heads
+        assert heads[-1] == i18n.column_label("district_id", lang)
+        for row in rows:
+            cells = [html.unescape(re.sub(r"<[^>]+>", "", x)) for x in re.findall(r"<td[^>]*>.*?</td>", row)]
+            did = cells[-1]
+            shown = cells[-1 - len(mc):-1]
+            want = [i18n.fmt_yuan_per_unit(0.0 if abs(v) < 1e-6 else v, lang) for v in d.loc[did, list(mc)]]
+            assert shown == want, (did, shown, want)
+        assert i18n.t("w_mc_note", lang) in html.unescape(page)
+    # the hand-checkable value: 10 slots at 1,000 yuan
+    assert d.loc["D1", "marginal_cost_childcare_per_1000"] == pytest.approx(10_000, rel=1e-6)
+    en, zh = views.districts_html(res, "en"), views.districts_html(res, "zh")
+    assert "10,000 yuan" in en and "1.0 万元" in zh
+    # sortable by marginal cost, out-of-reach (NaN) last
+    order = views.sort_districts(res, "marginal_cost_childcare_per_1000")["district_id"].tolist()
+    vals = d.loc[order, "marginal_cost_childcare_per_1000"].to_numpy()
+    finite = vals[~pd.isna(vals)]
+    assert list(finite) == sorted(finite, reverse=True) and not pd.isna(vals[:len(finite)]).any()
+
+
 def test_reason_text_says_each_reason_once():
     text = views.reason_text("access_childcare:no_site_in_reach;access_beds:no_site_in_reach;beds:expansion_limit",
                              "en")
