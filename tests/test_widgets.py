@@ -18,7 +18,7 @@ import pytest
 import shapely
 
 import planner
-from planner import i18n
+from planner import i18n, maps
 from planner.widgets import Controls, PlannerApp
 from planner.widgets import views
 from conftest import BASE_LAT as B, BASE_LON as L, area, childcare, eldercare
@@ -764,3 +764,33 @@ def test_sandbox_refuses_outside_paths_in_the_table_with_crs_form(tmp_path, monk
     (box / "s.yaml").write_text("areas: {path: ../secret.csv, crs: gcj02}\nfacilities: f.csv\n")
     assert app.load("s.yaml") is None and opened == []
     assert "../secret.csv" in app.error.message
+
+
+def test_level_switch_outlines_the_level_on_the_live_map():
+    """Show by level = prefecture: the live map gets the prefecture's outline (once) and its roll-up
+    figures; back at the counties they are gone (the outline stays in the browser for next time)."""
+    sc = planner.load_demo("shanxi", prefecture="太原市")
+    a = PlannerApp(sc, lang="zh")
+    live, c = a.live_map, a.controls
+    assert live.level == {} and live.level_geometry == {}
+    assert "prefecture" in [v for _, v in c.view_level.options]
+    c.view_level.value = "prefecture"
+    a.wait(60)
+    assert live.level["level"] == "prefecture"
+    assert [f["properties"]["id"] for f in live.level_geometry["prefecture"]["features"]] == ["140100"]
+    roll = a.result.rollup("prefecture").set_index("district_id").loc["140100"]
+    tip, pop = live.level["values"]["140100"]
+    assert "太原市" in tip and f"{roll['slots_per_1000_after']:.2f}" in tip
+    assert i18n.fmt_yuan(roll["cost"], "zh") in pop
+    assert live.level["style"] == maps.LEVEL_STYLE
+    geometry = live.level_geometry
+    c.view_level.value = "leaf"
+    a.wait(60)
+    assert live.level == {}
+    c.view_level.value = "prefecture"          # shown again: the outline is not sent again
+    a.wait(60)
+    assert live.level_geometry is geometry and live.level["level"] == "prefecture"
+    c.lang.value = "en"                         # figures relabelled with the language
+    a.wait(60)
+    assert i18n.t("measure_slots", "en") in live.level["values"]["140100"][0]
+    assert i18n.t("measure_slots", "zh") not in live.level["values"]["140100"][0]

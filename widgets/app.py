@@ -348,6 +348,7 @@ class PlannerApp(w.AppLayout):
         self.result = res
         shown = self.shown  # a phased plan: the year chosen
         self.live_map.show(shown, lang=self.lang)  # the map's diff first (the slowest thing to draw), then the figures
+        self.live_map.show_level(shown, self._view_level())
         self._map_year = self._year()
         t2 = time.perf_counter()
         self._parts.headline.value = views.headline_html(shown, self.lang, level=self._view_level())
@@ -382,6 +383,8 @@ class PlannerApp(w.AppLayout):
         if with_map and res is not None and (self.live_map.lang != lang or self._map_year != self._year()):
             self.live_map.show(res, lang=lang)  # labels and popups in the new language, or another year
             self._map_year = self._year()
+        if with_map:
+            self.live_map.show_level(res, self._view_level())  # the level's outlines and figures
         self._parts.headline.value = views.headline_html(res, lang, level=self._view_level())
         # only the tab in view is drawn now; the others when opened (their HTML is most of a step's bytes)
         self._stale_tabs = {1, 2, 3, 4}

@@ -312,6 +312,30 @@ function render({ model, el }) {
     [0, 1].forEach((k) => refreshAreas(k, Object.keys(areaFeat)));
   });
 
+  // ---- a level above the districts (prefectures, the province): outlines with the roll-up figures
+  map.createPane('plannerLevel').style.zIndex = 420;
+  let levelLayer = null;
+  function drawLevel() {
+    const V = model.get('level') || {}, LG = model.get('level_geometry') || {};
+    if (levelLayer) { map.removeLayer(levelLayer); levelLayer = null; }
+    el.dataset.level = V.level || '';
+    if (!V.level || !LG[V.level]) { return; }
+    const vals = V.values || {};
+    levelLayer = L.geoJSON(LG[V.level], {
+      pane: 'plannerLevel', renderer: L.svg({ padding: 0.3, pane: 'plannerLevel' }),
+      style: () => Object.assign({ className: 'planner-level' }, V.style),
+      onEachFeature: (f, l) => {
+        const t = vals[f.properties.id];
+        if (!t) { return; }
+        l.bindTooltip(t[0], { sticky: true });
+        l.bindPopup(t[1], { maxWidth: 360 });
+      },
+    }).addTo(map);
+  }
+  drawLevel();
+  model.on('change:level', drawLevel);
+  model.on('change:level_geometry', drawLevel);
+
   const onMsg = (msg) => { if (msg && msg.type === 'values') { apply(msg); } };
   model.on('msg:custom', onMsg);
   const onSetup = () => {
@@ -329,6 +353,8 @@ function render({ model, el }) {
     ro.disconnect();
     model.off('msg:custom', onMsg);
     model.off('change:setup', onSetup);
+    model.off('change:level', drawLevel);
+    model.off('change:level_geometry', drawLevel);
     map.remove();
   };
 }
@@ -420,6 +446,10 @@ class LiveMap(anywidget.AnyWidget):
     geometry = traitlets.Dict().tag(sync=True)
     setup = traitlets.Dict().tag(sync=True)
     height_px = traitlets.Int(620).tag(sync=True)
+    #: outlines of the levels above the districts, ``{level: GeoJSON}``, each added once when first shown
+    level_geometry = traitlets.Dict().tag(sync=True)
+    #: the level shown: ``{"level", "style", "values": {id: [tooltip, popup]}}``; ``{}`` at the districts' level
+    level = traitlets.Dict().tag(sync=True)
 
     def __init__(self, scenario, lang: str = "zh", height_px: int = 620, **kwargs):
         geometry = maps.live_geometry(scenario.districts, scenario.facilities, scenario.areas)
@@ -461,6 +491,22 @@ class LiveMap(anywidget.AnyWidget):
             raise KeyError(f"no values for view {view!r}; call show(result, view={view!r}) first")
         self.view = view
         return self._send_current()
+
+    def show_level(self, result, level: str | None) -> None:
+        """Outline ``level``'s districts with their roll-up figures (``None``: the districts alone).
+
+        A level's outlines are sent the first time it is shown; after that only its figures."""
+        if level is None or result is None:
+            self.level = {}
+            return
+        if level not in self.level_geometry:
+            geo = maps.level_geometry(result, level)
+            if geo is None:  # no shapes for that level: nothing to outline
+                self.level = {}
+                return
+            self.level_geometry = {**self.level_geometry, level: geo}
+        self.level = {"level": level, "style": dict(maps.LEVEL_STYLE),
+                      "values": maps.level_values(result, level, self.lang)}
 
     def values(self, view: str | None = None) -> dict | None:
         """The values of a view as last given (``live_values`` form)."""
