@@ -1210,17 +1210,19 @@ def level_geometry(result, level: str) -> dict | None:
     r = _level_rows(result, level)
     if r is None:
         return None
+    pts = r.geometry.representative_point()
     return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {"id": escape_text(str(k))}}
-        for k, g in zip(r["district_id"], _round_geometry(r.geometry.to_numpy()))]}
+        {"type": "Feature", "geometry": shapely.geometry.mapping(g),
+         "properties": {"id": escape_text(str(k)), "at": [round(p.y, 5), round(p.x, 5)]}}  # where the name goes
+        for k, g, p in zip(r["district_id"], _round_geometry(r.geometry.to_numpy()), pts)]}
 
 
 def level_values(result, level: str, lang: str) -> dict:
-    """A level's roll-up figures per outline: ``{district_id: [tooltip html, popup html]}``."""
+    """A level's roll-up figures per outline: ``{district_id: [tooltip html, popup html, name]}``."""
     r = _level_rows(result, level)
     if r is None:
         return {}
-    return {escape_text(str(row.district_id)): list(_level_text(row._asdict(), lang))
+    return {escape_text(str(row.district_id)): [*_level_text(row._asdict(), lang), escape_text(str(row.name))]
             for row in r.itertuples(index=False)}
 
 
@@ -1240,7 +1242,7 @@ def _level_layers(fmap, result, lang: str, level=None) -> dict:
             continue
         texts = level_values(result, lv, lang)
         for feat in geo["features"]:
-            tip, pop = texts[feat["properties"]["id"]]
+            tip, pop, _ = texts[feat["properties"]["id"]]
             feat["properties"] = {"tip": tip, "pop": pop}
         name = f"{i18n.level_label(lv, lang)} · {i18n.t('layer_level', lang)}"
         layer = folium.GeoJson(geo, name=name, overlay=True,

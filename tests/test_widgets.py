@@ -779,7 +779,9 @@ def test_level_switch_outlines_the_level_on_the_live_map():
     assert live.level["level"] == "prefecture"
     assert [f["properties"]["id"] for f in live.level_geometry["prefecture"]["features"]] == ["140100"]
     roll = a.result.rollup("prefecture").set_index("district_id").loc["140100"]
-    tip, pop = live.level["values"]["140100"]
+    tip, pop, name = live.level["values"]["140100"]
+    assert name == "太原市"
+    assert live.level_geometry["prefecture"]["features"][0]["properties"]["at"]  # where the name is drawn
     assert "太原市" in tip and f"{roll['slots_per_1000_after']:.2f}" in tip
     assert i18n.fmt_yuan(roll["cost"], "zh") in pop
     assert live.level["style"] == maps.LEVEL_STYLE

@@ -312,25 +312,28 @@ function render({ model, el }) {
     [0, 1].forEach((k) => refreshAreas(k, Object.keys(areaFeat)));
   });
 
-  // ---- a level above the districts (prefectures, the province): outlines with the roll-up figures
+  // ---- a level above the districts (prefectures, the province): outlines, and each level district's
+  // name as a marker carrying its roll-up figures (tooltip, popup on click); the outlines take no clicks,
+  // so the districts and facilities underneath keep theirs
   map.createPane('plannerLevel').style.zIndex = 420;
-  let levelLayer = null;
+  let levelLayer = null, levelNames = null;
   function drawLevel() {
     const V = model.get('level') || {}, LG = model.get('level_geometry') || {};
     if (levelLayer) { map.removeLayer(levelLayer); levelLayer = null; }
+    if (levelNames) { map.removeLayer(levelNames); levelNames = null; }
     el.dataset.level = V.level || '';
     if (!V.level || !LG[V.level]) { return; }
     const vals = V.values || {};
     levelLayer = L.geoJSON(LG[V.level], {
-      pane: 'plannerLevel', renderer: L.svg({ padding: 0.3, pane: 'plannerLevel' }),
-      style: () => Object.assign({ className: 'planner-level' }, V.style),
-      onEachFeature: (f, l) => {
-        const t = vals[f.properties.id];
-        if (!t) { return; }
-        l.bindTooltip(t[0], { sticky: true });
-        l.bindPopup(t[1], { maxWidth: 360 });
-      },
+      pane: 'plannerLevel', renderer: L.svg({ padding: 0.3, pane: 'plannerLevel' }), interactive: false,
+      style: () => Object.assign({ className: 'planner-level', interactive: false }, V.style),
     }).addTo(map);
+    levelNames = L.layerGroup((LG[V.level].features || []).filter((f) => vals[f.properties.id]).map((f) => {
+      const t = vals[f.properties.id];
+      const icon = L.divIcon({ className: 'planner-level-name', html: '<span>' + t[2] + '</span>', iconSize: null });
+      return L.marker(f.properties.at, { icon: icon, keyboard: false, riseOnHover: true })
+        .bindTooltip(t[0], { direction: 'top', offset: [0, -10] }).bindPopup(t[1], { maxWidth: 420, minWidth: 280, autoPanPaddingTopRight: [60, 10] });
+    })).addTo(map);
   }
   drawLevel();
   model.on('change:level', drawLevel);
@@ -371,6 +374,9 @@ _CSS = """
 .planner-live-fullscreen { margin-left: auto; cursor: pointer; }
 .planner-live-map { width: 100%; border: 1px solid #ccc; background: #f4f3ef; }
 .planner-live-legend { padding: 4px 2px; }
+.planner-level-name span { display: inline-block; transform: translate(-50%, -50%); white-space: nowrap; cursor: pointer;
+  background: rgba(255,255,255,0.88); border: 1px solid #222; border-radius: 3px; font-weight: bold; font-size: 13px;
+  padding: 1px 5px; }
 .planner-live:fullscreen { background: white; padding: 8px; }
 """
 
