@@ -316,23 +316,37 @@ function render({ model, el }) {
   // name as a marker carrying its roll-up figures (tooltip, popup on click); the outlines take no clicks,
   // so the districts and facilities underneath keep theirs
   map.createPane('plannerLevel').style.zIndex = 420;
-  let levelLayer = null, levelNames = null;
+  map.createPane('plannerLevelNames').style.zIndex = 680;  // above the district names, below popups
+  let levelLayer = null, levelNames = null, levelShown = '', levelMarks = {};
   function drawLevel() {
     const V = model.get('level') || {}, LG = model.get('level_geometry') || {};
+    const vals = V.values || {};
+    const key = V.level && LG[V.level] ? V.level : '';
+    if (key && key === levelShown) {  // the same level after a solve: new figures, an open popup stays open
+      Object.keys(levelMarks).forEach((id) => {
+        const t = vals[id];
+        if (t) { levelMarks[id].setTooltipContent(t[0]).setPopupContent(t[1]); }
+      });
+      return;
+    }
     if (levelLayer) { map.removeLayer(levelLayer); levelLayer = null; }
     if (levelNames) { map.removeLayer(levelNames); levelNames = null; }
-    el.dataset.level = V.level || '';
-    if (!V.level || !LG[V.level]) { return; }
-    const vals = V.values || {};
-    levelLayer = L.geoJSON(LG[V.level], {
+    levelMarks = {};
+    levelShown = key;
+    el.dataset.level = key;
+    if (!key) { return; }
+    levelLayer = L.geoJSON(LG[key], {
       pane: 'plannerLevel', renderer: L.svg({ padding: 0.3, pane: 'plannerLevel' }), interactive: false,
       style: () => Object.assign({ className: 'planner-level', interactive: false }, V.style),
     }).addTo(map);
-    levelNames = L.layerGroup((LG[V.level].features || []).filter((f) => vals[f.properties.id]).map((f) => {
+    levelNames = L.layerGroup((LG[key].features || []).filter((f) => vals[f.properties.id]).map((f) => {
       const t = vals[f.properties.id];
       const icon = L.divIcon({ className: 'planner-level-name', html: '<span>' + t[2] + '</span>', iconSize: null });
-      return L.marker(f.properties.at, { icon: icon, keyboard: false, riseOnHover: true })
-        .bindTooltip(t[0], { direction: 'top', offset: [0, -10] }).bindPopup(t[1], { maxWidth: 420, minWidth: 280, autoPanPaddingTopRight: [60, 10] });
+      const m = L.marker(f.properties.at, { icon: icon, pane: 'plannerLevelNames', keyboard: false })
+        .bindTooltip(t[0], { direction: 'top', offset: [0, -10] })
+        .bindPopup(t[1], { maxWidth: 420, minWidth: 280, autoPanPaddingTopRight: [60, 10] });
+      levelMarks[f.properties.id] = m;
+      return m;
     })).addTo(map);
   }
   drawLevel();
