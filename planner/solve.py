@@ -298,14 +298,15 @@ def _run_highs(model: Model, warm: _HighsState | None = None, start=None, parts=
                 h.run()
                 answer = _integral_relaxation(h, integer)
                 if answer is not None:
-                    return h, answer
+                    return h, answer[:4], answer[4]
             h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
                            lp.row_upper[rows], integer, opts)
             if start is not None:
                 _set_basis(h, *start(rows, cols))
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
         h.run()
-        return h, _read(h, lp.integer[cols].any())
+        integer = lp.integer[cols].any()
+        return h, _read(h, integer), (None if integer else np.asarray(h.getSolution().row_dual, float))
 
     workers = min(len(parts), _cores())
     if workers > 1:
@@ -314,16 +315,19 @@ def _run_highs(model: Model, warm: _HighsState | None = None, start=None, parts=
     else:
         answers = [solve_block(k) for k in range(len(parts))]
     x = np.zeros(lp.shape[1])
-    duals = None if lp.integer.any() else np.zeros(lp.shape[0])
-    for (rows, cols), (h, (x_part, *_)) in zip(parts, answers):
+    # Row duals of every block: LP blocks, and integer blocks whose relaxation was integral (those are
+    # duals of the LP with the sites fixed as well: fixing columns at an optimal point keeps it optimal).
+    # None as soon as one block went through branch-and-bound (then solve.fixed_site_duals).
+    duals = np.zeros(lp.shape[0]) if all(y is not None for *_, y in answers) else None
+    for (rows, cols), (h, (x_part, *_), y) in zip(parts, answers):
         x[cols] = x_part
         if duals is not None:
-            duals[rows] = np.asarray(h.getSolution().row_dual, float)
-    results = [r for _, r in answers]
+            duals[rows] = y
+    results = [r for _, r, _ in answers]
     status = "time_limit" if any(r[1] == "time_limit" for r in results) else "optimal"
     gaps = [r[3] for r in results if r[3] is not None]
     objective = float(sum(r[2] for r in results))
-    state = warm if reuse else _HighsState(A, lp.integer.copy(), parts, [h for h, _ in answers])
+    state = warm if reuse else _HighsState(A, lp.integer.copy(), parts, [h for h, *_ in answers])
     if reuse:
         state.A = A
     return x, status, objective, (max(gaps) if gaps else None), "highs", state, duals
@@ -333,11 +337,14 @@ INT_TOL = 1e-6  # HiGHS's mip_feasibility_tolerance: an integer column this clos
 
 
 def _integral_relaxation(h, integer):
-    """(x, "optimal", objective, gap 0) if the solved relaxation in ``h`` is integral, else None.
+    """(x, "optimal", objective, gap 0, row duals) if the solved relaxation in ``h`` is integral, else None.
 
     An integral optimum of the relaxation is feasible for the MIP and meets the
-    relaxation's bound, so it is proven optimal without branch-and-bound. The
-    solver is then marked integer, so a warm re-solve runs the MIP.
+    relaxation's bound, so it is proven optimal without branch-and-bound. Its
+    row duals stay optimal for the LP with the integer columns fixed at that
+    optimum (``fixed_site_duals``: fixing columns at an optimal point only drops
+    their reduced-cost conditions), so they are kept. The solver is then marked
+    integer, so a warm re-solve runs the MIP.
     """
     import highspy
 
@@ -348,9 +355,10 @@ def _integral_relaxation(h, integer):
     if status != "optimal" or np.abs(x[integer] - np.round(x[integer])).max(initial=0.0) > INT_TOL:
         return None
     x = np.where(integer, np.round(x), x)
+    duals = np.asarray(h.getSolution().row_dual, float)  # read before the integrality change resets them
     idx = np.flatnonzero(integer).astype(np.int32)
     h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
-    return x, "optimal", objective, 0.0
+    return x, "optimal", objective, 0.0, duals
 
 
 def _set_basis(h, col_status, row_status) -> None:
