@@ -105,31 +105,36 @@ class Result:
         conv[E] = v["conv"]
         open_frac = np.zeros(n_f)
         open_frac[K] = v["open"]
-        fixed = f["fixed_cost"].to_numpy(float)
+        # Columns are read from the input frames once and kept as arrays (fin, ain): the tables below
+        # read them again many times, and a (Geo)DataFrame column read costs tens of µs each.
+        fin, ain = _Columns(f), _Columns(a)
+        fixed = fin["fixed_cost"]
         cost_f = p.cost_unit * added + p.cost_conv * conv + fixed * open_frac
         add_slots = np.where(p.child, added, 0.0)
         add_beds = np.where(p.child, 0.0, added)
         opened = p.cand & (open_frac > 1e-6)
-        fac = _with_columns(f, {
+        fcols = {
             "added_slots": add_slots, "added_affordable": aff, "added_beds": add_beds,
             "converted_care_beds": conv, "opened": opened, "open_fraction": open_frac,
-            "slots_after": f["slots"].to_numpy(float) + add_slots,
-            "beds_after": f["beds"].to_numpy(float) + add_beds,
-            "beds_care_after": f["beds_care"].to_numpy(float) + conv + (add_beds if p.new_beds_care else 0.0),
+            "slots_after": fin["slots"] + add_slots,
+            "beds_after": fin["beds"] + add_beds,
+            "beds_care_after": fin["beds_care"] + conv + (add_beds if p.new_beds_care else 0.0),
             "state": np.select([p.cand & opened, p.cand, added > TOL, conv > TOL],
                                ["opened", "not_opened", "expanded", "converted"], "unchanged"),
-            "cost": cost_f})
+            "cost": cost_f}
+        fac = _with_columns(f, fcols)
+        fin.update(fcols)
 
         # areas
         cols = {"need_childcare": p.need_c, "need_beds": p.need_e}
         for kind, pairs, need, unit, flow in (("childcare", p.pairs_c, p.need_c, "slots", v["flow_c"]),
                                               ("beds", p.pairs_e, p.need_e, "beds", v["flow_e"])):
-            after = np.minimum(max_served(pairs, need, fac[f"{unit}_after"].to_numpy(float), flow), need)
+            after = np.minimum(max_served(pairs, need, fin[f"{unit}_after"], flow), need)
             # Before: the existing capacity alone, each area capped at its value after. Where catchments
             # overlap, two free max-flows could split capacity differently and show an area losing reach
             # to a plan that only adds; capped, the split agrees and the total is still the maximum
             # (tests/test_properties.py checks it against an independent max-flow).
-            before = max_served(pairs, after, fac[unit].to_numpy(float), np.zeros(len(pairs)))
+            before = max_served(pairs, after, fin[unit], np.zeros(len(pairs)))
             for suffix, served in (("_before", before), ("", after)):
                 cols[f"served_in_reach_{kind}{suffix}"] = served
                 cols[f"access_share_{kind}{suffix}"] = _share(served, need)
@@ -137,10 +142,11 @@ class Result:
         cols["sites_in_reach_beds"] = np.bincount(p.pairs_e.area, minlength=n_a)
         cols["shortfall_access_childcare"] = _clean(v["sf_acc_c"])
         cols["shortfall_access_beds"] = _clean(v["sf_acc_e"])
+        cols.update(_scores(ain, fin, p, sc.options.score_decay))
         ar = _with_columns(a, cols)
-        _add_scores(ar, fac, p, sc.options.score_decay)
+        ain.update(cols)
 
-        districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
+        districts = _district_table(sc, p, fac, ar, v, n_d, info.status, fin, ain)
         _centre_columns(districts, fac, model, v)
         _care_need_reasons(districts, p)
         aggregates = _aggregate_table(model, v, districts)
@@ -530,17 +536,31 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _add_scores(ar, fac, p, decay) -> None:
+def _scores(ain, fin, p, decay) -> dict:
     """2SFCA and enhanced 2SFCA per area: capacity per 1,000 people in reach, before and after."""
     from .access import two_step_fca
 
+    out = {}
     for service, pairs, limit, demand, cap in (
-            ("childcare", p.pairs_c, p.limit_c, ar["pop_total"], "slots"),
-            ("beds", p.pairs_e, p.limit_e, ar["pop_60_plus"], "beds")):
+            ("childcare", p.pairs_c, p.limit_c, ain["pop_total"], "slots"),
+            ("beds", p.pairs_e, p.limit_e, ain["pop_60_plus"], "beds")):
         for when, col in (("before", cap), ("after", f"{cap}_after")):
-            supply = fac[col].to_numpy(float)
-            ar[f"score_2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, "none")
-            ar[f"score_e2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, decay)
+            supply = fin[col]
+            out[f"score_2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, "none")
+            out[f"score_e2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, decay)
+    return out
+
+
+class _Columns(dict):
+    """Columns of a frame as float arrays, each read once (plus arrays set with ``update``)."""
+
+    def __init__(self, frame):
+        super().__init__()
+        self.frame = frame
+
+    def __missing__(self, name):
+        value = self[name] = self.frame[name].to_numpy(float)
+        return value
 
 
 def _share(served, need):
@@ -563,7 +583,7 @@ def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
     return out
 
 
-def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
+def _district_table(sc, p, fac, ar, v, n_d, status, fin=None, ain=None) -> pd.DataFrame:
     # Columns are gathered as arrays and framed once: inserting ~60 columns one by one into a
     # DataFrame was most of the Result's time on county-sized plans (every slider step pays it).
     d = sc.districts
@@ -571,13 +591,14 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     bc = lambda idx, w: np.bincount(idx, np.asarray(w, float), n_d)  # noqa: E731
     C = p.child
     fd = p.fac_d
-    fcol = lambda c: fac[c].to_numpy(float)  # noqa: E731
-    acol = lambda c: ar[c].to_numpy(float)  # noqa: E731
+    fin = _Columns(fac) if fin is None else fin
+    ain = _Columns(ar) if ain is None else ain
+    fcol, acol = fin.__getitem__, ain.__getitem__
     out = {"district_id": d["district_id"].to_numpy(object), "name": d["name"].to_numpy(object)}
     if "parent_id" in d.columns:
         out["parent_id"] = d["parent_id"].to_numpy(object)
     for c in ("pop_total", "pop_0_2", "pop_60_plus"):
-        out[c] = bc(p.area_d, ar[c].fillna(0) if c == "pop_0_2" else ar[c])
+        out[c] = bc(p.area_d, np.nan_to_num(acol(c)) if c == "pop_0_2" else acol(c))
     pop, eld = out["pop_total"], out["pop_60_plus"]
     per, frac = targets.per_1000, targets.share
     slots_b = bc(fd[C], fcol("slots")[C])
@@ -605,7 +626,7 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     out["care_beds_before"], out["care_beds_after"] = care_b, care_a
     out["care_share_before"], out["care_share_after"] = frac(care_b, beds_b), frac(care_a, beds_a)
     # assessed care need (护理需求评估): care-oriented beds per assessed person
-    need = bc(p.area_d, ar["pop_care_need"]) if "pop_care_need" in ar else np.zeros(n_d)
+    need = bc(p.area_d, acol("pop_care_need")) if "pop_care_need" in ar else np.zeros(n_d)
     out["care_need"] = need
     out["target_care_need_beds"] = targets.care_beds_required(t["care_beds_per_care_need"].to_numpy(float), need) \
         if "care_beds_per_care_need" in t else np.zeros(n_d)
@@ -623,7 +644,7 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
         for suffix in ("_before", ""):
             out[f"access_share_{kind}{suffix}"] = frac(bc(p.area_d, acol(f"served_in_reach_{kind}{suffix}")),
                                                        bc(p.area_d, acol(col)))
-        nothing = (ar[f"sites_in_reach_{kind}"].to_numpy() == 0) & (acol(col) > 0)
+        nothing = (acol(f"sites_in_reach_{kind}") == 0) & (acol(col) > 0)
         out[f"areas_without_reach_{kind}"] = bc(p.area_d, nothing)
         out[f"people_without_reach_{kind}"] = bc(p.area_d, people_a * nothing)
         for when in ("before", "after"):  # demand-weighted mean score of the district
@@ -639,7 +660,7 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     out["shortfall_reason"] = _reasons(p, ar, out, status)
     out["attainment_childcare"] = targets.attainment(slots_a, out["target_slots"])
     out["attainment_beds"] = targets.attainment(beds_a, out["target_beds"])
-    out["cost"] = bc(fd, fac["cost"])
+    out["cost"] = bc(fd, fcol("cost"))
     geom = getattr(d, "geometry", None) if isinstance(d, gpd.GeoDataFrame) else None
     if geom is not None:
         return gpd.GeoDataFrame(out, geometry=geom.to_numpy(), crs=d.crs)
@@ -683,24 +704,17 @@ def _reasons(p, ar, out, status) -> list[str]:
     limited = "budget" if p.budget is not None else "time_limit" if status == "time_limit" else "expansion_limit"
     cols = {"slots": "shortfall_slots", "affordable": "shortfall_affordable", "beds": "shortfall_beds",
             "care": "shortfall_care_beds"}
+    # One code column per target and reach kind ("" where nothing is missed), joined per district.
+    parts = []
+    for target, col in cols.items():
+        short = out[col].to_numpy(float) > TOL
+        why = np.where(np.asarray(possible[target], bool), limited, "expansion_limit")
+        parts.append(np.where(short, np.char.add(f"{target}:", why.astype(str)), ""))
     # Areas short of reach: is anything in reach at all?
-    no_reach = {}
     for kind, sites, sf in (("childcare", "sites_in_reach_childcare", "shortfall_access_childcare"),
                             ("beds", "sites_in_reach_beds", "shortfall_access_beds")):
         short = ar[sf].to_numpy() > TOL
         none = short & (ar[sites].to_numpy() == 0)
-        no_reach[kind] = (bc(p.area_d, none) > 0, bc(p.area_d, short & ~none) > 0)
-    codes = []
-    for i in range(n_d):
-        c = []
-        for target, col in cols.items():
-            if out[col].iat[i] > TOL:
-                c.append(f"{target}:{'expansion_limit' if not possible[target][i] else limited}")
-        for kind in ("childcare", "beds"):
-            none, other = no_reach[kind][0][i], no_reach[kind][1][i]
-            if none:
-                c.append(f"access_{kind}:no_site_in_reach")
-            if other:
-                c.append(f"access_{kind}:{limited}")
-        codes.append(";".join(c))
-    return codes
+        parts.append(np.where(bc(p.area_d, none) > 0, f"access_{kind}:no_site_in_reach", ""))
+        parts.append(np.where(bc(p.area_d, short & ~none) > 0, f"access_{kind}:{limited}", ""))
+    return [";".join(filter(None, row)) for row in zip(*(part.tolist() for part in parts))]
