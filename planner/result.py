@@ -656,11 +656,11 @@ def _district_table(sc, p, fac, ar, v, n_d, status, fin=None, ain=None) -> pd.Da
     met_targets = np.all([np.asarray(out[c]) <= TOL for c in sf_cols[:4] + ["shortfall_care_need_beds"]], axis=0)
     met_access = np.all([np.asarray(out[c]) <= TOL for c in sf_cols[4:]], axis=0)   # the life-circle reach rule
     out["met_targets"], out["met_access"], out["met"] = met_targets, met_access, met_targets & met_access
-    out = pd.DataFrame(out)
-    out["shortfall_reason"] = _reasons(p, ar, out, status)
-    out["attainment_childcare"] = targets.attainment(slots_a, out["target_slots"])
-    out["attainment_beds"] = targets.attainment(beds_a, out["target_beds"])
+    out["shortfall_reason"] = np.array(_reasons(p, ain, out, status), dtype=object)
+    out["attainment_childcare"] = np.asarray(targets.attainment(slots_a, out["target_slots"]), float)
+    out["attainment_beds"] = np.asarray(targets.attainment(beds_a, out["target_beds"]), float)
     out["cost"] = bc(fd, fcol("cost"))
+    out = pd.DataFrame(out)
     geom = getattr(d, "geometry", None) if isinstance(d, gpd.GeoDataFrame) else None
     if geom is not None:
         return gpd.GeoDataFrame(out, geometry=geom.to_numpy(), crs=d.crs)
@@ -694,27 +694,28 @@ def _reasons(p, ar, out, status) -> list[str]:
     up_e = bc(fd[~C], p.add_upper[~C])
     conv_up = bc(fd[~C], p.conv_upper[~C])
     # What is reachable with every allowed expansion/conversion (budget aside).
+    col = lambda c: np.asarray(out[c], float)  # noqa: E731 - out: the district columns (frame or dict)
     possible = targets.reachable(
-        slots=out["slots_before"].to_numpy(), affordable=out["affordable_slots_before"].to_numpy(),
-        beds=out["beds_before"].to_numpy(), care=out["care_beds_before"].to_numpy(),
-        add_slots=up_c, add_beds=up_e, convertible=conv_up, target_slots=out["target_slots"].to_numpy(),
-        affordable_share=out["target_affordable_share"].to_numpy(), target_beds=out["target_beds"].to_numpy(),
-        care_bed_share=out["target_care_bed_share"].to_numpy(), new_beds_care=p.new_beds_care)
+        slots=col("slots_before"), affordable=col("affordable_slots_before"),
+        beds=col("beds_before"), care=col("care_beds_before"),
+        add_slots=up_c, add_beds=up_e, convertible=conv_up, target_slots=col("target_slots"),
+        affordable_share=col("target_affordable_share"), target_beds=col("target_beds"),
+        care_bed_share=col("target_care_bed_share"), new_beds_care=p.new_beds_care)
     # A shortfall that full expansion could close is the budget's (or the time limit's) doing.
     limited = "budget" if p.budget is not None else "time_limit" if status == "time_limit" else "expansion_limit"
     cols = {"slots": "shortfall_slots", "affordable": "shortfall_affordable", "beds": "shortfall_beds",
             "care": "shortfall_care_beds"}
     # One code column per target and reach kind ("" where nothing is missed), joined per district.
     parts = []
-    for target, col in cols.items():
-        short = out[col].to_numpy(float) > TOL
+    for target, name in cols.items():
+        short = col(name) > TOL
         why = np.where(np.asarray(possible[target], bool), limited, "expansion_limit")
         parts.append(np.where(short, np.char.add(f"{target}:", why.astype(str)), ""))
     # Areas short of reach: is anything in reach at all?
     for kind, sites, sf in (("childcare", "sites_in_reach_childcare", "shortfall_access_childcare"),
                             ("beds", "sites_in_reach_beds", "shortfall_access_beds")):
-        short = ar[sf].to_numpy() > TOL
-        none = short & (ar[sites].to_numpy() == 0)
+        short = np.asarray(ar[sf], float) > TOL
+        none = short & (np.asarray(ar[sites], float) == 0)
         parts.append(np.where(bc(p.area_d, none) > 0, f"access_{kind}:no_site_in_reach", ""))
         parts.append(np.where(bc(p.area_d, short & ~none) > 0, f"access_{kind}:{limited}", ""))
     return [";".join(filter(None, row)) for row in zip(*(part.tolist() for part in parts))]
