@@ -146,11 +146,12 @@ class Result:
         ar = _with_columns(a, cols)
         ain.update(cols)
 
-        districts = _district_table(sc, p, fac, ar, v, n_d, info.status, fin, ain)
-        _centre_columns(districts, fac, model, v)
+        fac["affordable_centre"] = _affordable_centres(fin, model, v)
+        districts = _district_table(sc, p, fac, ar, v, n_d, info.status, fin, ain,
+                                    after=lambda out: _marginal_costs(out, model, sol),
+                                    tail=lambda out: _centre_columns(out, fac, model, v))
         _care_need_reasons(districts, p)
         aggregates = _aggregate_table(model, v, districts)
-        _add_marginal_costs(districts, model, sol)
         met_all = bool(districts["met"].all()) and bool((aggregates["shortfall"] <= TOL).all())
         cost = float(cost_f.sum())
         status = "time_limit" if info.status == "time_limit" else "optimal" if met_all else "shortfall"
@@ -475,38 +476,47 @@ def _care_need_reasons(districts, p) -> None:
     districts.loc[short, "met"] = False
 
 
-def _centre_columns(districts, fac, model, v) -> None:
-    """Affordable (普惠) childcare centres per district, before and after (``min_affordable_centres``)."""
+def _affordable_centres(fin, model, v) -> np.ndarray:
+    """Per facility: an affordable (普惠) childcare centre after the plan (existing with affordable slots, or opened as one)."""
+    p = model.prepared
+    existing = p.child & ~p.cand & (fin["slots_affordable"] > 0)
+    return existing | (_opened_as_centres(p, v) > 1e-6)
+
+
+def _opened_as_centres(p, v) -> np.ndarray:
+    opened = np.zeros(len(p.fac_d))
+    if "open_aff" in v:
+        opened[np.flatnonzero(p.cand & p.child)] = np.asarray(v["open_aff"], float)
+    return opened
+
+
+def _centre_columns(out: dict, fac, model, v) -> dict:
+    """Affordable (普惠) childcare centres per district, before and after (``min_affordable_centres``).
+
+    ``out``: the district columns so far (``met``, ``met_targets`` and ``shortfall_reason`` are
+    updated where a district is short of centres); returns the new columns.
+    """
     p = model.prepared
     n = p.n_districts
-    child, cand = p.child, p.cand
-    existing = child & ~cand & (fac["slots_affordable"].to_numpy(float) > 0)
+    existing = p.child & ~p.cand & (fac["slots_affordable"].to_numpy(float) > 0)
     before = np.bincount(p.fac_d[existing], minlength=n).astype(float)
-    after = before.copy()
-    opened = np.zeros(len(fac))
-    if "open_aff" in v:
-        sites = np.flatnonzero(cand & child)
-        opened[sites] = np.asarray(v["open_aff"], float)
-        after += np.bincount(p.fac_d, opened, n)
-    fac["affordable_centre"] = existing | (opened > 1e-6)
-    districts["affordable_centres_before"] = before
-    districts["affordable_centres_after"] = after
+    after = before + np.bincount(p.fac_d, _opened_as_centres(p, v), n) if "open_aff" in v else before.copy()
     sc = model.scenario
     own = sc.districts["min_affordable_centres"].to_numpy(float) if "min_affordable_centres" in sc.districts \
         else np.full(n, np.nan)
-    districts["target_affordable_centres"] = own
     sf = np.zeros(n)
     if "sf_centres" in v:
         by_id = pd.Series(np.asarray(v["sf_centres"], float), index=model.problem.variables["sf_centres"].index)
-        sf = _clean(by_id.reindex(districts["district_id"]).fillna(0.0).to_numpy(float))
-    districts["shortfall_affordable_centres"] = sf
+        sf = _clean(by_id.reindex(out["district_id"]).fillna(0.0).to_numpy(float))
     short = sf > TOL
     if short.any():
-        districts.loc[short, "met_targets"] = False
-        districts.loc[short, "met"] = False
-        districts.loc[short, "shortfall_reason"] = [
-            ";".join(filter(None, [r, "centres:expansion_limit" if p.budget is None else "centres:budget"]))
-            for r in districts.loc[short, "shortfall_reason"]]
+        for col in ("met_targets", "met"):
+            out[col] = np.where(short, False, out[col])
+        why = "centres:expansion_limit" if p.budget is None else "centres:budget"
+        out["shortfall_reason"] = np.array([";".join(filter(None, [r, why])) if s else r
+                                            for r, s in zip(out["shortfall_reason"], short)], dtype=object)
+    return {"affordable_centres_before": before, "affordable_centres_after": after,
+            "target_affordable_centres": own, "shortfall_affordable_centres": sf}
 
 
 def _with_geometry(out, res, tree, level):
@@ -583,7 +593,9 @@ def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
     return out
 
 
-def _district_table(sc, p, fac, ar, v, n_d, status, fin=None, ain=None) -> pd.DataFrame:
+def _district_table(sc, p, fac, ar, v, n_d, status, fin=None, ain=None, after=None, tail=None) -> pd.DataFrame:
+    """The district table, framed once. ``after(out)`` and ``tail(out)`` give columns placed after
+    ``cost`` and after the geometry (they see the columns so far, as arrays, and may update them)."""
     # Columns are gathered as arrays and framed once: inserting ~60 columns one by one into a
     # DataFrame was most of the Result's time on county-sized plans (every slider step pays it).
     d = sc.districts
@@ -660,28 +672,31 @@ def _district_table(sc, p, fac, ar, v, n_d, status, fin=None, ain=None) -> pd.Da
     out["attainment_childcare"] = np.asarray(targets.attainment(slots_a, out["target_slots"]), float)
     out["attainment_beds"] = np.asarray(targets.attainment(beds_a, out["target_beds"]), float)
     out["cost"] = bc(fd, fcol("cost"))
-    out = pd.DataFrame(out)
+    if after is not None:
+        out.update(after(out))
     geom = getattr(d, "geometry", None) if isinstance(d, gpd.GeoDataFrame) else None
     if geom is not None:
-        return gpd.GeoDataFrame(out, geometry=geom.to_numpy(), crs=d.crs)
-    return out
+        out["geometry"] = geom.to_numpy()
+    if tail is not None:
+        out.update(tail(out))
+    if geom is not None:
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=d.crs)
+    return pd.DataFrame(out)
 
 
-def _add_marginal_costs(out, model, sol) -> None:
+def _marginal_costs(out: dict, model, sol) -> dict:
     """``marginal_cost_*`` columns (yuan per +1 unit of a district's target; see docs/model.md)."""
     from .formulation import MARGINAL_COST_COLUMNS, marginal_costs
 
+    n = len(out["district_id"])
     # phased plans' year views carry no per-area populations: no marginal costs there (yet)
     if sol is None or sol.duals is None or model.data is None or getattr(model.data, "area_pop", None) is None:
-        for c in MARGINAL_COST_COLUMNS:
-            out[c] = np.nan
-        return
-    shortfall = {"slots": out["shortfall_slots"].to_numpy(), "affordable": out["shortfall_affordable"].to_numpy(),
-                 "beds": out["shortfall_beds"].to_numpy(), "care": out["shortfall_care_beds"].to_numpy()}
-    mc = marginal_costs(model.data, sol, out["slots_after"].to_numpy(), out["beds_after"].to_numpy(), shortfall)
-    at = out.columns.get_loc("cost")  # beside the plan's cost
-    for i, c in enumerate(MARGINAL_COST_COLUMNS):
-        out.insert(at + 1 + i, c, mc[c])
+        return {c: np.full(n, np.nan) for c in MARGINAL_COST_COLUMNS}
+    col = lambda c: np.asarray(out[c], float)  # noqa: E731
+    shortfall = {"slots": col("shortfall_slots"), "affordable": col("shortfall_affordable"),
+                 "beds": col("shortfall_beds"), "care": col("shortfall_care_beds")}
+    mc = marginal_costs(model.data, sol, col("slots_after"), col("beds_after"), shortfall)
+    return {c: np.asarray(mc[c], float) for c in MARGINAL_COST_COLUMNS}
 
 
 def _reasons(p, ar, out, status) -> list[str]:
