@@ -191,16 +191,23 @@ def _dual_objective(lp, lower, upper, y):
 
 
 @props(30)
-@given(spec=specs(roomy=True, access=True), budget=st.none() | st.integers(0, 100_000))
-def test_integer_duals_are_optimal_duals_of_the_fixed_site_lp(spec, budget):
-    """Integer mode: whichever way the row duals come (kept from an integral relaxation, or from
-    ``fixed_site_duals`` after branch-and-bound), they are optimal duals of the LP with the chosen
-    sites fixed: dual feasible, and the dual objective equals that LP's optimum."""
+@given(spec=specs(roomy=True, access=True), budget=st.none() | st.integers(0, 100_000), presolve=st.booleans())
+def test_integer_duals_are_optimal_duals_of_the_fixed_site_lp(spec, budget, presolve):
+    """Integer mode: whichever way the row duals come (kept from an integral relaxation, presolved
+    or not, or from ``fixed_site_duals`` after branch-and-bound), they are optimal duals of the LP
+    with the chosen sites fixed: dual feasible, and the dual objective equals that LP's optimum."""
+    import importlib
     from planner.solve import fixed_site_duals, run
 
+    S = importlib.import_module("planner.solve")  # the module (planner.solve is also the function)
     sc = spec.scenario(budget=budget, integer=True, mip_gap=0.0)
     model = planner.build(sc)
-    x, info = run(model)
+    saved = S.RELAXATION_PRESOLVE_NONZEROS
+    S.RELAXATION_PRESOLVE_NONZEROS = 0 if presolve else saved  # small blocks: presolve only when drawn
+    try:
+        x, info = run(model)
+    finally:
+        S.RELAXATION_PRESOLVE_NONZEROS = saved
     y = info.duals if info.duals is not None else fixed_site_duals(model, x)
     lp = model.lp
     lower, upper = lp.lower.copy(), lp.upper.copy()
