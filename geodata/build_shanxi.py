@@ -36,6 +36,9 @@ import pandas as pd
 import shapely
 from shapely.ops import polylabel
 
+# the same GCJ-02 → WGS84 code that reads planners' tables (crs: gcj02)
+from planner.crs import gcj02_to_wgs84
+
 SEED = 20201101  # census reference day: 1 November 2020
 OUT_DIR = Path(__file__).resolve().parent / "shanxi"
 
@@ -153,42 +156,6 @@ def apportion(total, weights, caps=None):
     out[free] = base[free]
     assert out.sum() == total and (out <= caps).all() and (out >= 0).all()
     return out
-
-
-def _gcj_offset(lon, lat):
-    """Offset (dlon, dlat) in degrees that GCJ-02 adds to WGS84 coordinates."""
-    a = 6378245.0
-    ee = 0.00669342162296594323
-    x = lon - 105.0
-    y = lat - 35.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y
-            + 0.2 * np.sqrt(np.abs(x)))
-    dlat += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    dlat += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-    dlat += (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y
-            + 0.1 * np.sqrt(np.abs(x)))
-    dlon += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    dlon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-    dlon += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
-    radlat = lat / 180.0 * np.pi
-    magic = 1 - ee * np.sin(radlat) ** 2
-    sqrtmagic = np.sqrt(magic)
-    dlat = (dlat * 180.0) / ((a * (1 - ee)) / (magic * sqrtmagic) * np.pi)
-    dlon = (dlon * 180.0) / (a / sqrtmagic * np.cos(radlat) * np.pi)
-    return dlon, dlat
-
-
-def gcj02_to_wgs84(coords):
-    """Invert the GCJ-02 offset for an (N, 2) lon/lat array (iterated, < 1 mm)."""
-    coords = np.asarray(coords, dtype=float)
-    g_lon, g_lat = coords[:, 0], coords[:, 1]
-    lon, lat = g_lon.copy(), g_lat.copy()
-    for _ in range(6):
-        dlon, dlat = _gcj_offset(lon, lat)
-        lon = g_lon - dlon
-        lat = g_lat - dlat
-    return np.column_stack([lon, lat])
 
 
 def km_per_deg_lon(lat):

@@ -11,10 +11,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._errors import PlannerError
 from .demo import load_demo
-from .io import load_scenario
 from .model import Model, build
 from .result import Result
-from .scenario import Options, Scenario, Targets
+from .scaffold import init_scenario
+from .scenario import Options, Scenario, Targets, load_scenario
 from .solve import solve
 from .sweep import sweep
 
@@ -24,4 +24,4 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = ["PlannerError", "Scenario", "Targets", "Options", "Result", "Model", "build",
-           "load_demo", "load_scenario", "solve", "sweep", "__version__"]
+           "load_demo", "load_scenario", "init_scenario", "solve", "sweep", "__version__"]

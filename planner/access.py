@@ -257,7 +257,7 @@ class ODMatrix:
         Also fills ``report``: areas and facilities that appear nowhere in the
         matrix, which are then out of everyone's reach.
         """
-        from .io import fail_at
+        from ._validate import fail_at
 
         t = self.table
         for col, known, what in (("origin_id", areas["area_id"], "area"),

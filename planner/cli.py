@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 import json
+from pathlib import Path
 import sys
 
 from ._errors import PlannerError
@@ -25,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="care-planner",
         description="Plan childcare slots and elderly-care beds (一老一小) so every district meets its "
                     "per-1,000 targets at least cost.",
-        epilog="Example: care-planner solve my_county.yaml --out results/   |   "
+        epilog="Example: care-planner init my_county/   |   care-planner solve my_county.yaml --out results/   |   "
                "care-planner solve --demo shanxi --prefecture 太原市 --out taiyuan/")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("solve", help="solve a scenario and write districts.csv, facilities.csv, areas.csv, "
@@ -52,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate a scenario's files without solving")
     c.add_argument("scenario")
     sub.add_parser("columns", help="print the input column reference")
+    n = sub.add_parser("init", help="write a scenario folder to fill in: Excel templates and scenario.yaml",
+                       description="Write areas.xlsx, facilities.xlsx, districts.xlsx (row 1 Chinese labels, row 2 "
+                                   "the column names, example rows, a column guide sheet) and a scenario.yaml that "
+                                   "solves as written. Existing files are never overwritten.")
+    n.add_argument("folder", help="folder to create (or an empty one)")
+    n.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of row 1 and the guide (default zh)")
     return p
 
 
@@ -61,6 +68,10 @@ def main(argv=None) -> int:
         return _COMMANDS[args.command](args)
     except PlannerError as exc:
         print(f"care-planner: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as exc:  # a disk full or a folder without write permission: say so, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"care-planner: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_INPUT
 
 
@@ -83,6 +94,11 @@ def _solve(args) -> int:
             setattr(sc.targets, key.strip(), float(value))
         except ValueError:
             raise PlannerError(f"not a number: {value!r}", "command line", None, "--set") from None
+    from .io import check_outputs
+    from .result import CSV_OUTPUTS
+
+    # every output checked before solving, so a clash never leaves a partial set
+    check_outputs([Path(args.out) / n for n in CSV_OUTPUTS + ("map.html",)], sc.sources.values())
     if args.budget is not None:
         sc.budget = args.budget
     if args.integer:
@@ -144,7 +160,16 @@ def _columns(args) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"solve": _solve, "check": _check, "columns": _columns}
+def _init(args) -> int:
+    from .scaffold import init_scenario
+
+    path = init_scenario(args.folder, lang=args.lang)
+    print(f"wrote {path.parent}: areas.xlsx, facilities.xlsx, districts.xlsx, scenario.yaml")
+    print(f"fill in the example rows, then: care-planner solve {path} --out {path.parent / 'results'}")
+    return EXIT_OK
+
+
+_COMMANDS = {"solve": _solve, "check": _check, "columns": _columns, "init": _init}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

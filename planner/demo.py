@@ -37,7 +37,7 @@ def load_demo(name: str = "shanxi", prefecture: str | None = None):
     Boundaries and census totals are real; county and settlement splits,
     facilities and costs are synthetic (see geodata/README.md).
     """
-    from .io import load_scenario
+    from .scenario import load_scenario
 
     sc = load_scenario(demo_path(name))
     if not sc.attribution:

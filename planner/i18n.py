@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 
-from .result import REASONS as _REASONS_EN, TARGET_WORDS as _TARGETS_EN
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -184,22 +183,36 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
 }
 
 REASONS: dict[str, tuple[str, str]] = {
-    "expansion_limit": ("扩建能力不足：即使用尽全部可扩建、可转换床位和候选点也不够", _REASONS_EN["expansion_limit"]),
-    "no_site_in_reach": ("出行时间内没有机构或候选点", _REASONS_EN["no_site_in_reach"]),
-    "budget": ("预算先用完", _REASONS_EN["budget"]),
-    "time_limit": ("求解器达到时间上限", _REASONS_EN["time_limit"]),
+    "expansion_limit": ("扩建能力不足：即使用尽全部可扩建、可转换床位和候选点也不够",
+                        "expansion limits: even every allowed expansion, conversion and new site is not enough"),
+    "no_site_in_reach": ("出行时间内没有机构或候选点", "no facility or candidate site within the travel time"),
+    "budget": ("预算先用完", "the budget runs out first"),
+    "time_limit": ("求解器达到时间上限", "the solver stopped at its time limit"),
 }
 
 TARGET_WORDS: dict[str, tuple[str, str]] = {
     "care_need": ("按护理需求评估的护理型床位", "care-oriented beds for assessed care need"),
     "centres": ("普惠托育机构数", "affordable childcare centres"),
-    "slots": ("托位", _TARGETS_EN["slots"]),
-    "affordable": ("普惠托位占比", _TARGETS_EN["affordable"]),
-    "beds": ("养老床位", _TARGETS_EN["beds"]),
-    "care": ("护理型床位占比", _TARGETS_EN["care"]),
-    "access_childcare": ("托育服务可达", _TARGETS_EN["access_childcare"]),
-    "access_beds": ("养老服务可达", _TARGETS_EN["access_beds"]),
+    "slots": ("托位", "childcare slots"),
+    "affordable": ("普惠托位占比", "affordable share"),
+    "beds": ("养老床位", "elderly-care beds"),
+    "care": ("护理型床位占比", "care-oriented share"),
+    "access_childcare": ("托育服务可达", "childcare within reach"),
+    "access_beds": ("养老服务可达", "elderly care within reach"),
 }
+
+
+def scenario_lang(scenario) -> str:
+    """The language a scenario's planner reads: its ``lang`` if set, else ``"zh"`` when its
+    name or district names hold Chinese characters, else ``"en"``."""
+    lang = getattr(scenario, "lang", None)
+    if lang:
+        return check_lang(lang)
+    names = [str(getattr(scenario, "name", ""))]
+    districts = getattr(scenario, "districts", None)
+    if districts is not None and "name" in districts:
+        names += [str(n) for n in districts["name"].head(50)]
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for n in names for ch in n) else "en"
 
 
 def state_label(state: str, lang: str = DEFAULT_LANG) -> str:
@@ -418,6 +431,18 @@ def fmt_yuan(x, lang: str = DEFAULT_LANG) -> str:
     return f"{x:,.0f} {t('unit_yuan', lang)}"
 
 
+def fmt_yuan_per_unit(x, lang: str = DEFAULT_LANG) -> str:
+    """A marginal cost (yuan per +1 unit): like :func:`fmt_yuan`, but below 10,000 yuan in whole yuan.
+
+    Marginal costs are often a few hundred yuan (a conversion), which 万元 with one decimal would show as 0.0.
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if abs(round(float(x))) < 1e4:
+        return f"{float(x):,.0f} {t('unit_yuan', lang)}"
+    return fmt_yuan(x, lang)
+
+
 # ------------------------------------------------------------------ the app (planner.widgets)
 
 #: Labels of the JupyterLab app (planner.widgets); merged into LABELS so ``t()`` finds them.
@@ -520,6 +545,16 @@ WIDGET_LABELS: dict[str, tuple[str, str]] = {
                      "Showing the {shown} costliest of {total}; the Excel export lists them all."),
     "w_nothing_to_build": ("无需扩建、转换或新建。", "Nothing to expand, convert or open."),
     "w_district_of": ("所在区县", "District"),
+    # district table: marginal costs (yuan per +1 unit of the district's target, from the LP duals)
+    "w_mc_childcare_per_1000": ("此处每千人多 1 个托位需再花", "One more slot per 1,000 here costs"),
+    "w_mc_beds_per_1000_elderly": ("此处每千老人多 1 张床位需再花", "One more bed per 1,000 aged 60+ here costs"),
+    "w_mc_affordable_share": ("普惠占比再高 1 个百分点需再花", "One more point of affordable share costs"),
+    "w_mc_care_bed_share": ("护理型占比再高 1 个百分点需再花", "One more point of care-oriented share costs"),
+    "w_mc_note": ("边际成本来自线性规划对偶值：0 表示该目标不构成约束（已超额或无需新增费用），"
+                  "“–”表示在允许的扩建范围内无法再提高。",
+                  "Marginal costs come from the LP duals: 0 means the target does not bind here, "
+                  "'–' means it cannot be raised further with the expansions allowed."),
+    "w_mc_out_of_reach": ("允许的扩建范围内无法再提高", "Cannot be raised further with the expansions allowed"),
     # export and load
     "w_export": ("导出结果", "Export"),
     "w_export_folder": ("文件夹", "Folder"),
@@ -620,6 +655,55 @@ def level_label(level: str, lang: str = DEFAULT_LANG) -> str:
     """``"prefecture"`` → ``'市'`` / ``'Prefecture'``; unknown levels as given."""
     pair = LEVEL_LABELS.get(level)
     return _pick(pair, lang) if pair else str(level)
+
+
+# ------------------------------------------------------------------ input column guide (care-planner init)
+
+#: What to type in each input column, for the templates' column guide (填写说明). English falls back
+#: to the schema's own words (planner.schema.Column.doc).
+COLUMN_GUIDE_ZH: dict[str, str] = {
+    "area_id": "需求单元编号，不可重复（如社区、村的统计用区划代码）",
+    "name": "名称；空白时用编号",
+    "district_id": "所属区县/乡镇的代码，须在区县表中",
+    "pop_total": "常住人口（人）",
+    "pop_0_2": "0–2岁（3岁以下）儿童数（人）；仅用于报告",
+    "pop_60_plus": "60岁及以上老年人口（人）",
+    "setting": "城镇或农村（urban/rural，城镇/农村）：决定可达规则（农村按车行时间）",
+    "lon": "经度（WGS84 度；高德/腾讯坐标请在 scenario.yaml 写 crs: gcj02，百度坐标写 crs: bd09）",
+    "lat": "纬度（同上）",
+    "facility_id": "机构编号，不可重复",
+    "kind": "类型：childcare（托育）或 eldercare（养老）",
+    "slots": "现有托位数（托育机构）",
+    "slots_affordable": "其中普惠托位数，不超过现有托位",
+    "beds": "现有养老床位数（养老机构）",
+    "beds_care": "其中护理型床位数，不超过现有床位",
+    "max_add": "现有机构最多可扩建的托位/床位数；0 表示不能扩建",
+    "cost_per_unit": "每新增一个托位或一张床位的费用（元）；可扩建或候选点必填",
+    "cost_per_conversion": "每张普通床位改为护理型床位的费用（元）；空白表示不能改造",
+    "candidate": "是否候选新建点（是/否）；候选点没有现有托位或床位",
+    "fixed_cost": "候选点新建的固定费用（元）",
+    "min_size": "候选点若新建，最小规模（托位或床位）",
+    "max_size": "候选点最大规模（托位或床位）；候选点必填",
+    "parent_id": "上级行政区代码（如地市）",
+    "childcare_per_1000": "本区县的目标：每千人托位数；空白用情景目标",
+    "affordable_share": "本区县的目标：普惠托位占比（0–1）",
+    "beds_per_1000_elderly": "本区县的目标：每千名60岁以上老人床位数",
+    "care_bed_share": "本区县的目标：护理型床位占比（0–1）",
+    "access_minutes": "本区县的可达时间（分钟）",
+    "access_share": "本区县需求在可达时间内满足的比例（0–1）",
+    "childcare_per_child": "本区县的目标：每名3岁以下儿童的托位数（随出生人数变化）；0 表示不用",
+    "repurpose_to_beds": "托育机构每让出一个托位可改建的养老床位数；空白表示不能改建（分期规划）",
+    "cost_per_repurpose": "每让出一个托位改建为床位的费用（元）；填了可改床位数时必填",
+    "operating_cost_per_unit_year": "每个新增托位或床位每年的运营费（元），从建成后的下一年计（分期规划）",
+    "force": "已定的决定：open（必须新建/保留且不缩减）、closed（不建、不扩）；空白由模型决定",
+    "pop_care_need": "经护理需求评估为失能/半失能、需长期照护的60岁及以上老人数（人），不超过60岁及以上人口；空白为0",
+    "level": "行政级别：省、市、县、乡镇、村（或 province/prefecture/county/township/village）；"
+             "多级区县表中下级行的 parent_id 写上级的 district_id",
+    "min_affordable_centres": "本区县（含下辖）至少开办的普惠托育机构数（个，整数）；空白表示不设",
+    "care_beds_per_care_need": "本区县的目标：每名经评估需护理的老人配置的护理型床位数；空白用情景目标，0 表示不用",
+    "division_code": "12位统计用区划代码（如村、社区）；自动对应到区县表中前9位或前6位代码的区县（读入时生成）",
+}
+
 
 # ------------------------------------------------------------------ phased plans (规划期)
 

@@ -42,23 +42,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._errors import PlannerError
+from .schema import LEVEL_ALIASES, LEVELS, canonical_level  # noqa: F401 (level words: one place, the schema)
 
-#: Canonical level names, top to bottom.
-LEVELS = ("province", "prefecture", "county", "township", "village")
-#: Words planners write in a ``level`` column (lower-cased English or Chinese).
-LEVEL_ALIASES = {
-    "province": "province", "provincial": "province", "省": "province", "省级": "province",
-    "自治区": "province", "直辖市": "province",
-    "prefecture": "prefecture", "city": "prefecture", "市": "prefecture", "地级": "prefecture",
-    "地级市": "prefecture", "地市": "prefecture", "州": "prefecture", "盟": "prefecture",
-    "county": "county", "district": "county", "县": "county", "区县": "county", "县级": "county",
-    "县区": "county", "县市区": "county", "旗": "county",
-    "township": "township", "town": "township", "subdistrict": "township", "street": "township",
-    "乡镇": "township", "乡": "township", "镇": "township", "街道": "township", "乡级": "township",
-    "乡镇街道": "township", "苏木": "township",
-    "village": "village", "community": "village", "村": "village", "社区": "village", "村级": "village",
-    "村居": "village",
-}
 #: ``target_level`` values besides a level name.
 LEAF, ALL = "leaf", "all"
 #: The roll-up row for ``"all"``.
@@ -68,12 +53,6 @@ ALL_ID = "all"
 AGGREGATE_TARGETS = ("childcare_per_1000", "affordable_share", "beds_per_1000_elderly", "care_bed_share",
                      "care_beds_per_care_need")
 AREA_RULES = ("access_minutes", "access_share")
-
-
-def canonical_level(word) -> str | None:
-    """``"县"`` → ``"county"``; ``None`` for a word that names no level."""
-    w = str(word).strip()
-    return LEVEL_ALIASES.get(w.lower(), LEVEL_ALIASES.get(w))
 
 
 def check_target_level(value, where="scenario") -> str:

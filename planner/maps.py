@@ -63,7 +63,8 @@ from ._html import InlineData, add_attribution, escape_text, script_safe, standa
 
 __all__ = ["build_map", "map_html", "write_html", "write_png", "attainment", "attainment_colors", "attainment_index",
            "access_index", "score_attainment", "attribution_text", "MEASURES", "ATTAINMENT_BINS", "ACCESS_BINS",
-           "STATE_COLORS", "SCORE_TARGETS", "live_geometry", "live_values", "live_setup", "format_labels",
+           "STATE_COLORS", "SCORE_TARGETS", "live_geometry", "live_values", "live_setup", "level_geometry", "level_values", "level_names",
+           "LEVEL_STYLE", "format_labels",
            "label_points", "district_style", "DEFAULT_SHADING", "LABELS_JS", "SQUARE_JS"]
 
 # ------------------------------------------------------------------ styling
@@ -1185,34 +1186,66 @@ def attribution_text(result, lang: str = "zh") -> str:
 LEVEL_STYLE = {"color": "#222222", "weight": 2.5, "fillOpacity": 0.0, "dashArray": None}
 
 
+def level_names(result) -> list[str]:
+    """The levels above the districts that have outlines to draw, top first."""
+    from .levels import Tree
+
+    parents = getattr(result.scenario, "parents", None)
+    if parents is None or not len(parents) or not hasattr(result, "rollup"):
+        return []
+    tree = Tree.from_scenario(result.scenario)
+    return [x for x in tree.levels if x in set(tree.level[tree.n_leaves:])]
+
+
+def _level_rows(result, level: str):
+    """``Result.rollup(level)`` rows that have a shape (None when none has)."""
+    r = result.rollup(level)
+    if not isinstance(r, gpd.GeoDataFrame) or r.geometry.isna().all():
+        return None
+    return r[r.geometry.notna()]
+
+
+def level_geometry(result, level: str) -> dict | None:
+    """A level's outlines as GeoJSON, each feature's ``id`` its ``district_id`` (None: no shapes)."""
+    r = _level_rows(result, level)
+    if r is None:
+        return None
+    pts = r.geometry.representative_point()
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(g),
+         "properties": {"id": escape_text(str(k)), "at": [round(p.y, 5), round(p.x, 5)]}}  # where the name goes
+        for k, g, p in zip(r["district_id"], _round_geometry(r.geometry.to_numpy()), pts)]}
+
+
+def level_values(result, level: str, lang: str) -> dict:
+    """A level's roll-up figures per outline: ``{district_id: [tooltip html, popup html, name]}``."""
+    r = _level_rows(result, level)
+    if r is None:
+        return {}
+    return {escape_text(str(row.district_id)): [*_level_text(row._asdict(), lang), escape_text(str(row.name))]
+            for row in r.itertuples(index=False)}
+
+
 def _level_layers(fmap, result, lang: str, level=None) -> dict:
     """One overlay per administrative level above the districts (``Result.rollup``).
 
     Outlines of each prefecture / province …, with a tooltip and popup of the
     level's figures (per-1,000 before → after and target, shortfall, care need,
     cost). Only ``level`` starts shown; the layer list switches between them.
-    Returns ``{"level_<name>": layer}``.
+    Returns ``{"level_<name>": layer}``. The app's live map draws the same
+    outlines and texts (:func:`level_geometry`, :func:`level_values`).
     """
-    from .levels import Tree
-
-    sc = result.scenario
-    parents = getattr(sc, "parents", None)
-    if parents is None or not len(parents) or not hasattr(result, "rollup"):
-        return {}
-    tree = Tree.from_scenario(sc)
     out = {}
-    for lv in [x for x in tree.levels if x in set(tree.level[tree.n_leaves:])]:
-        r = result.rollup(lv)
-        if not isinstance(r, gpd.GeoDataFrame) or r.geometry.isna().all():
+    for lv in level_names(result):
+        geo = level_geometry(result, lv)
+        if geo is None:
             continue
-        r = r[r.geometry.notna()]
-        feats = []
-        for row, geom in zip(r.itertuples(index=False), _round_geometry(r.geometry.to_numpy())):
-            tip, pop = _level_text(row._asdict(), lang)
-            feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
-                          "properties": {"tip": tip, "pop": pop}})
+        texts = level_values(result, lv, lang)
+        for feat in geo["features"]:
+            tip, pop, _ = texts[feat["properties"]["id"]]
+            feat["properties"] = {"tip": tip, "pop": pop}
         name = f"{i18n.level_label(lv, lang)} · {i18n.t('layer_level', lang)}"
-        layer = folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=name, overlay=True,
+        layer = folium.GeoJson(geo, name=name, overlay=True,
                                control=True, show=(lv == level), style_function=lambda _: dict(LEVEL_STYLE),
                                tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
                                popup=folium.GeoJsonPopup(["pop"], labels=False, max_width=360))

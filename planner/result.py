@@ -9,21 +9,17 @@ import numpy as np
 import pandas as pd
 import geopandas as gpd
 
-from . import targets
+from . import i18n, targets
 from .access import max_served
 
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
 
-REASONS = {
-    "expansion_limit": "expansion limits: even every allowed expansion, conversion and new site is not enough",
-    "no_site_in_reach": "no facility or candidate site within the travel time",
-    "budget": "the budget runs out first",
-    "time_limit": "the solver stopped at its time limit",
-}
-TARGET_WORDS = {"care_need": "care-oriented beds for assessed care need", "centres": "affordable childcare centres",
-                "slots": "childcare slots", "affordable": "affordable share", "beds": "elderly-care beds",
-                "care": "care-oriented share", "access_childcare": "childcare within reach",
-                "access_beds": "elderly care within reach"}
+#: The files :meth:`Result.to_csv` writes into its folder.
+CSV_OUTPUTS = ("districts.csv", "facilities.csv", "areas.csv", "summary.json")
+
+# Reason and target words live in planner.i18n (zh and en); the English ones, by code:
+REASONS = {code: words[1] for code, words in i18n.REASONS.items()}
+TARGET_WORDS = {code: words[1] for code, words in i18n.TARGET_WORDS.items()}
 
 
 @dataclass
@@ -111,25 +107,21 @@ class Result:
         open_frac[K] = v["open"]
         fixed = f["fixed_cost"].to_numpy(float)
         cost_f = p.cost_unit * added + p.cost_conv * conv + fixed * open_frac
-        fac = f.copy()
-        fac["added_slots"] = np.where(p.child, added, 0.0)
-        fac["added_affordable"] = aff
-        fac["added_beds"] = np.where(p.child, 0.0, added)
-        fac["converted_care_beds"] = conv
-        fac["opened"] = p.cand & (open_frac > 1e-6)
-        fac["open_fraction"] = open_frac
-        fac["slots_after"] = fac["slots"] + fac["added_slots"]
-        fac["beds_after"] = fac["beds"] + fac["added_beds"]
-        fac["beds_care_after"] = fac["beds_care"] + conv + (fac["added_beds"] if p.new_beds_care else 0.0)
-        fac["state"] = np.select(
-            [p.cand & fac["opened"], p.cand, added > TOL, conv > TOL],
-            ["opened", "not_opened", "expanded", "converted"], "unchanged")
-        fac["cost"] = cost_f
+        add_slots = np.where(p.child, added, 0.0)
+        add_beds = np.where(p.child, 0.0, added)
+        opened = p.cand & (open_frac > 1e-6)
+        fac = _with_columns(f, {
+            "added_slots": add_slots, "added_affordable": aff, "added_beds": add_beds,
+            "converted_care_beds": conv, "opened": opened, "open_fraction": open_frac,
+            "slots_after": f["slots"].to_numpy(float) + add_slots,
+            "beds_after": f["beds"].to_numpy(float) + add_beds,
+            "beds_care_after": f["beds_care"].to_numpy(float) + conv + (add_beds if p.new_beds_care else 0.0),
+            "state": np.select([p.cand & opened, p.cand, added > TOL, conv > TOL],
+                               ["opened", "not_opened", "expanded", "converted"], "unchanged"),
+            "cost": cost_f})
 
         # areas
-        ar = a.copy()
-        ar["need_childcare"] = p.need_c
-        ar["need_beds"] = p.need_e
+        cols = {"need_childcare": p.need_c, "need_beds": p.need_e}
         for kind, pairs, need, unit, flow in (("childcare", p.pairs_c, p.need_c, "slots", v["flow_c"]),
                                               ("beds", p.pairs_e, p.need_e, "beds", v["flow_e"])):
             after = np.minimum(max_served(pairs, need, fac[f"{unit}_after"].to_numpy(float), flow), need)
@@ -139,12 +131,13 @@ class Result:
             # (tests/test_properties.py checks it against an independent max-flow).
             before = max_served(pairs, after, fac[unit].to_numpy(float), np.zeros(len(pairs)))
             for suffix, served in (("_before", before), ("", after)):
-                ar[f"served_in_reach_{kind}{suffix}"] = served
-                ar[f"access_share_{kind}{suffix}"] = _share(served, need)
-        ar["sites_in_reach_childcare"] = np.bincount(p.pairs_c.area, minlength=n_a)
-        ar["sites_in_reach_beds"] = np.bincount(p.pairs_e.area, minlength=n_a)
-        ar["shortfall_access_childcare"] = _clean(v["sf_acc_c"])
-        ar["shortfall_access_beds"] = _clean(v["sf_acc_e"])
+                cols[f"served_in_reach_{kind}{suffix}"] = served
+                cols[f"access_share_{kind}{suffix}"] = _share(served, need)
+        cols["sites_in_reach_childcare"] = np.bincount(p.pairs_c.area, minlength=n_a)
+        cols["sites_in_reach_beds"] = np.bincount(p.pairs_e.area, minlength=n_a)
+        cols["shortfall_access_childcare"] = _clean(v["sf_acc_c"])
+        cols["shortfall_access_beds"] = _clean(v["sf_acc_e"])
+        ar = _with_columns(a, cols)
         _add_scores(ar, fac, p, sc.options.score_decay)
 
         districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
@@ -282,18 +275,17 @@ class Result:
                "integer_time_limit": "cost_integer_time_limit"}[self.cost_basis()]
         return t(key, lang).format(gap="–" if gap is None else f"{100 * max(gap, 0.0):.2g}%")
 
-    def explain(self, district_id) -> list[str]:
-        """Plain-English lines on why a district misses targets (empty if met)."""
+    def explain(self, district_id, lang: str | None = None) -> list[str]:
+        """Lines on why a district misses targets (empty if met), in the scenario's language.
+
+        ``lang``: ``"zh"`` or ``"en"``; default :func:`planner.i18n.scenario_lang`
+        (the scenario's ``lang``, else Chinese when its names are Chinese).
+        """
         row = self.districts.loc[self.districts["district_id"] == str(district_id)]
         if row.empty:
             from ._errors import PlannerError
             raise PlannerError(f"unknown district {district_id!r}", "districts", None, "district_id")
-        codes = row["shortfall_reason"].iloc[0]
-        out = []
-        for code in filter(None, codes.split(";")):
-            target, reason = code.split(":")
-            out.append(f"{TARGET_WORDS[target]}: {REASONS[reason]}")
-        return out
+        return i18n.reason_lines(row["shortfall_reason"].iloc[0], lang or i18n.scenario_lang(self.scenario))
 
     # ------------------------------------------------------------ phased plans
 
@@ -327,10 +319,11 @@ class Result:
         A phased plan also writes by_year.csv, facility_years.csv, phasing.csv and phasing.png.
         """
         from pathlib import Path
-        from .io import write_atomic, write_text_atomic
+        from .io import check_outputs, write_atomic, write_text_atomic
 
         folder = Path(folder)
         protect = list(self.scenario.sources.values())
+        check_outputs([folder / n for n in CSV_OUTPUTS], protect)  # all refused before any is written
         written = {}
         for name in ("districts", "facilities", "areas"):
             table = _plain(getattr(self, name))
@@ -560,35 +553,49 @@ def _clean(v):
     return np.where(v > TOL, v, 0.0)
 
 
+def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """A copy of ``frame`` with ``columns`` set, new ones joined at once (one concat, not one insert each)."""
+    new = {k: v for k, v in columns.items() if k not in frame.columns}
+    out = pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1) if new else frame.copy()
+    for k, v in columns.items():
+        if k in frame.columns:  # a column the input already had keeps its place
+            out[k] = v
+    return out
+
+
 def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
+    # Columns are gathered as arrays and framed once: inserting ~60 columns one by one into a
+    # DataFrame was most of the Result's time on county-sized plans (every slider step pays it).
     d = sc.districts
     t = p.targets
     bc = lambda idx, w: np.bincount(idx, np.asarray(w, float), n_d)  # noqa: E731
     C = p.child
     fd = p.fac_d
-    out = pd.DataFrame({"district_id": d["district_id"].to_numpy(object), "name": d["name"].to_numpy(object)})
+    fcol = lambda c: fac[c].to_numpy(float)  # noqa: E731
+    acol = lambda c: ar[c].to_numpy(float)  # noqa: E731
+    out = {"district_id": d["district_id"].to_numpy(object), "name": d["name"].to_numpy(object)}
     if "parent_id" in d.columns:
         out["parent_id"] = d["parent_id"].to_numpy(object)
     for c in ("pop_total", "pop_0_2", "pop_60_plus"):
         out[c] = bc(p.area_d, ar[c].fillna(0) if c == "pop_0_2" else ar[c])
-    pop, eld = out["pop_total"].to_numpy(), out["pop_60_plus"].to_numpy()
+    pop, eld = out["pop_total"], out["pop_60_plus"]
     per, frac = targets.per_1000, targets.share
-    slots_b = bc(fd[C], fac["slots"][C])
-    slots_a = bc(fd[C], fac["slots_after"][C])
-    aff_b = bc(fd[C], fac["slots_affordable"][C])
-    aff_a = aff_b + bc(fd[C], fac["added_affordable"][C])
-    beds_b = bc(fd[~C], fac["beds"][~C])
-    beds_a = bc(fd[~C], fac["beds_after"][~C])
-    care_b = bc(fd[~C], fac["beds_care"][~C])
-    care_a = bc(fd[~C], fac["beds_care_after"][~C])
+    slots_b = bc(fd[C], fcol("slots")[C])
+    slots_a = bc(fd[C], fcol("slots_after")[C])
+    aff_b = bc(fd[C], fcol("slots_affordable")[C])
+    aff_a = aff_b + bc(fd[C], fcol("added_affordable")[C])
+    beds_b = bc(fd[~C], fcol("beds")[~C])
+    beds_a = bc(fd[~C], fcol("beds_after")[~C])
+    care_b = bc(fd[~C], fcol("beds_care")[~C])
+    care_a = bc(fd[~C], fcol("beds_care_after")[~C])
     for name in t.columns:
         out[f"target_{name}"] = t[name].to_numpy(float)
     # the larger of the per-1,000 target and, where set, the per-child one (need that follows births)
     out["target_slots"] = targets.required_slots(t["childcare_per_1000"].to_numpy(), pop,
-                                                 t["childcare_per_child"].to_numpy(), out["pop_0_2"].to_numpy())
+                                                 t["childcare_per_child"].to_numpy(), out["pop_0_2"])
     out["target_beds"] = targets.required(t["beds_per_1000_elderly"].to_numpy(), eld)
     out["slots_before"], out["slots_after"] = slots_b, slots_a
-    kids = out["pop_0_2"].to_numpy()
+    kids = out["pop_0_2"]
     out["slots_per_child_before"], out["slots_per_child_after"] = frac(slots_b, kids), frac(slots_a, kids)
     out["slots_per_1000_before"], out["slots_per_1000_after"] = per(slots_b, pop), per(slots_a, pop)
     out["affordable_slots_before"], out["affordable_slots_after"] = aff_b, aff_a
@@ -609,23 +616,26 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     out["shortfall_beds"] = _clean(v["sf_beds"])
     out["shortfall_care_beds"] = _clean(v["sf_care"])
     out["shortfall_care_need_beds"] = _clean(v["sf_careneed"]) if "sf_careneed" in v else np.zeros(n_d)
-    out["shortfall_access_childcare"] = bc(p.area_d, ar["shortfall_access_childcare"])
-    out["shortfall_access_beds"] = bc(p.area_d, ar["shortfall_access_beds"])
+    out["shortfall_access_childcare"] = bc(p.area_d, acol("shortfall_access_childcare"))
+    out["shortfall_access_beds"] = bc(p.area_d, acol("shortfall_access_beds"))
     for kind, col, people in (("childcare", "need_childcare", "pop_total"), ("beds", "need_beds", "pop_60_plus")):
+        people_a = acol(people)
         for suffix in ("_before", ""):
-            out[f"access_share_{kind}{suffix}"] = frac(bc(p.area_d, ar[f"served_in_reach_{kind}{suffix}"]),
-                                                       bc(p.area_d, ar[col]))
-        nothing = (ar[f"sites_in_reach_{kind}"] == 0) & (ar[col] > 0)
+            out[f"access_share_{kind}{suffix}"] = frac(bc(p.area_d, acol(f"served_in_reach_{kind}{suffix}")),
+                                                       bc(p.area_d, acol(col)))
+        nothing = (ar[f"sites_in_reach_{kind}"].to_numpy() == 0) & (acol(col) > 0)
         out[f"areas_without_reach_{kind}"] = bc(p.area_d, nothing)
-        out[f"people_without_reach_{kind}"] = bc(p.area_d, ar[people] * nothing)
+        out[f"people_without_reach_{kind}"] = bc(p.area_d, people_a * nothing)
         for when in ("before", "after"):  # demand-weighted mean score of the district
             score = f"score_e2sfca_{kind}_{when}"
-            out[score] = frac(bc(p.area_d, ar[score] * ar[people]), bc(p.area_d, ar[people]))
+            out[score] = frac(bc(p.area_d, acol(score) * people_a), bc(p.area_d, people_a))
     sf_cols = ["shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
                "shortfall_access_childcare", "shortfall_access_beds"]
-    out["met_targets"] = (out[sf_cols[:4] + ["shortfall_care_need_beds"]] <= TOL).all(axis=1)  # per-1,000, shares
-    out["met_access"] = (out[sf_cols[4:]] <= TOL).all(axis=1)   # the life-circle reach rule
-    out["met"] = out["met_targets"] & out["met_access"]
+    # per-1,000, shares and assessed care need
+    met_targets = np.all([np.asarray(out[c]) <= TOL for c in sf_cols[:4] + ["shortfall_care_need_beds"]], axis=0)
+    met_access = np.all([np.asarray(out[c]) <= TOL for c in sf_cols[4:]], axis=0)   # the life-circle reach rule
+    out["met_targets"], out["met_access"], out["met"] = met_targets, met_access, met_targets & met_access
+    out = pd.DataFrame(out)
     out["shortfall_reason"] = _reasons(p, ar, out, status)
     out["attainment_childcare"] = targets.attainment(slots_a, out["target_slots"])
     out["attainment_beds"] = targets.attainment(beds_a, out["target_beds"])

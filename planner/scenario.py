@@ -1,16 +1,21 @@
-"""Scenario, Targets and Options: what a planner sets before solving."""
+"""Scenario, Targets and Options: what a planner sets before solving; load_scenario reads them from YAML."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Callable
 import math
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from . import crs as crs_, io
 from ._errors import PlannerError
-from .schema import SHARE_COLUMNS, TARGET_COLUMNS
+from ._validate import as_number, check_links, check_target, shown
+from .access import ODMatrix, RoadNetwork, reach_rules
+from .schema import TARGET_COLUMNS
 
 
 @dataclass
@@ -52,17 +57,21 @@ class Targets:
     care_beds_per_care_need: float = 0.0
     childcare_per_child: float = 0.0
 
-    def validate(self, where: str = "targets") -> None:
-        """Raise PlannerError for a negative value or a share outside 0–1 (in every year of a schedule)."""
+    def validate(self, where: str = "targets", prefix: str = "") -> None:
+        """Raise PlannerError for a negative value or a share outside 0–1 (in every year of a schedule).
+
+        ``where`` is the file named in the error (the scenario YAML when there is
+        one), ``prefix`` goes before the key (``"targets."``).
+        """
         from .phasing import is_schedule, schedule_points
 
         for f in fields(self):
             value = getattr(self, f.name)
             if is_schedule(value):
                 for year, v in zip(*schedule_points(value, f.name, where)):
-                    check_target(f.name, v, f"{where} ({f.name} in {year})")
+                    check_target(f.name, v, f"{where} ({f.name} in {year})", key=prefix + f.name)
             else:
-                check_target(f.name, value, where)
+                check_target(f.name, value, where, key=prefix + f.name)
 
     def schedules(self) -> list[str]:
         """Names of the targets given per year."""
@@ -77,21 +86,14 @@ class Targets:
         return Targets(**{f.name: at_year(getattr(self, f.name), year, f.name) for f in fields(self)})
 
 
-def check_target(name: str, value, where: str, row=None) -> None:
-    """One target value: a finite number ≥ 0, shares ≤ 1, minutes > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise PlannerError(f"{name} must be a number, got {value!r}", where, row, name) from None
-    if not math.isfinite(v) or v < 0:
-        raise PlannerError(f"{name} must be a finite number ≥ 0, got {value!r}", where, row, name)
-    if name in SHARE_COLUMNS and v > 1:
-        raise PlannerError(f"{name} is a share between 0 and 1, got {value!r}", where, row, name)
-    if name == "access_minutes" and v == 0:
-        raise PlannerError("access_minutes must be > 0", where, row, name)
-
-
 OBJECTIVES = ("least_cost", "equity")
+
+
+def check_objective(value, where="scenario") -> None:
+    """``objective`` is one of :data:`OBJECTIVES`."""
+    if value not in OBJECTIVES:
+        raise PlannerError(f"objective must be one of {', '.join(OBJECTIVES)}, got {value!r}", where, None,
+                           "objective")
 
 
 @dataclass
@@ -137,24 +139,32 @@ class Options:
     score_decay: str = "step"
     discount_rate: float = 0.0
 
-    def validate(self, where: str = "options") -> None:
+    def validate(self, where: str = "options", prefix: str = "") -> None:
+        """Raise PlannerError naming ``where`` (the scenario file) and the key for a bad option."""
         if self.solver not in ("highs", "cbc"):
-            raise PlannerError(f"solver must be 'highs' or 'cbc', got {self.solver!r}", where, None, "solver")
+            raise PlannerError(f"solver must be 'highs' or 'cbc', got {shown(self.solver)}", where, None,
+                               prefix + "solver")
         if self.score_decay not in ("step", "gaussian"):
-            raise PlannerError(f"score_decay must be 'step' or 'gaussian', got {self.score_decay!r}",
-                               where, None, "score_decay")
-        for name in ("time_limit_s", "circuity", "speed_kmh", "drive_speed_kmh", "drive_circuity"):
+            raise PlannerError(f"score_decay must be 'step' or 'gaussian', got {shown(self.score_decay)}",
+                               where, None, prefix + "score_decay")
+        for name in ("integer", "new_beds_care"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise PlannerError(f"{name} must be true or false, got {shown(getattr(self, name))}",
+                                   where, None, prefix + name)
+        for name in ("time_limit_s", "circuity", "speed_kmh", "drive_speed_kmh", "drive_circuity", "mip_gap"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise PlannerError(f"{name} must be a positive number, got {v!r}", where, None, name)
+            low_ok = v >= 0 if name == "mip_gap" else v > 0  # a gap of 0 asks for the exact optimum
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not low_ok:
+                what = "a number ≥ 0" if name == "mip_gap" else "a positive number"
+                raise PlannerError(f"{name} must be {what}, got {shown(v)}", where, None, prefix + name)
         r = self.discount_rate
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or not 0 <= r < 1:
-            raise PlannerError(f"discount_rate is a yearly rate between 0 and 1 (0.03 = 3 %), got {r!r}",
-                               where, None, "discount_rate")
+            raise PlannerError(f"discount_rate is a yearly rate between 0 and 1 (0.03 = 3 %), got {shown(r)}",
+                               where, None, prefix + "discount_rate")
         for name in ("circuity", "drive_circuity"):
             if getattr(self, name) < 1:
-                raise PlannerError(f"{name} is road ÷ straight-line distance, ≥ 1; got {getattr(self, name)!r}",
-                                   where, None, name)
+                raise PlannerError(f"{name} is road ÷ straight-line distance, ≥ 1; got {shown(getattr(self, name))}",
+                                   where, None, prefix + name)
 
 
 @dataclass
@@ -189,6 +199,9 @@ class Scenario:
     travel : None or a travel-time source
         ``planner.access.StraightLine()`` (default), ``ODMatrix`` or
         ``RoadNetwork``.
+    lang : {"zh", "en"}, optional
+        The language of words the planner reads (``Result.explain``); default:
+        Chinese when the scenario or district names are Chinese, else English.
     extra_functionality : callable, optional
         ``f(lp, variables, scenario)`` adds rows to the model before it is
         flattened and solved: ``lp`` is the :class:`planner.lp.LinearProblem`,
@@ -237,6 +250,7 @@ class Scenario:
     reach: object = None
     travel: object = None
     extra_functionality: Callable | None = None
+    lang: str | None = None
     years: list | None = None
     base_year: int | None = None
     population: pd.DataFrame | None = None
@@ -249,26 +263,31 @@ class Scenario:
 
     @classmethod
     def from_frames(cls, areas, facilities, districts=None, *, targets=None, budget=None,
-                    options=None, name="scenario", sources=None, years=None, base_year=None,
+                    options=None, name="scenario", sources=None, crs=None, years=None, base_year=None,
                     population=None, growth=None, target_level="leaf", objective="least_cost"):
-        """Validate tables a user already holds (DataFrames or GeoDataFrames).
+        """Validate tables a user already holds (DataFrames, GeoDataFrames or file paths).
 
         ``districts`` may be omitted: districts are then the distinct
-        ``district_id`` values of the areas, named by their ids. ``years``,
-        ``base_year``, ``population`` and ``growth`` make a phased plan. It may hold
+        ``district_id`` values of the areas, named by their ids. It may hold
         rows of several levels (``parent_id``, ``level``): they are checked
         as a tree and split into leaves (``districts``) and ``parents``.
+        ``years``, ``base_year``, ``population`` and ``growth`` make a phased plan.
+        ``crs``: the coordinate system of the tables' lon/lat, one for all
+        (``"gcj02"``) or per table (``{"facilities": "bd09"}``); ``"wgs84"``
+        (default), ``"gcj02"`` (Amap/Tencent), ``"bd09"`` (Baidu) or an EPSG
+        code. Coordinates are converted to WGS84 on load.
         """
-        from . import io
-
         sources = dict(sources or {})
         for table in ("areas", "facilities", "districts"):
             sources.setdefault(table, table)
-        a = io.validate_table(areas, "areas", sources["areas"])
-        f = io.validate_table(facilities, "facilities", sources["facilities"])
-        d = None if districts is None else io.validate_table(districts, "districts", sources["districts"])
+        crs = crs if isinstance(crs, dict) else {t: crs for t in ("areas", "facilities", "districts")}
+        a = io.validate_table(areas, "areas", sources["areas"], crs.get("areas"))
+        f = io.validate_table(facilities, "facilities", sources["facilities"], crs.get("facilities"))
+        d = None if districts is None else io.validate_table(districts, "districts", sources["districts"],
+                                                             crs.get("districts"))
         report = {}
-        d, parents = io.check_links(a, f, d, sources, report)
+        d, parents = check_links(a, f, d, sources, report)
+        budget = None if budget is None else as_number(budget)
         sc = cls(areas=a, facilities=f, districts=d, targets=targets or Targets(),
                  budget=budget, options=options or Options(), name=name, sources=sources,
                  years=years, base_year=base_year, population=population, growth=growth,
@@ -277,19 +296,25 @@ class Scenario:
         return sc
 
     def validate(self) -> None:
-        """Check the settings (the tables were checked when read)."""
-        from .access import reach_rules
+        """Check the settings (the tables were checked when read).
 
+        Errors name the scenario file and the key (``targets.care_bed_share``)
+        when the scenario came from a YAML file.
+        """
         from .levels import Tree, check_target_level, resolve_level
 
-        self.targets.validate()
-        self.options.validate()
-        self.target_level = check_target_level(self.target_level)
+        yaml_file = self.sources.get("scenario")
+        self.targets.validate(yaml_file or "targets", "targets." if yaml_file else "")
+        self.options.validate(yaml_file or "options", "options." if yaml_file else "")
+        self.target_level = check_target_level(self.target_level, yaml_file or "scenario")
         if self.target_level not in ("leaf", "all"):
-            resolve_level(Tree.from_scenario(self), self.target_level)
-        if self.objective not in OBJECTIVES:
-            raise PlannerError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}",
-                               "scenario", None, "objective")
+            try:
+                resolve_level(Tree.from_scenario(self), self.target_level)
+            except PlannerError as exc:
+                if not yaml_file:
+                    raise
+                raise PlannerError(exc.message, yaml_file, None, "target_level") from None
+        check_objective(self.objective, yaml_file or "scenario")
         self._validate_years()
         self._validate_levels_with_years()
         reach_rules(self.reach)
@@ -299,10 +324,10 @@ class Scenario:
             if self.phased:
                 self._check_budget()
             else:
-                b = self.budget
-                if isinstance(b, bool) or not isinstance(b, (int, float, np.number)) or not math.isfinite(b) or b < 0:
-                    raise PlannerError(f"budget must be a number of yuan ≥ 0 or None, got {b!r}", "scenario", None,
-                                       "budget")
+                b = as_number(self.budget)
+                if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 0:
+                    raise PlannerError(f"budget must be a number of yuan ≥ 0 or null, got {shown(self.budget)}",
+                                       yaml_file or "scenario", None, "budget")
 
     def _validate_levels_with_years(self) -> None:
         """Aggregate targets, care need, minimum centres and equity are single-period for now: say so."""
@@ -318,7 +343,7 @@ class Scenario:
             used.append("objective")
         care = getattr(self.targets, "care_beds_per_care_need", 0)
         if isinstance(care, dict) or float(care or 0) > 0:
-            used.append("care_beds_per_care_need")
+            used.append("targets.care_beds_per_care_need" if "scenario" in self.sources else "care_beds_per_care_need")
         tables = [("districts", self.districts)] + ([("districts", self.parents)] if self.parents is not None else [])
         for _, t in tables:
             if "min_affordable_centres" in t and t["min_affordable_centres"].notna().any():
@@ -480,3 +505,132 @@ class Scenario:
     def copy(self) -> "Scenario":
         """An independent copy whose targets/options/budget can be changed freely."""
         return replace(self, targets=replace(self.targets), options=replace(self.options))
+
+
+# ---------------------------------------------------------------- scenario files
+
+SCENARIO_KEYS = {"name", "areas", "facilities", "districts", "targets", "budget", "options", "attribution",
+                 "reach", "travel", "lang", "years", "base_year", "population", "growth",
+                 "target_level", "objective"}
+
+
+def load_scenario(path):
+    """Read a scenario YAML and the files it names (paths relative to the YAML).
+
+    Returns
+    -------
+    planner.Scenario
+    """
+    from .levels import LEAF, check_target_level
+
+    path = Path(path)
+    if not path.exists():
+        raise PlannerError("scenario file not found", path)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PlannerError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path,
+                           None if mark is None else mark.line + 1) from None
+    if not isinstance(spec, dict):
+        raise PlannerError("a scenario file is a mapping with keys areas, facilities, targets, …", path)
+    unknown = set(spec) - SCENARIO_KEYS
+    if unknown:
+        raise PlannerError(f"unknown key; allowed: {', '.join(sorted(SCENARIO_KEYS))}", path, None, sorted(unknown)[0])
+    for key in ("areas", "facilities"):
+        if not spec.get(key):
+            raise PlannerError("required key is missing", path, None, key)
+
+    def section(key, cls):
+        given = spec.get(key) or {}
+        if not isinstance(given, dict):
+            raise PlannerError(f"{key} must be a mapping", path, None, key)
+        allowed = {f for f in cls.__dataclass_fields__}
+        bad = set(given) - allowed
+        if bad:
+            raise PlannerError(f"unknown {key} key; allowed: {', '.join(sorted(allowed))}", path, None,
+                               f"{key}.{sorted(bad)[0]}")
+        # YAML reads 3e9 or 1e-3 (no dot) as text: numbers where the default is a number
+        defaults = {f.name: f.default for f in fields(cls)}
+        return cls(**{k: as_number(v) if isinstance(defaults[k], (int, float)) and not isinstance(defaults[k], bool)
+                      else v for k, v in given.items()})
+
+    files, crs = {}, {}
+    for k in ("areas", "facilities", "districts"):
+        if spec.get(k):
+            files[k], crs[k] = _table_spec(spec[k], k, path)
+    targets, options = section("targets", Targets), section("options", Options)
+    # settings first: a typo in the YAML is reported before the tables are read
+    targets.validate(str(path), "targets.")
+    options.validate(str(path), "options.")
+    target_level = check_target_level(spec.get("target_level") or LEAF, path)
+    objective = spec.get("objective") or "least_cost"
+    check_objective(objective, path)
+    tables = {k: io.read_file(v) for k, v in files.items()}
+    sources = {k: str(v) for k, v in files.items()}
+    sources["scenario"] = str(path)
+    sc = Scenario.from_frames(tables["areas"], tables["facilities"], tables.get("districts"),
+                              targets=targets, budget=spec.get("budget"), options=options,
+                              name=str(spec.get("name") or path.stem), sources=sources, crs=crs,
+                              target_level=target_level, objective=objective, **_phased(spec, path, sources))
+    sc.attribution = str(spec.get("attribution") or "")
+    if spec.get("lang") not in (None, "zh", "en"):
+        raise PlannerError(f"lang must be zh or en, got {shown(spec['lang'])}", path, None, "lang")
+    sc.lang = spec.get("lang")
+    sc.reach = spec.get("reach")
+    sc.travel = _travel(spec.get("travel"), path, sc.sources)
+    sc.validate()
+    return sc
+
+
+def _phased(spec, path, sources) -> dict:
+    """The phased-plan keys: years, base_year, population (a file) or growth (rates or a file)."""
+    out = {"years": spec.get("years"), "base_year": spec.get("base_year"), "population": None, "growth": None}
+    if spec.get("population") is not None:
+        full = path.parent / str(spec["population"])
+        sources["population"] = str(full)
+        out["population"] = io.read_file(full)
+    growth = spec.get("growth")
+    if isinstance(growth, str):
+        full = path.parent / growth
+        sources["growth"] = str(full)
+        growth = io.read_file(full)
+    elif growth is not None and not isinstance(growth, dict):
+        raise PlannerError("growth must be {pop_total: RATE, …} or a file with district_id and rates",
+                           path, None, "growth")
+    out["growth"] = growth
+    return out
+
+
+def _table_spec(value, key, path):
+    """``areas: FILE`` or ``areas: {path: FILE, crs: gcj02}`` → (file path, crs or None)."""
+    if isinstance(value, dict):
+        bad = set(value) - {"path", "crs"}
+        if bad or not value.get("path"):
+            raise PlannerError(f"{key} is a file name or {{path: FILE, crs: gcj02 | bd09 | wgs84 | EPSG:…}}",
+                               path, None, f"{key}.{sorted(bad)[0]}" if bad else f"{key}.path")
+        try:
+            crs_.parse(value.get("crs"))
+        except ValueError as exc:
+            raise PlannerError(str(exc), path, None, f"{key}.crs") from None
+        return path.parent / str(value["path"]), value.get("crs")
+    if isinstance(value, (list, tuple)):
+        raise PlannerError(f"{key} names one file", path, None, key)
+    return path.parent / str(value), None
+
+
+def _travel(spec, path, sources):
+    """The ``travel:`` key: straight_line, or an OD matrix / OSM file relative to the YAML."""
+    if spec in (None, "straight_line"):
+        return None
+    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("od_matrix", "network"):
+        raise PlannerError("travel must be straight_line, {od_matrix: FILE} or {network: FILE.osm.pbf}",
+                           path, None, "travel")
+    kind, file = next(iter(spec.items()))
+    full = path.parent / str(file)
+    sources[kind] = str(full)
+    if kind == "od_matrix":
+        return ODMatrix.from_file(full)
+    if not full.exists():
+        raise PlannerError("file not found", full)
+    return RoadNetwork(full)

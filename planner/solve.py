@@ -137,11 +137,13 @@ def run_equity(model: Model):
     return x, info
 
 
-def run(model: Model, warm=None, keep=False, start=None):
+def run(model: Model, warm=None, keep=False, start=None, parts=None):
     """Solve ``model``; returns (column values, SolveInfo).
 
     ``start(rows, cols)``, optional, gives a starting basis for each HiGHS block:
     (column statuses, row statuses) of those rows and columns (see :func:`planner.phased.run_phased`).
+    ``parts``, optional, are the HiGHS blocks (rows, columns) to solve instead of :func:`blocks`: independent
+    pieces of the model; columns outside them are returned as 0 (the caller solves them otherwise).
     """
     sc = model.scenario
     opts = sc.options
@@ -158,7 +160,7 @@ def run(model: Model, warm=None, keep=False, start=None):
     if use_pulp:
         x, status, objective, gap, solver = _run_pulp(model)
     else:
-        x, status, objective, gap, solver, state, duals = _run_highs(model, warm, start)
+        x, status, objective, gap, solver, state, duals = _run_highs(model, warm, start, parts)
     lp = model.lp
     info = SolveInfo(solver=solver, status=status, objective=objective, build_seconds=0.0,
                      solve_seconds=time.perf_counter() - t0, n_variables=lp.shape[1],
@@ -266,7 +268,7 @@ class _HighsState:
     solvers: list
 
 
-def _run_highs(model: Model, warm: _HighsState | None = None, start=None):
+def _run_highs(model: Model, warm: _HighsState | None = None, start=None, parts=None):
     """Solve each independent block with HiGHS, on as many threads as cores.
 
     With ``warm`` from a model of the same shape, each block's solver gets
@@ -277,7 +279,7 @@ def _run_highs(model: Model, warm: _HighsState | None = None, start=None):
     lp, opts = model.lp, model.scenario.options
     A = lp.A.tocsc()
     reuse = warm is not None and _same_shape(warm, A, lp.integer)
-    parts = warm.parts if reuse else blocks(lp)
+    parts = warm.parts if reuse else (blocks(lp) if parts is None else parts)
     deadline = time.perf_counter() + float(opts.time_limit_s)
     changed = _changed_coefficients(warm.A, A, parts) if reuse else None
 
@@ -287,7 +289,7 @@ def _run_highs(model: Model, warm: _HighsState | None = None, start=None):
             h = warm.solvers[k]
             _update(h, lp, rows, cols, changed.get(k, ()))
         else:
-            sub = _block_matrix(A, rows, cols) if len(parts) > 1 else A
+            sub = _block_matrix(A, rows, cols) if len(parts) > 1 or len(cols) < A.shape[1] else A
             integer = lp.integer[cols]
             if integer.any():  # the relaxation first: when it is integral it is a proven optimum
                 h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],

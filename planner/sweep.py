@@ -118,7 +118,12 @@ def sweep(scenario, runs=None, client=None, *, progress=True) -> pd.DataFrame:
         return pd.DataFrame()
     own = client is None
     if own:
-        cluster = LocalCluster(n_workers=_cores(), threads_per_worker=1, processes=True, dashboard_address=None)
+        _check_main_guard()
+        try:
+            cluster = LocalCluster(n_workers=_cores(), threads_per_worker=1, processes=True, dashboard_address=None)
+        except Exception as exc:  # Dask says only "Nanny failed to start"
+            raise PlannerError(f"could not start the Dask worker processes ({exc}). {_GUARD_HINT}",
+                               "sweep") from None
         client = Client(cluster)
     try:
         if runs is not None:
@@ -142,6 +147,54 @@ def sweep(scenario, runs=None, client=None, *, progress=True) -> pd.DataFrame:
             client.close()
             cluster.close()
     return pd.DataFrame(rows)
+
+
+_GUARD_HINT = ("planner.sweep starts worker processes that import your script again; in a script, put the "
+               "code that calls it under  if __name__ == \"__main__\":  (notebooks need nothing), "
+               "or pass client=distributed.Client(processes=False) to run in threads")
+
+
+def _check_main_guard() -> None:
+    """Refuse, with the fix, when a plain script calls sweep at its top level without a __main__ guard.
+
+    Dask's workers are spawned processes: each imports the script's main module
+    again, which would call sweep again, and Dask reports only "Nanny failed to
+    start". Notebooks and ``python -c`` have no main file and are fine.
+    """
+    import inspect
+    import sys
+
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None)
+    if not main_file:
+        return
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == "<module>" and frame.f_globals.get("__name__") in ("__main__", "__mp_main__") \
+                    and frame.f_globals.get("__file__") == main_file and not _guarded(main_file, frame.f_lineno):
+                raise PlannerError(f"called at the top level of {main_file} without a __main__ guard. "
+                                   + _GUARD_HINT, main_file, frame.f_lineno)
+            frame = frame.f_back
+    finally:
+        del frame
+
+
+def _guarded(path, lineno: int) -> bool:
+    """Whether line ``lineno`` of a script runs inside ``if __name__ == "__main__":``."""
+    import ast
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return True  # cannot tell: let Dask try
+    for stmt in tree.body:
+        if stmt.lineno <= lineno <= (stmt.end_lineno or stmt.lineno):
+            return isinstance(stmt, ast.If) and "__name__" in ast.unparse(stmt.test) \
+                and "__main__" in ast.unparse(stmt.test)
+    return True
 
 
 def _cores() -> int:

@@ -103,3 +103,37 @@ def test_solve_writes_offline_map_beside_the_tables(county):
     assert "planner/static/leaflet/leaflet.js" in text and '"城区"' in text and "planner-facility" in text
     assert '"planner-district"' not in text
     assert "<script src=" not in text and "<link href=" not in text and "L.tileLayer" not in text
+
+
+def test_out_is_an_existing_file(county, capsys):
+    (county / "results").write_text("not a folder", encoding="utf-8")
+    assert main(["solve", str(county / "county.yaml"), "--out", str(county / "results")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"care-planner: error: file {county / 'results'}: this is a file, not a folder: "
+                           "choose a folder for the outputs")
+    assert "Traceback" not in err and (county / "results").read_text(encoding="utf-8") == "not a folder"
+
+
+def test_output_clash_with_an_input_writes_nothing(county, capsys):
+    # the areas input lives in the output folder under an output's name: refused before anything is written
+    out = county / "out"
+    out.mkdir()
+    shutil.move(county / "areas.csv", out / "areas.csv")
+    text = (county / "county.yaml").read_text(encoding="utf-8").replace("areas: areas.csv", "areas: out/areas.csv")
+    (county / "county.yaml").write_text(text, encoding="utf-8")
+    before = (out / "areas.csv").read_bytes()
+    assert main(["solve", str(county / "county.yaml"), "--out", str(out)]) == 2
+    assert "refusing to overwrite an input file" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["areas.csv"] and (out / "areas.csv").read_bytes() == before
+
+
+def test_result_to_csv_refuses_the_whole_set_first(county):
+    import planner
+
+    (county / "districts.csv").unlink()
+    text = (county / "county.yaml").read_text(encoding="utf-8").replace("districts: districts.csv\n", "")
+    (county / "county.yaml").write_text(text, encoding="utf-8")
+    res = planner.solve(planner.load_scenario(county / "county.yaml"))
+    with pytest.raises(planner.PlannerError, match="refusing to overwrite an input file"):
+        res.to_csv(county)  # districts.csv would be written first, then facilities.csv is an input
+    assert sorted(p.name for p in county.iterdir()) == ["areas.csv", "county.yaml", "facilities.csv"]

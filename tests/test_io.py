@@ -6,7 +6,8 @@ import pytest
 from shapely.geometry import Point, box
 
 import planner
-from planner.io import load_scenario, validate_table
+from planner import load_scenario
+from planner.io import validate_table
 from conftest import area, childcare, eldercare, BASE_LON, BASE_LAT
 
 
@@ -183,7 +184,9 @@ def test_unreadable_file(tmp_path):
     e = err(tmp_path / "nope.csv", "areas")
     assert e.message == "file not found"
     (tmp_path / "old.xls").write_bytes(b"")
-    assert "save it as .xlsx" in err(tmp_path / "old.xls", "areas").message
+    assert err(tmp_path / "old.xls", "areas").message.startswith("cannot read the file")
+    (tmp_path / "areas.docx").write_bytes(b"")
+    assert "unsupported file type '.docx'" in err(tmp_path / "areas.docx", "areas").message
 
 
 def test_excel_and_gbk_csv_read(tmp_path):
@@ -231,13 +234,14 @@ def test_load_scenario_relative_paths(tmp_path):
 
 @pytest.mark.parametrize("extra, column, message", [
     ("colour: red\n", "colour", "unknown key"),
-    ("options: {solver: gurobi}\n", "solver", "solver must be 'highs' or 'cbc'"),
-    ("options: {speed: 5}\n", "speed", "unknown options key"),
+    ("options: {solver: gurobi}\n", "options.solver", "solver must be 'highs' or 'cbc'"),
+    ("options: {speed: 5}\n", "options.speed", "unknown options key"),
 ])
 def test_scenario_yaml_errors(tmp_path, extra, column, message):
     path = scenario_files(tmp_path, extra)
     with pytest.raises(planner.PlannerError) as info:
         load_scenario(path)
+    assert info.value.file == str(path)
     assert info.value.column == column and info.value.message.startswith(message)
 
 

@@ -359,6 +359,19 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
                 # the map is zoomed onto Shanxi
                 zoom = page.evaluate("() => document.querySelector('.planner-live').__plannerMap.getZoom()")
                 assert 5 <= zoom <= 9, zoom
+                # show by level = prefecture: the 11 prefectures outlined and named
+                page.locator(".cp-view-level select").select_option(label="市")
+                page.wait_for_function("() => document.querySelector('.planner-live').dataset.level === 'prefecture'",
+                                       timeout=60_000)
+                assert page.locator(".planner-live path.planner-level").count() == 11
+                names = page.locator(".planner-live .planner-level-name span")
+                assert names.count() == 11 and "太原市" in names.all_inner_texts()
+                page.locator(".cp-view-level select").select_option(index=0)   # back to the counties
+                page.wait_for_function("() => document.querySelector('.planner-live').dataset.level === ''",
+                                       timeout=60_000)
+                assert page.locator(".planner-live path.planner-level").count() == 0
+                assert page.locator(".planner-live .planner-level-name").count() == 0
+                _wait_idle(page, 60_000)
                 # a region switch fits the map to the region (taiyuan: 10 districts, zoomed further in)
                 rev = _live_rev(page)
                 page.locator(".cp-level select").select_option(label="地市")

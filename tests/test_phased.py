@@ -618,6 +618,59 @@ def test_years_apart_first_then_linked_gives_the_linked_optimum(sc, kids, elderl
         assert (np.diff(states, axis=0) >= -1e-6).all()
 
 
+
+
+def test_only_pieces_whose_states_fall_are_linked_and_the_optimum_is_the_linked_one(monkeypatch):
+    """Two regions a degree of longitude apart (out of each other's reach): in D1 the need for slots falls
+    (its states would fall with the years apart), in D2 it rises. run_phased re-solves only D1's piece;
+    its optimum, its states and its duals are those of the linked LP."""
+    far = 112.55 + 1.0
+    areas = [area("a1", "D1", pop=20_000, pop60=3000), area("a2", "D1", pop=8000, pop60=900, lat=37.88),
+             area("b1", "D2", pop=15_000, pop60=2000, lon=far), area("b2", "D2", pop=9000, pop60=1000, lon=far)]
+    facs = [childcare("c1", "D1", slots=20, max_add=300, cost=3000), childcare("c2", "D1", max_add=300, cost=2000,
+                                                                            lat=37.88),
+            eldercare("e1", "D1", beds=50, care=10, max_add=300, cost=5000, conv=1000),
+            childcare("c3", "D2", slots=10, max_add=300, cost=2500, lon=far),
+            eldercare("e2", "D2", beds=20, max_add=300, cost=4000, conv=800, lon=far)]
+    sc = scenario(areas, facs, access_share=0.8)
+    sc.years, sc.base_year = [2026, 2027, 2028], 2025
+    sc.growth = pd.DataFrame({"district_id": ["D1", "D2"], "pop_total": [-0.25, 0.1], "pop_60_plus": [-0.2, 0.1]})
+    sc.validate()
+    import importlib
+
+    from planner.phased import build_phased, run_phased
+
+    solve = importlib.import_module("planner.solve")
+    monkeypatch.setattr(solve, "BLOCK_NONZEROS", 0)  # each independent piece a block of its own
+    model = build_phased(sc)
+    pieces = [(r, c) for r, c in solve.blocks(model.lp) if len(c)]
+    assert len(pieces) >= 2
+    linked_parts, original = [], solve.run
+    monkeypatch.setattr(solve, "run", lambda *a, **kw: (linked_parts.append(kw.get("parts")), original(*a, **kw))[1])
+    x, info = run_phased(model)
+    monkeypatch.undo()
+    assert len(linked_parts) == 4  # three years, then the linked pieces
+    relinked = np.concatenate([c for _, c in linked_parts[-1]])
+    assert 0 < len(linked_parts[-1]) < len(pieces)  # D2 (rising need) is not re-solved
+    d2 = model.problem.variables["add"].index.get_level_values("facility_id").isin(["c3", "e2"])
+    assert not np.isin(model.variables["add"].positions[d2], relinked).any()
+    _, linked = solve.run(model)
+    assert info.objective == pytest.approx(linked.objective, rel=1e-7, abs=1e-7)
+    assert float(model.lp.cost @ x) == pytest.approx(linked.objective, rel=1e-7, abs=1e-7)
+    for name in ("add", "aff", "conv", "open"):
+        var = model.variables[name]
+        states = x[var.positions].reshape(3, -1)
+        assert (np.diff(states, axis=0) >= -1e-6).all()
+    # the duals are optimal duals of the linked LP: the dual objective equals the optimum
+    lp, y = model.lp, info.duals
+    rhs = np.where(y > 0, lp.row_lower, lp.row_upper)
+    reduced = lp.cost - lp.A.T @ y
+    bound = np.where(reduced > 0, lp.lower, lp.upper)
+    on, at = y != 0, reduced != 0  # active rows, columns at a bound
+    dual_objective = float(y[on] @ rhs[on] + reduced[at] @ bound[at])
+    assert dual_objective == pytest.approx(linked.objective, rel=1e-6, abs=1e-6)
+
+
 def test_app_shows_a_phased_plan_year_by_year():
     from planner.widgets import PlannerApp
 

@@ -104,6 +104,47 @@ def test_fairness_curve(client):
     ax = fairness_plot(table)
     assert len(ax.get_lines()) == 2
 
+
+SCRIPT = """
+import pandas as pd
+import planner
+areas = pd.DataFrame([{"area_id": "a1", "district_id": "D1", "pop_total": 1000, "pop_60_plus": 100,
+                       "lon": 112.55, "lat": 37.87}])
+facs = pd.DataFrame([{"facility_id": "f1", "kind": "childcare", "district_id": "D1", "slots": 10, "max_add": 50,
+                      "cost_per_unit": 1000, "lon": 112.55, "lat": 37.87}])
+sc = planner.Scenario.from_frames(areas, facs)
+sc.targets.access_share = 0
+"""
+
+
+def run_script(tmp_path, body):
+    import subprocess
+    import sys
+
+    path = tmp_path / "plan.py"
+    path.write_text(SCRIPT + body, encoding="utf-8")
+    return path, subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300,
+                                cwd=tmp_path)
+
+
+@pytest.mark.slow
+def test_script_without_main_guard_gets_the_fix_not_a_nanny_error(tmp_path):
+    path, run = run_script(tmp_path, "print(planner.sweep(sc, [{'childcare_per_1000': 4.5}], progress=False))\n")
+    assert run.returncode != 0
+    assert "Nanny failed to start" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"planner._errors.PlannerError: file {path}, row 10: called at the top level")
+    assert 'if __name__ == "__main__":' in last
+
+
+@pytest.mark.slow
+def test_script_with_main_guard_sweeps(tmp_path):
+    _, run = run_script(tmp_path, "if __name__ == '__main__':\n"
+                                  "    t = planner.sweep(sc, [{'childcare_per_1000': 4.5}], progress=False)\n"
+                                  "    print('STATUS', t['status'].tolist())\n")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "STATUS ['shortfall']" in run.stdout  # no beds anywhere: solved, with its shortfall
+
 def test_sweep_accepts_phased_scenarios(client):
     """Births falling faster need fewer slots by 2030; each row has the money of every year."""
     sc = planner.load_demo("shanxi_2026_2030", prefecture="阳泉")

@@ -18,7 +18,7 @@ import pytest
 import shapely
 
 import planner
-from planner import i18n
+from planner import i18n, maps
 from planner.widgets import Controls, PlannerApp
 from planner.widgets import views
 from conftest import BASE_LAT as B, BASE_LON as L, area, childcare, eldercare
@@ -348,6 +348,42 @@ def test_district_table_sorts_by_shortfall_and_escapes_names(monkeypatch):
     assert heads[2] == html.escape(i18n.column_label("shortfall_reason_text", "zh"))
     assert heads[3] == html.escape(i18n.column_label("shortfall_slots", "zh"))
     assert i18n.REASONS["expansion_limit"][0] in p.districts.value
+
+
+def test_district_table_shows_the_marginal_costs_of_the_result(app):
+    """Each district row shows the Result's marginal costs (yuan per +1 unit), labelled as such, zh and en.
+
+    D1 (10,000 residents) is short of slots that cost 1,000 yuan each: one more slot per 1,000
+    there is 10 more slots, 10,000 yuan (the district's own row says so).
+    """
+    res = app.result
+    d = res.districts.set_index("district_id")
+    mc = views.MARGINAL_COST_COLUMNS
+    assert d.loc["D1", "shortfall_slots"] == 0 and d.loc["D1", "marginal_cost_childcare_per_1000"] > 0
+    for lang in ("zh", "en"):
+        page = views.districts_html(res, lang)
+        heads = [html.unescape(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", page)]
+        body = page.split("<tbody>")[1]
+        rows = re.findall(r"<tr>(.*?)</tr>", body)
+        for c in mc:
+            assert i18n.t("w_mc_" + c.removeprefix("marginal_cost_"), lang) in heads
+        assert heads[-1] == i18n.column_label("district_id", lang)
+        for row in rows:
+            cells = [html.unescape(re.sub(r"<[^>]+>", "", x)) for x in re.findall(r"<td[^>]*>.*?</td>", row)]
+            did = cells[-1]
+            shown = cells[-1 - len(mc):-1]
+            want = [i18n.fmt_yuan_per_unit(0.0 if abs(v) < 1e-6 else v, lang) for v in d.loc[did, list(mc)]]
+            assert shown == want, (did, shown, want)
+        assert i18n.t("w_mc_note", lang) in html.unescape(page)
+    # the hand-checkable value: 10 slots at 1,000 yuan
+    assert d.loc["D1", "marginal_cost_childcare_per_1000"] == pytest.approx(10_000, rel=1e-6)
+    en, zh = views.districts_html(res, "en"), views.districts_html(res, "zh")
+    assert "10,000 yuan" in en and "1.0 万元" in zh
+    # sortable by marginal cost, out-of-reach (NaN) last
+    order = views.sort_districts(res, "marginal_cost_childcare_per_1000")["district_id"].tolist()
+    vals = d.loc[order, "marginal_cost_childcare_per_1000"].to_numpy()
+    finite = vals[~pd.isna(vals)]
+    assert list(finite) == sorted(finite, reverse=True) and not pd.isna(vals[:len(finite)]).any()
 
 
 def test_reason_text_says_each_reason_once():
@@ -716,3 +752,47 @@ def test_headline_counts_the_rows_that_carry_the_targets():
     assert "childcare slots 0 → <b class='cp-ok'>1</b>" in head
     assert "Districts meeting every target" in head and "2 / 2" in head
     assert views.rows_meeting(res, "prefecture")["slots"] == (0, 1)
+
+
+def test_sandbox_refuses_outside_paths_in_the_table_with_crs_form(tmp_path, monkeypatch):
+    box = tmp_path / "box"
+    app = PlannerApp(region_scenario(), sandbox=box, solve=False)
+    opened = []
+    real = planner.load_scenario
+    monkeypatch.setattr(planner, "load_scenario", lambda p, *a, **k: opened.append(str(p)) or real(p, *a, **k))
+    (tmp_path / "secret.csv").write_text("area_id\n1\n")
+    (box / "s.yaml").write_text("areas: {path: ../secret.csv, crs: gcj02}\nfacilities: f.csv\n")
+    assert app.load("s.yaml") is None and opened == []
+    assert "../secret.csv" in app.error.message
+
+
+def test_level_switch_outlines_the_level_on_the_live_map():
+    """Show by level = prefecture: the live map gets the prefecture's outline (once) and its roll-up
+    figures; back at the counties they are gone (the outline stays in the browser for next time)."""
+    sc = planner.load_demo("shanxi", prefecture="太原市")
+    a = PlannerApp(sc, lang="zh")
+    live, c = a.live_map, a.controls
+    assert live.level == {} and live.level_geometry == {}
+    assert "prefecture" in [v for _, v in c.view_level.options]
+    c.view_level.value = "prefecture"
+    a.wait(60)
+    assert live.level["level"] == "prefecture"
+    assert [f["properties"]["id"] for f in live.level_geometry["prefecture"]["features"]] == ["140100"]
+    roll = a.result.rollup("prefecture").set_index("district_id").loc["140100"]
+    tip, pop, name = live.level["values"]["140100"]
+    assert name == "太原市"
+    assert live.level_geometry["prefecture"]["features"][0]["properties"]["at"]  # where the name is drawn
+    assert "太原市" in tip and f"{roll['slots_per_1000_after']:.2f}" in tip
+    assert i18n.fmt_yuan(roll["cost"], "zh") in pop
+    assert live.level["style"] == maps.LEVEL_STYLE
+    geometry = live.level_geometry
+    c.view_level.value = "leaf"
+    a.wait(60)
+    assert live.level == {}
+    c.view_level.value = "prefecture"          # shown again: the outline is not sent again
+    a.wait(60)
+    assert live.level_geometry is geometry and live.level["level"] == "prefecture"
+    c.lang.value = "en"                         # figures relabelled with the language
+    a.wait(60)
+    assert i18n.t("measure_slots", "en") in live.level["values"]["140100"][0]
+    assert i18n.t("measure_slots", "zh") not in live.level["values"]["140100"][0]

@@ -19,6 +19,7 @@ import ipywidgets as w
 import yaml
 
 import planner
+from planner.io import READERS
 from planner import i18n
 from planner.maps import attribution_text
 
@@ -28,7 +29,7 @@ from .livemap import LiveMap
 
 __all__ = ["PlannerApp"]
 
-UPLOAD_TYPES = ".yaml,.yml,.csv,.txt,.xlsx,.xlsm,.geojson,.json,.gpkg,.parquet"
+UPLOAD_TYPES = ",".join([".yaml", ".yml", *READERS])  # every table format planner.io reads
 #: Export file names (in the chosen folder).
 EXPORT_NAMES = {"map": "map.html", "excel": "plan.xlsx", "geopackage": "plan.gpkg"}
 
@@ -347,6 +348,7 @@ class PlannerApp(w.AppLayout):
         self.result = res
         shown = self.shown  # a phased plan: the year chosen
         self.live_map.show(shown, lang=self.lang)  # the map's diff first (the slowest thing to draw), then the figures
+        self.live_map.show_level(shown, self._view_level())
         self._map_year = self._year()
         t2 = time.perf_counter()
         self._parts.headline.value = views.headline_html(shown, self.lang, level=self._view_level())
@@ -381,6 +383,8 @@ class PlannerApp(w.AppLayout):
         if with_map and res is not None and (self.live_map.lang != lang or self._map_year != self._year()):
             self.live_map.show(res, lang=lang)  # labels and popups in the new language, or another year
             self._map_year = self._year()
+        if with_map:
+            self.live_map.show_level(res, self._view_level())  # the level's outlines and figures
         self._parts.headline.value = views.headline_html(res, lang, level=self._view_level())
         # only the tab in view is drawn now; the others when opened (their HTML is most of a step's bytes)
         self._stale_tabs = {1, 2, 3, 4}
@@ -666,6 +670,7 @@ def _scenario_from_uploads(items, folder: Path, lang: str, confine: bool = False
         if isinstance(spec, dict):
             for key in ("areas", "facilities", "districts"):
                 rel = spec.get(key)
+                rel = rel.get("path") if isinstance(rel, dict) else rel  # {path: FILE, crs: gcj02}
                 if isinstance(rel, str) and Path(rel).name in data and not (folder / rel).exists():
                     dest = (folder / rel).resolve()
                     if folder.resolve() in dest.parents:

@@ -312,6 +312,47 @@ function render({ model, el }) {
     [0, 1].forEach((k) => refreshAreas(k, Object.keys(areaFeat)));
   });
 
+  // ---- a level above the districts (prefectures, the province): outlines, and each level district's
+  // name as a marker carrying its roll-up figures (tooltip, popup on click); the outlines take no clicks,
+  // so the districts and facilities underneath keep theirs
+  map.createPane('plannerLevel').style.zIndex = 420;
+  map.createPane('plannerLevelNames').style.zIndex = 680;  // above the district names, below popups
+  let levelLayer = null, levelNames = null, levelShown = '', levelMarks = {};
+  function drawLevel() {
+    const V = model.get('level') || {}, LG = model.get('level_geometry') || {};
+    const vals = V.values || {};
+    const key = V.level && LG[V.level] ? V.level : '';
+    if (key && key === levelShown) {  // the same level after a solve: new figures, an open popup stays open
+      Object.keys(levelMarks).forEach((id) => {
+        const t = vals[id];
+        if (t) { levelMarks[id].setTooltipContent(t[0]).setPopupContent(t[1]); }
+      });
+      return;
+    }
+    if (levelLayer) { map.removeLayer(levelLayer); levelLayer = null; }
+    if (levelNames) { map.removeLayer(levelNames); levelNames = null; }
+    levelMarks = {};
+    levelShown = key;
+    el.dataset.level = key;
+    if (!key) { return; }
+    levelLayer = L.geoJSON(LG[key], {
+      pane: 'plannerLevel', renderer: L.svg({ padding: 0.3, pane: 'plannerLevel' }), interactive: false,
+      style: () => Object.assign({ className: 'planner-level', interactive: false }, V.style),
+    }).addTo(map);
+    levelNames = L.layerGroup((LG[key].features || []).filter((f) => vals[f.properties.id]).map((f) => {
+      const t = vals[f.properties.id];
+      const icon = L.divIcon({ className: 'planner-level-name', html: '<span>' + t[2] + '</span>', iconSize: null });
+      const m = L.marker(f.properties.at, { icon: icon, pane: 'plannerLevelNames', keyboard: false })
+        .bindTooltip(t[0], { direction: 'top', offset: [0, -10] })
+        .bindPopup(t[1], { maxWidth: 420, minWidth: 280, autoPanPaddingTopRight: [60, 10] });
+      levelMarks[f.properties.id] = m;
+      return m;
+    })).addTo(map);
+  }
+  drawLevel();
+  model.on('change:level', drawLevel);
+  model.on('change:level_geometry', drawLevel);
+
   const onMsg = (msg) => { if (msg && msg.type === 'values') { apply(msg); } };
   model.on('msg:custom', onMsg);
   const onSetup = () => {
@@ -329,6 +370,8 @@ function render({ model, el }) {
     ro.disconnect();
     model.off('msg:custom', onMsg);
     model.off('change:setup', onSetup);
+    model.off('change:level', drawLevel);
+    model.off('change:level_geometry', drawLevel);
     map.remove();
   };
 }
@@ -345,6 +388,9 @@ _CSS = """
 .planner-live-fullscreen { margin-left: auto; cursor: pointer; }
 .planner-live-map { width: 100%; border: 1px solid #ccc; background: #f4f3ef; }
 .planner-live-legend { padding: 4px 2px; }
+.planner-level-name span { display: inline-block; transform: translate(-50%, -50%); white-space: nowrap; cursor: pointer;
+  background: rgba(255,255,255,0.88); border: 1px solid #222; border-radius: 3px; font-weight: bold; font-size: 13px;
+  padding: 1px 5px; }
 .planner-live:fullscreen { background: white; padding: 8px; }
 """
 
@@ -420,6 +466,10 @@ class LiveMap(anywidget.AnyWidget):
     geometry = traitlets.Dict().tag(sync=True)
     setup = traitlets.Dict().tag(sync=True)
     height_px = traitlets.Int(620).tag(sync=True)
+    #: outlines of the levels above the districts, ``{level: GeoJSON}``, each added once when first shown
+    level_geometry = traitlets.Dict().tag(sync=True)
+    #: the level shown: ``{"level", "style", "values": {id: [tooltip, popup]}}``; ``{}`` at the districts' level
+    level = traitlets.Dict().tag(sync=True)
 
     def __init__(self, scenario, lang: str = "zh", height_px: int = 620, **kwargs):
         geometry = maps.live_geometry(scenario.districts, scenario.facilities, scenario.areas)
@@ -461,6 +511,22 @@ class LiveMap(anywidget.AnyWidget):
             raise KeyError(f"no values for view {view!r}; call show(result, view={view!r}) first")
         self.view = view
         return self._send_current()
+
+    def show_level(self, result, level: str | None) -> None:
+        """Outline ``level``'s districts with their roll-up figures (``None``: the districts alone).
+
+        A level's outlines are sent the first time it is shown; after that only its figures."""
+        if level is None or result is None:
+            self.level = {}
+            return
+        if level not in self.level_geometry:
+            geo = maps.level_geometry(result, level)
+            if geo is None:  # no shapes for that level: nothing to outline
+                self.level = {}
+                return
+            self.level_geometry = {**self.level_geometry, level: geo}
+        self.level = {"level": level, "style": dict(maps.LEVEL_STYLE),
+                      "values": maps.level_values(result, level, self.lang)}
 
     def values(self, view: str | None = None) -> dict | None:
         """The values of a view as last given (``live_values`` form)."""

@@ -25,9 +25,12 @@ __all__ = ["districts_meeting", "headline_html", "summary_html", "districts_html
 #: Shortfall columns of Result.districts, shown first in the district table.
 SHORTFALL_COLUMNS = ("shortfall_slots", "shortfall_affordable", "shortfall_beds", "shortfall_care_beds",
                      "shortfall_access_childcare", "shortfall_access_beds")
+#: Marginal-cost columns of Result.districts (yuan per +1 unit of the target; 0 not binding; NaN out of reach).
+MARGINAL_COST_COLUMNS = ("marginal_cost_childcare_per_1000", "marginal_cost_beds_per_1000_elderly",
+                         "marginal_cost_affordable_share", "marginal_cost_care_bed_share")
 #: Sort keys of the district table (column, largest first by default).
 DISTRICT_SORTS = ("shortfall_total",) + SHORTFALL_COLUMNS + (
-    "cost", "slots_per_1000_after", "beds_per_1000_elderly_after", "care_share_after",
+    "cost",) + MARGINAL_COST_COLUMNS + ("slots_per_1000_after", "beds_per_1000_elderly_after", "care_share_after",
     "access_share_childcare", "access_share_beds", "name")
 #: Facility states that are part of the plan.
 BUILD_STATES = ("expanded", "converted", "opened")
@@ -316,6 +319,11 @@ def _cell(column: str, value, lang: str) -> str:
         return f"<td class='{cls}'>{_esc(i18n.fmt_number(v if v > TOL else 0.0))}</td>"
     if column == "cost":
         return f"<td>{_esc(i18n.fmt_yuan(value, lang))}</td>"
+    if column in MARGINAL_COST_COLUMNS:
+        if value is None or np.isnan(float(value)):
+            return f"<td class='cp-zero' title='{_esc(_t('w_mc_out_of_reach', lang))}'>–</td>"
+        zero = abs(float(value)) < TOL
+        return f"<td{' class=cp-zero' if zero else ''}>{_esc(i18n.fmt_yuan_per_unit(0.0 if zero else value, lang))}</td>"
     if column in _RATE:
         return f"<td>{_esc(i18n.fmt_rate(value))}</td>"
     if column in _SHARE:
@@ -384,7 +392,8 @@ DISTRICT_COLUMNS = ("name", "met", "shortfall_reason_text") + SHORTFALL_COLUMNS 
     "slots_per_1000_before", "slots_per_1000_after", "affordable_share_after",
     "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "care_share_after",
     "access_share_childcare", "access_share_beds", "attainment_childcare", "attainment_beds",
-    "care_need", "care_beds_per_care_need_after", "shortfall_care_need_beds", "cost", "district_id")
+    "care_need", "care_beds_per_care_need_after", "shortfall_care_need_beds", "cost") + MARGINAL_COST_COLUMNS + (
+    "district_id",)
 
 
 def districts_html(result, lang: str = "zh", by: str = "shortfall_total", descending: bool = True,
@@ -393,8 +402,12 @@ def districts_html(result, lang: str = "zh", by: str = "shortfall_total", descen
     if result is None:
         return f"<div class='cp-note'>{_esc(_t('w_no_result', lang))}</div>"
     d = sort_districts(result, by, descending, only_missed, lang)
-    table = _table(d, DISTRICT_COLUMNS, lang, wrap=("shortfall_reason_text",))
-    return f"{_CSS}<div class='cp-scroll cp-districts'>{table}</div>"
+    columns = [c for c in DISTRICT_COLUMNS if c in d.columns]  # phased year views may lack marginal costs
+    labels = {c: _t("w_mc_" + c.removeprefix("marginal_cost_"), lang) for c in MARGINAL_COST_COLUMNS}
+    table = _table(d, columns, lang, wrap=("shortfall_reason_text",), labels=labels)
+    note = (f"<div class='cp-note cp-mc-note'>{_esc(_t('w_mc_note', lang))}</div>"
+            if any(c in d.columns for c in MARGINAL_COST_COLUMNS) else "")
+    return f"{_CSS}<div class='cp-scroll cp-districts'>{table}</div>{note}"
 
 
 #: Columns of the table at a level above the districts (``Result.rollup``).

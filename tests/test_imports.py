@@ -1,0 +1,60 @@
+"""The module graph: validation is a leaf; reading, validating and building a Scenario form no circle."""
+
+import ast
+from pathlib import Path
+
+PLANNER = Path(__file__).resolve().parents[1] / "planner"
+
+
+def import_graph() -> dict:
+    """planner module → the planner modules it imports (at top level or inside functions)."""
+    mods = {p.stem for p in PLANNER.glob("*.py")}
+    graph = {}
+    for m in mods:
+        deps = set()
+        for node in ast.walk(ast.parse((PLANNER / f"{m}.py").read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1:
+                    deps.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+                elif node.module and node.module.startswith("planner."):
+                    deps.add(node.module.split(".")[1])
+                elif node.module == "planner":
+                    deps.update(a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name.split(".")[1] for a in node.names if a.name.startswith("planner."))
+        graph[m] = (deps & mods) - {m}
+    return graph
+
+
+def reaches(graph, start) -> set:
+    seen, todo = set(), [start]
+    while todo:
+        for d in graph[todo.pop()]:
+            if d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return seen
+
+
+def test_validate_is_a_leaf():
+    assert import_graph()["_validate"] <= {"_errors", "schema"}
+
+
+def test_reading_validating_and_scenarios_form_no_circle():
+    g = import_graph()
+    for m in ("io", "_validate", "scenario", "access", "crs"):
+        if m in g:
+            assert m not in reaches(g, m), f"planner.{m} imports itself through {sorted(reaches(g, m))}"
+
+
+def test_io_does_not_know_about_scenarios():
+    g = import_graph()
+    assert "scenario" not in reaches(g, "io") and "access" not in reaches(g, "io")
+
+
+def test_validation_knows_the_same_population_columns_as_phasing():
+    # _validate cannot import phasing (it is a leaf): it derives the list from the schema instead
+    from planner._validate import POP_COLUMNS
+    from planner.phasing import POP_COLUMNS as PHASING
+
+    assert tuple(POP_COLUMNS) == tuple(PHASING)
