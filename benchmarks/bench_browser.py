@@ -165,6 +165,7 @@ def main(argv=None) -> None:
 
 
 MARKER = "<!-- bench_browser.py -->"
+END_MARKER = "<!-- bench_browser.py:end -->"
 
 
 def section(data: dict) -> str:
@@ -202,9 +203,14 @@ def section(data: dict) -> str:
 
 
 def write_section(path: Path, text: str) -> None:
+    """Replace only this benchmark's section (between its markers); other sections stay."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    head = old[:old.index(MARKER)].rstrip() + "\n\n" if MARKER in old else old.rstrip() + "\n\n"
-    path.write_text(head + text, encoding="utf-8")
+    if MARKER in old:
+        head = old[:old.index(MARKER)].rstrip() + "\n\n"
+        rest = old[old.index(END_MARKER) + len(END_MARKER):].lstrip("\n") if END_MARKER in old else ""
+    else:
+        head, rest = old.rstrip() + "\n\n", ""
+    path.write_text(head + text.rstrip() + "\n" + END_MARKER + ("\n\n" + rest if rest else "\n"), encoding="utf-8")
 
 
 if __name__ == "__main__":
