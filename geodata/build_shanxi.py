@@ -734,13 +734,16 @@ def add_care_need(areas):
 
 
 # community-embedded candidate sites (社区嵌入式托育 / 嵌入式养老; a township centre in
-# the countryside): sizes in slots/beds, costs in yuan
+# the countryside): sizes in slots/beds, costs in yuan. A site sized above ``small_max`` (the
+# capacity pass, where need is concentrated) is named a centre (服务中心); none exceeds ``cap``.
 EMBEDDED = {
     "childcare": {"code": "KC", "urban": "社区嵌入式托育点 (候选)", "rural": "乡镇托育服务点 (候选)",
-                  "min_size": 20, "max_size": (60, 70, 80, 90),
+                  "centre": {"urban": "社区托育服务中心 (候选)", "rural": "乡镇托育服务中心 (候选)"},
+                  "min_size": 20, "max_size": (60, 70, 80, 90), "small_max": 90, "cap": 150, "step": 10,
                   "cost_per_unit": (30, 51), "fixed_cost": (20, 51)},
     "eldercare": {"code": "KE", "urban": "社区嵌入式养老服务站 (候选)", "rural": "乡镇养老服务中心 (候选)",
-                  "min_size": 20, "max_size": (40, 50, 60),
+                  "centre": {"urban": "街道综合养老服务中心 (候选)", "rural": "乡镇养老服务中心 (候选)"},
+                  "min_size": 20, "max_size": (40, 50, 60), "small_max": 60, "cap": 200, "step": 10,
                   "cost_per_unit": (50, 91), "fixed_cost": (30, 81)},
 }
 
@@ -767,6 +770,14 @@ def life_circle_pairs(areas, facilities, service):
                                        access.modes(Options()))
 
 
+def _settlement_reach(areas, service):
+    """Sparse 0/1 matrix: row j, column i = 1 when settlement i reaches a site at settlement j's point."""
+    import scipy.sparse as sp
+
+    p = life_circle_pairs(areas, areas, service)
+    return sp.csr_matrix((np.ones(len(p)), (p.facility, p.area)), shape=(len(areas), len(areas)))
+
+
 def embedded_cover(areas, sites, service, weight):
     """Greedy cover: settlement rows (positions in ``areas``) to open so every area has a site in reach.
 
@@ -775,16 +786,12 @@ def embedded_cover(areas, sites, service, weight):
     reaches the most not-yet-reached ``weight`` (ties: first row), until every
     settlement is reached; a settlement always reaches its own position, so it ends.
     """
-    import scipy.sparse as sp
-
     reached = np.zeros(len(areas), dtype=bool)
     reached[life_circle_pairs(areas, sites, service).area] = True
     todo = np.flatnonzero(~reached)
     if not len(todo):
         return todo
-    sub = areas.iloc[todo]
-    p = life_circle_pairs(sub, sub, service)  # area i reached from settlement j's position
-    reaches = sp.csr_matrix((np.ones(len(p)), (p.facility, p.area)), shape=(len(todo), len(todo)))
+    reaches = _settlement_reach(areas.iloc[todo], service)
     w = np.asarray(weight, float)[todo] + 1.0  # +1: empty settlements still count
     left = np.ones(len(todo), dtype=bool)
     chosen = []
@@ -812,6 +819,33 @@ def embedded_shortfall(areas, sites, service, need):
     return np.maximum(ACCESS_SHARE * need - got, 0.0)
 
 
+def embedded_capacity(areas, short, service, cap):
+    """Greedy capacity placement: ``[(settlement position, units), ...]`` covering every ``short``.
+
+    Each step puts a site at the settlement point whose life circle holds the most
+    shortfall still open (at most ``cap`` units counted per site; ties: first row) and
+    gives it what the settlements it reaches lack, its own first, then the largest
+    lacks, up to ``cap``. One site thus serves its neighbours' shortfalls too, so
+    far fewer sites are needed than one per short settlement; each assignment is a
+    flow the planner's reach rule allows (the settlement reaches the site).
+    """
+    short = np.where(short > 1e-6, short, 0.0)
+    reaches = _settlement_reach(areas, service)
+    placed = []
+    while short.any():
+        j = int(np.argmax(np.minimum(reaches @ short, cap)))
+        near = reaches.getrow(j).indices
+        units = 0.0
+        for i in sorted(near[short[near] > 0], key=lambda i: (i != j, -short[i], i)):
+            take = min(short[i], cap - units)
+            units += take
+            short[i] = 0.0 if short[i] - take <= 1e-6 else short[i] - take
+            if units >= cap - 1e-9:
+                break
+        placed.append((j, units))
+    return placed
+
+
 def add_embedded_sites(areas, facilities):
     """Append community-embedded candidate sites so every settlement has a site of each kind in reach.
 
@@ -821,10 +855,12 @@ def add_embedded_sites(areas, facilities):
     community rooms (urban) and township centres (rural) there. Two passes per
     kind: a greedy cover (every settlement gets a site in reach), then, where
     the sites in reach even at their ceilings cannot serve ``ACCESS_SHARE`` of a
-    settlement's target need, more embedded sites at that settlement (a large
-    community gets several small points, not one big centre). Sites sit at the
-    settlement's own point; sizes and costs are small and seeded on their own
-    stream, so the existing rows do not change.
+    settlement's target need, a greedy capacity pass (:func:`embedded_capacity`):
+    sites where the unmet need is, each sized to the need it can serve (rounded up
+    to ``step``, at most ``cap``); a capacity site at a settlement that already got
+    a cover site enlarges that site instead while it stays within ``cap``. Sites sit
+    at a settlement's own point; sizes and costs are seeded on their own stream, so
+    the existing rows do not change.
     """
     rng = np.random.default_rng([SEED, 3])
     need = {"childcare": areas["pop_total"].to_numpy(float) * TARGET_SLOTS_PER_1000 / 1000,
@@ -834,28 +870,39 @@ def add_embedded_sites(areas, facilities):
     for kind, spec in EMBEDDED.items():
         counter = {}
 
-        def sites_at(at):
-            rows = []
-            for i in at:
-                a = areas.iloc[i]
-                j = counter[a["district_id"]] = counter.get(a["district_id"], 0) + 1
-                rows.append(dict(
-                    facility_id=f"{a['district_id']}-{spec['code']}{j:03d}",
-                    name=f"{a['name']} {spec[a['setting']]}", kind=kind,
-                    district_id=a["district_id"], lon=a["lon"], lat=a["lat"],
-                    slots=0, slots_affordable=0, beds=0, beds_care=0, max_add=0,
-                    cost_per_unit=int(rng.integers(*spec["cost_per_unit"]) * 1000),
-                    cost_per_conversion=None if kind == "childcare" else int(rng.integers(15, 41) * 1000),
-                    candidate=True, fixed_cost=int(rng.integers(*spec["fixed_cost"]) * 10_000),
-                    min_size=spec["min_size"], max_size=int(rng.choice(spec["max_size"])), synthetic=True))
-            return pd.DataFrame(rows, columns=FACILITY_COLUMNS)
+        def site(i, size=None):
+            a = areas.iloc[i]
+            j = counter[a["district_id"]] = counter.get(a["district_id"], 0) + 1
+            row = dict(
+                facility_id=f"{a['district_id']}-{spec['code']}{j:03d}",
+                name=f"{a['name']} {spec[a['setting']]}", kind=kind,
+                district_id=a["district_id"], lon=a["lon"], lat=a["lat"],
+                slots=0, slots_affordable=0, beds=0, beds_care=0, max_add=0,
+                cost_per_unit=int(rng.integers(*spec["cost_per_unit"]) * 1000),
+                cost_per_conversion=None if kind == "childcare" else int(rng.integers(15, 41) * 1000),
+                candidate=True, fixed_cost=int(rng.integers(*spec["fixed_cost"]) * 10_000),
+                min_size=spec["min_size"], max_size=0, synthetic=True, _at=i)
+            row["max_size"] = int(rng.choice(spec["max_size"])) if size is None else size
+            return row
 
-        cover = sites_at(embedded_cover(areas, out[out["kind"] == kind], kind, weights[kind]))
-        out = pd.concat([out, cover], ignore_index=True)
-        short = embedded_shortfall(areas, out[out["kind"] == kind].reset_index(drop=True), kind, need[kind])
-        per_site = float(min(spec["max_size"]))  # the smallest draw: enough whatever is drawn
-        extra = np.repeat(np.arange(len(areas)), np.ceil(short / per_site).astype(int))
-        out = pd.concat([out, sites_at(extra)], ignore_index=True)
+        def sized(units):  # whole classes / rooms, never below the opening size
+            return max(spec["min_size"], int(math.ceil(units / spec["step"] - 1e-9)) * spec["step"])
+
+        rows = [site(i) for i in embedded_cover(areas, out[out["kind"] == kind], kind, weights[kind])]
+        short = embedded_shortfall(areas, pd.concat([out[out["kind"] == kind], pd.DataFrame(rows)],
+                                                    ignore_index=True)[FACILITY_COLUMNS], kind, need[kind])
+        at = {r["_at"]: r for r in rows}
+        for i, units in embedded_capacity(areas, short, kind, spec["cap"]):
+            r = at.get(i)
+            if r is not None and r["max_size"] + units <= spec["cap"]:
+                r["max_size"] = sized(r["max_size"] + units)
+            else:
+                rows.append(site(i, sized(units)))
+                at[i] = rows[-1]
+        for r in rows:
+            if r["max_size"] > spec["small_max"]:
+                r["name"] = f"{areas['name'].iloc[r['_at']]} {spec['centre'][areas['setting'].iloc[r['_at']]]}"
+        out = pd.concat([out, pd.DataFrame(rows, columns=FACILITY_COLUMNS)], ignore_index=True)
     for c in ("slots", "slots_affordable", "beds", "beds_care", "max_add", "cost_per_unit",
               "fixed_cost", "min_size", "max_size"):
         out[c] = out[c].astype(np.int64)

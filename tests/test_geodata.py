@@ -281,5 +281,19 @@ def test_every_settlement_has_a_site_of_each_kind_in_its_life_circle(areas, faci
     emb = facilities[facilities["facility_id"].str.contains(r"-K[CE]\d{3}$")]
     assert len(emb) > 0 and emb["candidate"].all() and emb["synthetic"].all()
     assert emb["name"].str.contains("(候选)", regex=False).all()
-    assert (emb["min_size"] == 20).all() and (emb["max_size"] <= 90).all()
-    assert (emb["fixed_cost"] < 1_000_000).all()
+    assert (emb["min_size"] == 20).all() and (emb["fixed_cost"] < 1_000_000).all()
+    child = emb["kind"] == "childcare"
+    assert emb.loc[child, "max_size"].between(20, 150).all() and emb.loc[~child, "max_size"].between(20, 200).all()
+    # a site sized above a community room (90 slots, 60 beds) is named a centre (服务中心)
+    big = (child & (emb["max_size"] > 90)) | (~child & (emb["max_size"] > 60))
+    assert big.any() and emb.loc[big, "name"].str.contains("服务中心", regex=False).all()
+
+
+def test_the_demo_stays_plausible_a_county_has_tens_of_candidates_not_thousands(areas, facilities):
+    """Embedded candidates go where the need is, sized to it: at most a few per settlement and kind."""
+    emb = facilities[facilities["facility_id"].str.contains(r"-K[CE]\d{3}$")]
+    assert len(emb) < len(areas)                                   # fewer than one per settlement overall
+    per_county = emb.groupby("district_id").size()
+    settlements = areas.groupby("district_id").size()
+    assert (per_county <= 2 * settlements.reindex(per_county.index)).all() and per_county.max() <= 80
+    assert emb.groupby(["kind", "lon", "lat"]).size().max() <= 2  # a large community: one centre, rarely two
