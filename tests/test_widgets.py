@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import json
 import re
 import subprocess
 import sys
@@ -684,14 +685,47 @@ def test_reach_layer_values_are_sent_only_while_shown_and_only_changed_columns(a
     assert first["areas"][3] == [round(need[k], 1) for k in live.geometry["areas"]["ids"]]
     messages = []
     real_send = live.send
-    live.send = lambda msg, *a, **k: messages.append(msg) or real_send(msg, *a, **k)
+    # the values travel as one compact JSON buffer beside a {"type": "values"} message
+    live.send = lambda msg, buffers=None: messages.append(json.loads(buffers[0])) or real_send(msg, buffers)
     set_slider(app, "beds_per_1000_elderly", 55)
     # only the elderly-care columns moved with the beds target (need, served, shortfall…), never the ids
-    assert messages and 3 not in messages[-1]["areas"] and 7 in messages[-1]["areas"]
+    assert messages and "3" not in messages[-1]["areas"] and "7" in messages[-1]["areas"]
     assert live._send_current()["areas"] == {}         # after the solve: nothing left to send
     cols = live._area_columns(live.values()["areas"])
     assert cols[7] == [round(x, 1) for x in app.result.areas.set_index("area_id").loc[
         live.geometry["areas"]["ids"], "need_beds"]]
+
+def test_a_solve_sends_one_compact_buffer_with_numbers_at_display_precision(app):
+    """Facilities by geometry index, district numbers as changed columns, at the popups' precision."""
+    live = app.live_map
+    sent = []
+    real_send = live.send
+    live.send = lambda msg, buffers=None: sent.append((msg, buffers)) or real_send(msg, buffers)
+    r = set_slider(app, "childcare_per_1000", 6.0)
+    msg, buffers = sent[-1]
+    assert msg == {"type": "values"} and len(buffers) == 1 and len(buffers[0]) == live.sent_bytes[-1]
+    body = json.loads(buffers[0])
+    assert b", " not in buffers[0] and b'": ' not in buffers[0]        # compact
+    ids = live.geometry["facilities"]["ids"]
+    assert body["facilities"]                                           # some facility changed
+    for i, v in body["facilities"].items():                             # index → the same values as by id
+        assert v == live.values()["facilities"][ids[int(i)]]
+    f = r.facilities.set_index("facility_id")
+    for i, v in body["facilities"].items():
+        row = f.loc[ids[int(i)]]
+        if row["kind"] == "childcare" and row["state"] != "not_opened":
+            added = row["added_slots"]                                  # popup precision: 0.1 below 100
+            assert v[4] == (round(added) if abs(added) >= 100 else round(added, 1))
+    cols = body["district_v"]
+    assert cols["target_childcare_per_1000"] == [6.0] * len(live.geometry["ids"])
+    assert "pop_total" not in cols                                      # unchanged columns stay home
+    d = r.districts.set_index("district_id")
+    if "affordable_share_after" in cols:                                # shares to 0.1 percentage point
+        col = cols["affordable_share_after"]
+        pairs = col.items() if isinstance(col, dict) else enumerate(col)
+        for i, x in pairs:
+            assert x == round(d.loc[live.geometry["ids"][int(i)], "affordable_share_after"], 3)
+
 
 # ------------------------------------------------------------------ levels and equity in the app
 
