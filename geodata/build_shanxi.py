@@ -748,6 +748,9 @@ EMBEDDED = {
 }
 
 
+EMBEDDED_PASSES: dict = {}  # per kind: sites from the cover, cover sites enlarged, new capacity sites
+
+
 def life_circle_pairs(areas, facilities, service):
     """Area → facility pairs within the life-circle reach, by planner.access's own arithmetic.
 
@@ -889,6 +892,7 @@ def add_embedded_sites(areas, facilities):
             return max(spec["min_size"], int(math.ceil(units / spec["step"] - 1e-9)) * spec["step"])
 
         rows = [site(i) for i in embedded_cover(areas, out[out["kind"] == kind], kind, weights[kind])]
+        n_cover, enlarged = len(rows), set()
         short = embedded_shortfall(areas, pd.concat([out[out["kind"] == kind], pd.DataFrame(rows)],
                                                     ignore_index=True)[FACILITY_COLUMNS], kind, need[kind])
         at = {r["_at"]: r for r in rows}
@@ -896,9 +900,12 @@ def add_embedded_sites(areas, facilities):
             r = at.get(i)
             if r is not None and r["max_size"] + units <= spec["cap"]:
                 r["max_size"] = sized(r["max_size"] + units)
+                enlarged.add(id(r))
             else:
                 rows.append(site(i, sized(units)))
                 at[i] = rows[-1]
+        EMBEDDED_PASSES[kind] = {"cover": n_cover, "cover_enlarged": sum(id(r) in enlarged for r in rows[:n_cover]),
+                                 "capacity_new": len(rows) - n_cover}
         for r in rows:
             if r["max_size"] > spec["small_max"]:
                 r["name"] = f"{areas['name'].iloc[r['_at']]} {spec['centre'][areas['setting'].iloc[r['_at']]]}"
@@ -976,6 +983,7 @@ def summary(t):
         "candidates_eldercare": int((cand["kind"] == "eldercare").sum()),
         "candidates_embedded_childcare": int((embedded & (cand["kind"] == "childcare")).sum()),
         "candidates_embedded_eldercare": int((embedded & (cand["kind"] == "eldercare")).sum()),
+        **({"candidates_embedded_passes": {k: dict(v) for k, v in EMBEDDED_PASSES.items()}} if EMBEDDED_PASSES else {}),
         "pop_total": pop,
         "pop_0_2": int(d["pop_0_2"].sum()),
         "pop_60_plus": p60,
@@ -1088,9 +1096,13 @@ def provenance(stats):
                                                     "乡镇 centres in the countryside) at settlement points, "
                                                     "a greedy cover so every settlement has a site of each "
                                                     "kind within its life-circle reach (planner.access "
-                                                    "life_circle rules, default speeds), then more where the "
-                                                    "sites in reach at their ceilings cannot serve 80 % of a "
-                                                    "settlement's target need; small sizes and costs",
+                                                    "life_circle rules, default speeds), then a greedy "
+                                                    "capacity pass where the sites in reach at their ceilings "
+                                                    "cannot serve 80 % of a settlement's target need: a site "
+                                                    "where the most unmet need lies in reach, sized to it "
+                                                    "(at most 150 slots / 200 beds; above 90 / 60 named a "
+                                                    "centre, 服务中心), or a cover site there enlarged; "
+                                                    "small fixed costs",
         },
         "baseline": stats,
     }
