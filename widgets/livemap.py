@@ -3,9 +3,10 @@
 The folium document the app used to show was rebuilt (2.5 MB) and parsed again
 in a fresh iframe after every slider step. Here the geometry goes to the
 browser once (:func:`planner.maps.live_geometry`); after a solve the widget
-sends only the values that changed, per feature id
-(:func:`planner.maps.live_values`): fill colours, popup numbers, facility
-states. Zoom and pan survive a solve; a new region (a different set of
+sends only the values that changed (:func:`planner.maps.live_values`): fill
+colours, popup numbers (at the precision the popups show, district numbers as
+one list per changed column), facility states (keyed by their index in the
+geometry), as one compact JSON buffer. Zoom and pan survive a solve; a new region (a different set of
 districts) is fitted once.
 
 Why anywidget and not ipyleaflet: ipyleaflet's ``GeoJSON`` layer restyles by
@@ -585,8 +586,8 @@ class LiveMap(anywidget.AnyWidget):
         self._rev += 1
         msg["rev"] = self._rev
         self._shown = {"districts": new["districts"], "facilities": new["facilities"], "areas": areas}
-        # one compact JSON buffer: as a comm message's content the kernel would pretty-print it
-        # (", " and ": ", about a fifth more on the demo) and escape it again
+        # one compact JSON buffer (a binary frame, sent as it is): as a comm message's content it
+        # would be serialised again with ", " and ": " separators, about a fifth more on the demo
         data = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
         self.sent_bytes.append(len(data))
         self.send({"type": "values"}, buffers=[data])
