@@ -14,6 +14,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import ipywidgets as w
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -720,11 +721,9 @@ def test_a_solve_sends_one_compact_buffer_with_numbers_at_display_precision(app)
     assert cols["target_childcare_per_1000"] == [6.0] * len(live.geometry["ids"])
     assert "pop_total" not in cols                                      # unchanged columns stay home
     d = r.districts.set_index("district_id")
-    if "affordable_share_after" in cols:                                # shares to 0.1 percentage point
-        col = cols["affordable_share_after"]
-        pairs = col.items() if isinstance(col, dict) else enumerate(col)
-        for i, x in pairs:
-            assert x == round(d.loc[live.geometry["ids"][int(i)], "affordable_share_after"], 3)
+    for k, v in live.values()["districts"].items():                    # shares to 0.1 percentage point
+        assert v["v"]["affordable_share_after"] == np.round(d.loc[k, "affordable_share_after"], 3)
+        assert v["v"]["slots_per_1000_after"] == np.round(d.loc[k, "slots_per_1000_after"], 2)
 
 
 # ------------------------------------------------------------------ levels and equity in the app
