@@ -290,14 +290,14 @@ class Result:
     # ------------------------------------------------------------ phased plans
 
     def phasing(self, district_id=None) -> pd.DataFrame:
-        """A phased plan's need against capacity and money by year (see :func:`planner.phased.phasing_table`)."""
-        from .phased import phasing_table
+        """A phased plan's need against capacity and money by year (see :func:`planner.phased_tables.phasing_table`)."""
+        from .phased_tables import phasing_table
 
         return phasing_table(self, district_id)
 
     def explain_years(self, lang: str | None = None) -> list[str]:
         """A phased plan's missed targets, one line per year and district (``"2029: … short by 120 in …"``)."""
-        from .phased import explain_years
+        from .phased_tables import explain_years
 
         return explain_years(self, lang)
 
