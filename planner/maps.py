@@ -1293,7 +1293,19 @@ def _level_text(v: dict, lang: str) -> tuple[str, str]:
              (t("level_districts_met"), f"{met[0]} / {met[1]}")]
     pop = (f"<b>{name}</b><table class='planner-table'>"
            + "".join(f"<tr><th>{k}</th><td>{x}</td></tr>" for k, x in rows) + "</table>")
+    # marginal costs of the level's targets (Result.rollup), one line under the table as in the district popup
+    mc = [(t(word), v[col]) for word, col in LEVEL_MARGINAL_COSTS if col in v]
+    if mc:
+        pop += (f"<div class='planner-note planner-wrap'>{t('mc_title')}: "
+                + " · ".join(f"{w} {escape_text(i18n.fmt_yuan_per_unit(x, lang))}" for w, x in mc) + "</div>")
     return tip, pop
+
+
+#: Words and roll-up columns of the marginal-cost line in a level's popup.
+LEVEL_MARGINAL_COSTS = (("mc_childcare", "marginal_cost_childcare_per_1000"),
+                        ("mc_beds", "marginal_cost_beds_per_1000_elderly"),
+                        ("mc_affordable", "marginal_cost_affordable_share"),
+                        ("mc_care", "marginal_cost_care_bed_share"))
 
 
 def map_html(result, lang: str = "zh", tiles: str | None = None, **kwargs) -> str:

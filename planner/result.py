@@ -145,6 +145,7 @@ class Result:
         _care_need_reasons(districts, p)
         aggregates = _aggregate_table(model, v, districts)
         _add_marginal_costs(districts, model, sol)
+        _add_aggregate_marginal_costs(aggregates, model, sol, districts)
         met_all = bool(districts["met"].all()) and bool((aggregates["shortfall"] <= TOL).all())
         cost = float(cost_f.sum())
         status = "time_limit" if info.status == "time_limit" else "optimal" if met_all else "shortfall"
@@ -661,6 +662,25 @@ def _add_marginal_costs(out, model, sol) -> None:
     at = out.columns.get_loc("cost")  # beside the plan's cost
     for i, c in enumerate(MARGINAL_COST_COLUMNS):
         out.insert(at + 1 + i, c, mc[c])
+
+
+def _add_aggregate_marginal_costs(aggregates, model, sol, districts) -> None:
+    """``marginal_cost`` of each aggregate target: yuan for +1 unit of its own target (per 1,000, or one
+    point of a share), like the districts' ``marginal_cost_*`` (:func:`planner.formulation.aggregate_marginal_costs`);
+    NaN for targets without one (care need, centres) and where there are no duals."""
+    from .formulation import aggregate_marginal_costs
+
+    aggregates["marginal_cost"] = np.nan
+    data = getattr(model, "data", None)
+    if not len(aggregates) or sol is None or sol.duals is None or getattr(data, "area_pop", None) is None:
+        return
+    after = {c: districts[c].to_numpy(float) for c in ("slots_after", "beds_after")}
+    mc = aggregate_marginal_costs(data, sol, after)
+    for name, values in mc.items():
+        ids = data.levels.group_ids(data.levels.aggregates[name])
+        by_id = pd.Series(values, index=ids)
+        rows = aggregates["target"] == name
+        aggregates.loc[rows, "marginal_cost"] = by_id.reindex(aggregates.loc[rows, "district_id"]).to_numpy(float)
 
 
 def _reasons(p, ar, out, status) -> list[str]:
