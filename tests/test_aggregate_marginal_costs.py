@@ -17,10 +17,8 @@ import pytest
 import planner
 from conftest import BASE_LAT, BASE_LON, area, childcare, eldercare
 from test_levels_model import PREF, districts
+from test_marginal_costs import MC, PER_UNIT, STEP
 
-MC = {"childcare_per_1000": "marginal_cost_childcare_per_1000",
-      "beds_per_1000_elderly": "marginal_cost_beds_per_1000_elderly",
-      "affordable_share": "marginal_cost_affordable_share", "care_bed_share": "marginal_cost_care_bed_share"}
 
 
 def two_counties(access_share=0.0, prefecture_rate=None, target_level="prefecture"):
@@ -105,12 +103,6 @@ def test_marginal_costs_in_the_level_sheet_and_the_level_popup(tmp_path):
 
 # ------------------------------------------------------------------ finite differences on random regions
 
-STEP = {"childcare_per_1000": 0.05, "beds_per_1000_elderly": 0.05, "affordable_share": 0.0005,
-        "care_bed_share": 0.0005}
-PER_UNIT = {"childcare_per_1000": 1.0, "beds_per_1000_elderly": 1.0, "affordable_share": 0.01,
-            "care_bed_share": 0.01}
-
-
 def _square(lon, lat, r):
     from shapely.geometry import box
     return box(lon - r, lat - r, lon + r, lat + r)
@@ -181,9 +173,8 @@ def test_aggregate_marginal_costs_match_finite_differences(seed, level):
                 sides.append(planner.solve(sc))
             if not all(bool(r.rollup(level).set_index("district_id").at[did, "met"]) for r in sides):
                 continue
-            back = (res.cost - sides[0].cost) / h * PER_UNIT[name]
-            fwd = (sides[1].cost - res.cost) / h * PER_UNIT[name]
-            tol = 1e-4 * max(abs(back), abs(fwd), 1.0) + 1e-3
-            assert back - tol <= value <= fwd + tol, (did, name, back, value, fwd)
+            quotients = [(res.cost - sides[0].cost) / h * PER_UNIT[name], (sides[1].cost - res.cost) / h * PER_UNIT[name]]
+            slack = 1e-4 * max(1.0, *map(abs, quotients)) + 1e-3
+            assert quotients[0] - slack <= value <= quotients[1] + slack, (did, name, quotients, value)
             checked += 1
     assert checked >= 4, checked  # compared real numbers, not skipped every row
