@@ -1260,7 +1260,8 @@ def _level_layers(fmap, result, lang: str, level=None) -> dict:
         layer = folium.GeoJson(geo, name=name, overlay=True,
                                control=True, show=(lv == level), style_function=lambda _: dict(LEVEL_STYLE),
                                tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
-                               popup=folium.GeoJsonPopup(["pop"], labels=False, max_width=360))
+                               # as wide as the live map's level popup: narrower, its labels wrapped a character a line
+                               popup=folium.GeoJsonPopup(["pop"], labels=False, max_width=360, min_width=280))
         layer.add_to(fmap)
         out[f"level_{lv}"] = layer
     return out

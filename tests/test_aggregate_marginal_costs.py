@@ -178,3 +178,34 @@ def test_aggregate_marginal_costs_match_finite_differences(seed, level):
             assert quotients[0] - slack <= value <= quotients[1] + slack, (did, name, quotients, value)
             checked += 1
     assert checked >= 4, checked  # compared real numbers, not skipped every row
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang,words", [("zh", "边际成本（目标 +1）"), ("en", "Marginal cost (target +1)")])
+def test_level_popup_of_the_html_map_shows_the_marginal_costs_readably(tmp_path, lang, words):
+    """Click a prefecture's outline in the shareable map: its popup has the marginal-cost line, and is wide
+    enough that its row labels are not wrapped a character a line."""
+    from browser_util import offline_page, require_chromium
+
+    require_chromium()
+    res = planner.solve(region(1))
+    path = res.to_html(tmp_path / "map.html", lang=lang, level="prefecture")
+    with offline_page(path, width=1100, height=800) as run:
+        page = run.page
+        at = page.evaluate("""() => {
+          const m = Object.values(window).filter(m => window.L && m instanceof L.Map)[0];
+          let out = null;
+          m.eachLayer(l => { if (l.feature && l.feature.properties.pop && l.feature.properties.pop.includes('P1市')) {
+            const q = m.latLngToContainerPoint(l.getBounds().getCenter()); out = [q.x, q.y]; } });
+          return out; }""")
+        box = page.locator(".folium-map").bounding_box()
+        page.mouse.click(box["x"] + at[0], box["y"] + at[1])
+        pop = page.locator(".leaflet-popup-content").last
+        pop.wait_for(state="visible", timeout=10_000)
+        text = pop.inner_text()
+        assert text.startswith("P1市") and words in text, text
+        label = pop.locator("th").first
+        assert label.evaluate("e => e.getBoundingClientRect().width") >= 60, label.inner_text()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(tmp_path / f"level-popup-{lang}.png"))
+        assert run.errors == [] and run.blocked == []
