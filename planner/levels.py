@@ -362,13 +362,6 @@ def rollup(leaf_table: pd.DataFrame, tree: Tree, level: str, aggregates: pd.Data
     return out
 
 
-#: The district table's marginal-cost column of each target (yuan per +1 unit; DESIGN.md Contract v2).
-MARGINAL_COST_OF = {"childcare_per_1000": "marginal_cost_childcare_per_1000",
-                    "beds_per_1000_elderly": "marginal_cost_beds_per_1000_elderly",
-                    "affordable_share": "marginal_cost_affordable_share",
-                    "care_bed_share": "marginal_cost_care_bed_share"}
-
-
 def _rollup_marginal_costs(out, leaf_table, tree: Tree, members, aggregates) -> None:
     """``marginal_cost_*`` of each roll-up row (in place, beside ``cost``): yuan for raising the row's
     target by one unit at the optimal plan.
@@ -380,7 +373,8 @@ def _rollup_marginal_costs(out, leaf_table, tree: Tree, members, aggregates) -> 
     outside those (a derivative adds up over the targets raised). NaN when
     any of them is NaN (out of reach).
     """
-    cols = [(name, col) for name, col in MARGINAL_COST_OF.items() if col in leaf_table.columns]
+    # the district table's columns (planner.formulation.MARGINAL_COST_COLUMNS): marginal_cost_<target>
+    cols = [(c.removeprefix("marginal_cost_"), c) for c in leaf_table.columns if c.startswith("marginal_cost_")]
     if not cols:
         return
     R = sp.csr_matrix(members, dtype=float)
