@@ -9,6 +9,7 @@ differences of the plan's cost.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,17 @@ def test_marginal_costs_in_the_level_sheet_and_the_level_popup(tmp_path):
     assert i18n.fmt_yuan_per_unit(row["marginal_cost_childcare_per_1000"], "en") in pop
     _, pop_zh, _ = maps.level_values(res, "prefecture", "zh")["P1"]
     assert "边际成本（目标 +1）" in pop_zh
+
+
+def test_marginal_costs_in_the_apps_level_table():
+    from planner.widgets import views
+
+    res = planner.solve(two_counties())
+    for lang, header in (("en", "One more slot per 1,000 here costs"), ("zh", "此处每千人多 1 个托位需再花")):
+        html = views.level_html(res, "prefecture", lang)
+        assert header in html and "cp-mc-note" in html
+        cells = re.findall(r"<tr>(.*?)</tr>", html)
+        assert any(re.search(r"<td>(20,000 yuan|2\.0 万元)</td>", c) for c in cells), cells
 
 
 # ------------------------------------------------------------------ finite differences on random regions

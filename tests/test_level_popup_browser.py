@@ -111,6 +111,19 @@ def test_level_popup_shows_the_prefectures_rollup_and_follows_a_slider(tmp_path)
                                        timeout=60_000)
                 page.wait_for_timeout(400)
                 page.screenshot(path=str(tmp_path / "level-popup-en.png"))
+
+                # the Districts tab at this level: a row per prefecture with its marginal costs
+                for lang, tab, header in (("en", "Districts", "One more slot per 1,000 here costs"),
+                                          ("zh", "区县", "此处每千人多 1 个托位需再花")):
+                    if lang == "zh":
+                        page.locator(".cp-lang button", has_text="中文").click()
+                    page.get_by_role("tab", name=tab, exact=True).click()
+                    table = page.locator(".cp-level-table").first
+                    page.wait_for_function("(h) => { const e = document.querySelector('.cp-level-table');"
+                                           " return e && e.innerText.includes(h); }", arg=header, timeout=60_000)
+                    assert PREFECTURE in table.inner_text()
+                    table.locator("th", has_text=header).scroll_into_view_if_needed()  # the last columns
+                    page.screenshot(path=str(tmp_path / f"level-table-{lang}.png"))
                 assert errors == [], errors
                 assert outside == []
             except Exception:
