@@ -717,7 +717,11 @@ def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) 
     is already out of reach (its shortfall > 0, or the row's dual is a shortfall
     price: one more unit could only be a shortfall), and in budget mode when the
     budget binds (more cannot be bought). Access groups already short of reach
-    add to their own shortfall, not to cost, so they are left out of the sum.
+    add to their own shortfall, not to cost, so they are left out of the sum;
+    so are areas whose rate follows an aggregate's target (``target_level``
+    above the districts, ``LevelData.rate_group``): the district's own target
+    does not set their need, and that cost is the aggregate's
+    (:func:`aggregate_marginal_costs`).
     """
     p = d.p
     n_d = p.n_districts
@@ -737,7 +741,11 @@ def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) 
             value = y * np.asarray(after, float) / 100
         else:
             value = y * d.pop_of(people) / 1000
-            value = value + np.bincount(d.group_district(service), _reach_terms(d, sol, service, people), n_d)
+            reach = _reach_terms(d, sol, service, people)
+            follows = None if d.levels is None else d.levels.rate_group.get(column.removeprefix("marginal_cost_"))
+            if follows is not None:  # the rate of those areas is an aggregate's: its cost is counted there
+                reach = np.where(follows[d.group_district(service)] >= 0, 0.0, reach)
+            value = value + np.bincount(d.group_district(service), reach, n_d)
         value = value * to_yuan
         value = np.where(out_of_reach | budget_binds & (value > 0), np.nan, value)
         out[column] = np.where(np.abs(value) < 1e-9 * max(d.scale, 1.0), 0.0, value)

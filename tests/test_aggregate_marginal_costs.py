@@ -60,6 +60,10 @@ def test_the_prefecture_rate_also_raises_its_areas_need_in_reach():
     assert m.at["M1", "marginal_cost_childcare_per_1000"] == pytest.approx(28_000)
     step = planner.solve(two_counties(access_share=0.8, prefecture_rate=5.5))
     assert step.cost - res.cost == pytest.approx(28_000)
+    # the counties' rate is the prefecture's: their own (blank) targets cost nothing, and C2's reach
+    # need is not counted twice (once for M1, once for C2)
+    assert res.districts["marginal_cost_childcare_per_1000"].eq(0).all()
+    assert res.rollup("all")["marginal_cost_childcare_per_1000"].iloc[0] == pytest.approx(28_000)
 
 
 def test_a_prefecture_target_out_of_reach_has_no_marginal_cost():
