@@ -656,7 +656,7 @@ def define_equity_floor(lp: LinearProblem, v: dict, d: ModelData) -> list:
 
     Σ_{f∈C(d)} add_f − R_c,d · attain_childcare ≥ −S_d;   Σ_{f∈E(d)} add_f − R_b,d · attain_beds ≥ −B_d
 
-    The columns cost nothing in the plan's objective. :func:`planner.solve.solve`
+    The columns cost nothing in the plan's objective. :func:`planner.plan.solve`
     first maximises worst + ε Σ attain_t (within the budget), then solves the
     plan's own objective with attain_t held at those values.
     """

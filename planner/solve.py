@@ -1,4 +1,4 @@
-"""Run the solver on a built model and turn its answer into a Result.
+"""Run the solver on a built model: HiGHS blocks, warm starts, statuses, duals.
 
 HiGHS (through highspy, from the model's arrays) is the default, also with an
 ``extra_functionality`` hook (its rows are part of the built model). PuLP is
@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from ._errors import PlannerError
-from .model import Model, build
+from .model import Model
 
 
 @dataclass
@@ -40,60 +40,6 @@ class SolveInfo:
     equity: dict | None = None  # objective "equity": stage 1's worst attainment per target
     integer: bool = False  # the model had integer columns (integer mode)
     state: object = field(default=None, repr=False)  # solvers kept for the next warm start
-
-
-def solve(scenario, *, model: Model | None = None, warm_start=None):
-    """Solve a scenario: the least-cost plan meeting its targets, or the best within budget.
-
-    Parameters
-    ----------
-    scenario : planner.Scenario
-    model : Model, optional
-        A model already built from this scenario (skips the build).
-    warm_start : Result or True, optional
-        For interactive re-solves (a slider moved): a previous Result solved
-        with ``warm_start`` keeps its HiGHS solvers; when only targets,
-        budget or costs changed (same reach pairs, same problem shape), those
-        solvers are updated in place and restart from the previous optimal
-        basis. ``True`` starts fresh but keeps the solvers for next time.
-        Ignored on the PuLP/CBC path. The answer is the same either way.
-
-    Returns
-    -------
-    planner.Result
-        Never raises for an unmet target: ``status`` is ``"shortfall"`` and the
-        district table says how much and why.
-
-    Raises
-    ------
-    PlannerError
-        Bad settings, or the solver failed (message says what to change).
-    """
-    from .result import Result
-
-    scenario.validate()
-    t0 = time.perf_counter()
-    if scenario.phased:  # one model over all plan years (planner.phased)
-        from .phased import build_phased, phased_result
-
-        model = model or build_phased(scenario)
-    else:
-        model = model or build(scenario)
-    build_s = time.perf_counter() - t0
-    keep = warm_start is not None and warm_start is not False
-    previous = getattr(getattr(warm_start, "info", None), "state", None)
-    if scenario.phased:
-        x, info = run_phased(model, warm=previous, keep=keep)
-        info.build_seconds = build_s
-        return phased_result(model, x, info)
-    if getattr(scenario, "objective", "least_cost") == "equity":
-        x, info = run_equity(model)
-    else:
-        x, info = run(model, warm=previous, keep=keep)
-    info.build_seconds = build_s
-    if info.duals is None:
-        info.duals = fixed_site_duals(model, x)
-    return Result.from_solution(model, x, info)
 
 
 EQUITY_FLOOR_SLACK = 1e-7  # a partial attainment held in stage 2: stage 1's value less this (round-off)
@@ -139,7 +85,7 @@ def run(model: Model, warm=None, keep=False, start=None, parts=None):
     """Solve ``model``; returns (column values, SolveInfo).
 
     ``start(rows, cols)``, optional, gives a starting basis for each HiGHS block:
-    (column statuses, row statuses) of those rows and columns (see :func:`run_phased`).
+    (column statuses, row statuses) of those rows and columns (see :func:`planner.phased.run_phased`).
     ``parts``, optional, are the HiGHS blocks (rows, columns) to solve instead of :func:`blocks`: independent
     pieces of the model; columns outside them are returned as 0 (the caller solves them otherwise).
     """
@@ -538,121 +484,3 @@ def _run_pulp(model: Model):
         status = "time_limit"  # integer-feasible but not proven optimal
     x = np.array([0.0 if v is None else v for v in values], float)
     return x, status, float(pulp.value(prob.objective) or 0.0), None, name
-
-
-# ------------------------------------------------------------------ phased plans (planner.phased)
-
-def run_phased(model, warm=None, keep=False):
-    """Solve a phased model: each year on its own first, then, only where needed, with the years linked.
-
-    Without the ``stays`` rows the model falls apart into one independent LP
-    per year (and per region), solved one year after the other at single-year
-    speed and memory: the last year first, then each earlier year starting
-    from the basis of the year after it (the years share their layout, and
-    neighbouring years' plans differ little: about a quarter of a cold
-    solve). The objective is a positive combination of per-year terms, so
-    that relaxation's optimum is a lower bound; in every independent piece
-    of the linked model (``stays`` rows join a facility's years, nothing
-    joins regions) whose states already never fall, they are feasible,
-    hence optimal for that piece, and the relaxation's duals (0 on
-    ``stays``) are optimal duals. Only the pieces where some state falls
-    (equal-cost alternatives, or need that falls) are solved linked, by
-    dual simplex starting from the relaxation's basis with the ``stays``
-    slacks basic: dual feasible, so only the violated rows need pivots. A
-    budget (its rows span the years), integer mode, CBC or a warm start from
-    a previous solve go straight to the linked model.
-    """
-    import dataclasses
-
-    d, lp = model.data, model.lp
-    stays = np.zeros(lp.shape[0], bool)
-    for name, sl in lp.row_blocks.items():
-        stays[sl] = name.startswith("stays_")
-    direct = (warm is not None or lp.integer.any() or not stays.any() or d.budget is not None
-              or model.scenario.options.solver != "highs" or model.scenario.extra_functionality is not None)
-    if direct:
-        return run(model, warm=warm, keep=keep)
-    import highspy
-
-    # The linked model's independent pieces (regions: ``stays`` rows join a facility's years, nothing joins
-    # regions), found once; each piece restricted to one year is a piece of that year's model.
-    parts = blocks(lp)
-    year_of_col, year_of_row = _years_of(lp.blocks, lp.shape[1], d.n_years), _years_of(lp.row_blocks, lp.shape[0],
-                                                                                       d.n_years)
-    year_of_row[stays] = -1
-    x = np.zeros(lp.shape[1])
-    duals = np.zeros(lp.shape[0])
-    cols = np.empty(lp.shape[1], object)
-    rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic, dtype=object)  # stays slacks basic
-    A = lp.A.tocsr()
-    seconds, optimal = 0.0, True
-    local_row, local_col = np.empty(lp.shape[0], np.int64), np.empty(lp.shape[1], np.int64)
-    # Each year alone, one after the other (one year's solvers in memory at a time): the bases are kept.
-    for k, y in enumerate(reversed(range(d.n_years))):
-        r, c = np.flatnonzero(year_of_row == y), np.flatnonzero(year_of_col == y)
-        local_row[r], local_col[c] = np.arange(len(r)), np.arange(len(c))
-        year_parts = [(local_row[pr[year_of_row[pr] == y]], local_col[pc[year_of_col[pc] == y]]) for pr, pc in parts]
-        year_parts = [(pr, pc) for pr, pc in year_parts if len(pc)]
-        sub = dataclasses.replace(lp, A=A[r][:, c].tocsc(), row_lower=lp.row_lower[r], row_upper=lp.row_upper[r],
-                                  cost=lp.cost[c], lower=lp.lower[c], upper=lp.upper[c], integer=lp.integer[c],
-                                  blocks={}, row_blocks={})
-        # Years share their layout (year-major blocks): the previous year's basis is this year's start.
-        start = None if k == 0 else (lambda rr, cc, pc=cols[c_prev], pr=rows[r_prev]: (pc[cc], pr[rr]))
-        x_y, info_y = run(dataclasses.replace(model, lp=sub), keep=True, parts=year_parts, start=start)
-        x[c] = x_y
-        if info_y.duals is not None:
-            duals[r] = info_y.duals
-        for (rr, cc), solver in zip(info_y.state.parts, info_y.state.solvers):
-            basis = solver.getBasis()
-            cols[c[cc]] = basis.col_status
-            rows[r[rr]] = basis.row_status
-        seconds += info_y.solve_seconds
-        optimal &= info_y.status == "optimal"
-        info_y.state = None
-        r_prev, c_prev = r, c
-    del A
-    falls = _falling_columns(model, x)
-    # A piece whose states never fall is optimal as it is (see above); only the others are linked and re-solved.
-    linked = parts if keep or not optimal else [(pr, pc) for pr, pc in parts if falls[pc].any()]
-    if linked:
-        x_l, info = run(model, keep=keep, start=lambda r, c: (cols[c], rows[r]), parts=linked)
-        for pr, pc in linked:
-            x[pc] = x_l[pc]
-            if info.duals is not None:
-                duals[pr] = info.duals[pr]
-        info.solve_seconds += seconds
-    else:
-        info = info_y
-        info.solve_seconds = seconds
-    info.objective = float(lp.cost @ x)
-    info.duals = duals if info.duals is not None else None
-    info.n_constraints, info.n_nonzeros = lp.shape[0], lp.A.nnz
-    if not keep:
-        info.state = None
-    return x, info
-
-
-def _years_of(blocks: dict, n: int, n_years: int) -> np.ndarray:
-    """The plan year (0, 1, …) of every column or row: each block is year-major (the ``stays`` rows,
-    which link years, are not: −1 where a block does not split into years)."""
-    out = np.full(n, -1, np.int64)
-    for sl in blocks.values():
-        size = sl.stop - sl.start
-        if size and size % n_years == 0:
-            out[sl] = np.arange(size) // (size // n_years)
-    return out
-
-
-def _falling_columns(model, x, tol: float = 1e-7) -> np.ndarray:
-    """Per column: True for every year of a state (added, affordable, converted, open, given up) that falls
-    from one year to the next somewhere."""
-    n_y = model.data.n_years
-    out = np.zeros(len(x), bool)
-    for name in ("add", "aff", "conv", "open", "rep"):
-        var = model.variables[name]
-        if len(var):
-            pos = np.asarray(var.positions).reshape(n_y, -1)
-            X = np.asarray(x[pos], float)
-            fall = (np.diff(X, axis=0) < -tol * np.maximum(1.0, np.abs(X[:-1]))).any(axis=0)
-            out[pos[:, fall].ravel()] = True
-    return out

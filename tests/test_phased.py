@@ -601,8 +601,7 @@ def test_years_apart_first_then_linked_gives_the_linked_optimum(sc, kids, elderl
     """run_phased (each year alone, then linked from that basis if a state would fall) == the linked LP."""
     import importlib
 
-    from planner.phased import build_phased
-    from planner.solve import run_phased
+    from planner.phased import build_phased, run_phased
 
     run = importlib.import_module("planner.solve").run
     sc.years, sc.base_year = [2026, 2027, 2028], 2025
@@ -639,8 +638,7 @@ def test_only_pieces_whose_states_fall_are_linked_and_the_optimum_is_the_linked_
     sc.validate()
     import importlib
 
-    from planner.phased import build_phased
-    from planner.solve import run_phased
+    from planner.phased import build_phased, run_phased
 
     solve = importlib.import_module("planner.solve")
     monkeypatch.setattr(solve, "BLOCK_NONZEROS", 0)  # each independent piece a block of its own
