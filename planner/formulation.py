@@ -698,68 +698,14 @@ MARGINAL_COST_COLUMNS = ("marginal_cost_childcare_per_1000", "marginal_cost_beds
                          "marginal_cost_affordable_share", "marginal_cost_care_bed_share")
 
 
-def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) -> dict:
-    """Yuan for raising one district's target by one unit at the optimal plan, from the row duals.
-
-    With y the dual of a row (objective units per unit of its right-hand side,
-    ≥ 0 on a binding ≥ row) and the objective in yuan × w / scale
-    (:func:`define_objective`), dV/dt for each target t of district d is
-    (``docs/model.md``, "Marginal costs"):
-
-    - childcare_per_1000 (+1 slot per 1,000): y_slots · pop / 1000 + Σ_{g⊂d} y_access_c,g · Σ_{a∈g} s_a · pop_a / 1000
-      (the target also raises every area's need in reach);
-    - beds_per_1000_elderly: the same with beds, aged 60+ and access_e;
-    - affordable_share (+1 point = +0.01): y_affordable · slots_after / 100 (the share is on both
-      sides of the row: ∂row/∂t = −(S + Σ add));
-    - care_bed_share: y_care · beds_after / 100.
-
-    Yuan = dV/dt · scale / w. 0 where the row is not binding; NaN where the target
-    is already out of reach (its shortfall > 0, or the row's dual is a shortfall
-    price: one more unit could only be a shortfall), and in budget mode when the
-    budget binds (more cannot be bought). Access groups already short of reach
-    add to their own shortfall, not to cost, so they are left out of the sum;
-    so are areas whose rate follows an aggregate's target (``target_level``
-    above the districts, ``LevelData.rate_group``): the district's own target
-    does not set their need, and that cost is the aggregate's
-    (:func:`aggregate_marginal_costs`).
-    """
-    p = d.p
-    n_d = p.n_districts
-    to_yuan = d.scale / d.cost_weight
-    dual = {name: sol.dual_array(name) for name in ("slots", "affordable", "beds", "care")}
-    budget_binds = p.budget is not None and abs(sol.dual_array("budget")).max(initial=0.0) > 1e-9
-    out = {}
-    specs = (("marginal_cost_childcare_per_1000", "slots", "sf_slots", "c", "pop_total", None),
-             ("marginal_cost_beds_per_1000_elderly", "beds", "sf_beds", "e", "pop_60_plus", None),
-             ("marginal_cost_affordable_share", "affordable", "sf_aff", None, None, slots_after),
-             ("marginal_cost_care_bed_share", "care", "sf_care", None, None, beds_after))
-    for column, row, sf, service, people, after in specs:
-        y = np.maximum(dual[row], 0.0)
-        price = SHORTFALL_PRICE * d.price[sf]
-        out_of_reach = (shortfall[row] > T.TOL) | (y >= 0.5 * price)
-        if service is None:
-            value = y * np.asarray(after, float) / 100
-        else:
-            value = y * d.pop_of(people) / 1000
-            reach = _reach_terms(d, sol, service, people)
-            follows = None if d.levels is None else d.levels.rate_group.get(column.removeprefix("marginal_cost_"))
-            if follows is not None:  # the rate of those areas is an aggregate's: its cost is counted there
-                reach = np.where(follows[d.group_district(service)] >= 0, 0.0, reach)
-            value = value + np.bincount(d.group_district(service), reach, n_d)
-        value = value * to_yuan
-        value = np.where(out_of_reach | budget_binds & (value > 0), np.nan, value)
-        out[column] = np.where(np.abs(value) < 1e-9 * max(d.scale, 1.0), 0.0, value)
-    return out
-
-
-def _reach_terms(d: ModelData, sol, service: str, people: str) -> np.ndarray:
+def _reach_terms(d: ModelData, sol, service: str, people: str, g=None) -> np.ndarray:
     """Per area group of ``service`` ("c"/"e"): objective units for +1 in the target rate of its areas,
     Σ_{a∈g} y_access,g · s_a · people_a / 1000 (the rate raises every area's need in reach).
 
     Groups already short of reach add to their own shortfall, not to cost: 0 there (and where the dual is a
     shortfall price); so do coverage-only groups that are covered (free sites).
     """
-    p, g = d.p, d.groups[service]
+    p, g = d.p, d.groups[service] if g is None else g  # g: the area groups of ``service``
     y_acc = np.maximum(sol.dual_array(f"access_{service}"), 0.0)
     per_unit = np.bincount(g.of_area, p.access_share_a * d.area_people(people) / 1000, g.n)
     short = sol.array(f"sf_acc_{service}") > T.TOL
@@ -817,4 +763,60 @@ def aggregate_marginal_costs(d: ModelData, sol, after: dict) -> dict:
         value = value * to_yuan
         value = np.where(out_of_reach | budget_binds & (value > 0), np.nan, value)
         out[name] = np.where(np.abs(value) < 1e-9 * max(d.scale, 1.0), 0.0, value)
+    return out
+
+
+
+def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) -> dict:
+    """Yuan for raising one district's target by one unit at the optimal plan, from the row duals.
+
+    With y the dual of a row (objective units per unit of its right-hand side,
+    ≥ 0 on a binding ≥ row) and the objective in yuan × w / scale
+    (:func:`define_objective`), dV/dt for each target t of district d is
+    (``docs/model.md``, "Marginal costs"):
+
+    - childcare_per_1000 (+1 slot per 1,000): y_slots · pop / 1000 + Σ_{g⊂d} y_access_c,g · Σ_{a∈g} s_a · pop_a / 1000
+      (the target also raises every area's need in reach);
+    - beds_per_1000_elderly: the same with beds, aged 60+ and access_e;
+    - affordable_share (+1 point = +0.01): y_affordable · slots_after / 100 (the share is on both
+      sides of the row: ∂row/∂t = −(S + Σ add));
+    - care_bed_share: y_care · beds_after / 100.
+
+    Yuan = dV/dt · scale / w. 0 where the row is not binding; NaN where the target
+    is already out of reach (its shortfall > 0, or the row's dual is a shortfall
+    price: one more unit could only be a shortfall), and in budget mode when the
+    budget binds (more cannot be bought). Access groups already short of reach
+    add to their own shortfall, not to cost, so they are left out of the sum;
+    so are areas whose rate follows an aggregate's target (``target_level``
+    above the districts, ``LevelData.rate_group``): the district's own target
+    does not set their need, and that cost is the aggregate's
+    (:func:`aggregate_marginal_costs`).
+    """
+    p = d.p
+    n_d = p.n_districts
+    to_yuan = d.scale / d.cost_weight
+    dual = {name: sol.dual_array(name) for name in ("slots", "affordable", "beds", "care")}
+    budget_binds = p.budget is not None and abs(sol.dual_array("budget")).max(initial=0.0) > 1e-9
+    out = {}
+    specs = (("marginal_cost_childcare_per_1000", "slots", "sf_slots", "c", "pop_total", None),
+             ("marginal_cost_beds_per_1000_elderly", "beds", "sf_beds", "e", "pop_60_plus", None),
+             ("marginal_cost_affordable_share", "affordable", "sf_aff", None, None, slots_after),
+             ("marginal_cost_care_bed_share", "care", "sf_care", None, None, beds_after))
+    for column, row, sf, service, people, after in specs:
+        y = np.maximum(dual[row], 0.0)
+        price = SHORTFALL_PRICE * d.price[sf]
+        out_of_reach = (shortfall[row] > T.TOL) | (y >= 0.5 * price)
+        if service is None:
+            value = y * np.asarray(after, float) / 100
+        else:
+            value = y * d.pop_of(people) / 1000
+            g = d.groups[service]
+            reach = _reach_terms(d, sol, service, people, g)
+            follows = None if d.levels is None else d.levels.rate_group.get(column.removeprefix("marginal_cost_"))
+            if follows is not None:  # the rate of those areas is an aggregate's: its cost is counted there
+                reach = np.where(follows[d.group_district(service)] >= 0, 0.0, reach)
+            value = value + np.bincount(d.group_district(service), reach, n_d)
+        value = value * to_yuan
+        value = np.where(out_of_reach | budget_binds & (value > 0), np.nan, value)
+        out[column] = np.where(np.abs(value) < 1e-9 * max(d.scale, 1.0), 0.0, value)
     return out

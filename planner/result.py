@@ -145,8 +145,8 @@ class Result:
         _care_need_reasons(districts, p)
         aggregates = _aggregate_table(model, v, districts)
         _add_marginal_costs(districts, model, sol)
-        _add_aggregate_marginal_costs(aggregates, model, sol, districts)
         met_all = bool(districts["met"].all()) and bool((aggregates["shortfall"] <= TOL).all())
+        _add_aggregate_marginal_costs(aggregates, model, sol, districts)
         cost = float(cost_f.sum())
         status = "time_limit" if info.status == "time_limit" else "optimal" if met_all else "shortfall"
         return cls(status=status, cost=cost, districts=districts,
