@@ -87,6 +87,9 @@ def solve(scenario, *, model: Model | None = None, warm_start=None):
 
         x, info = run_phased(model, warm=previous, keep=keep)
         info.build_seconds = build_s
+        if info.duals is None:  # integer mode or CBC: duals of the LP with the sites of every year fixed
+            info.duals = fixed_site_duals(model, x, run_lp=run_phased if model.scenario.options.solver == "highs"
+                                          else None)
         return phased_result(model, x, info)
     if getattr(scenario, "objective", "least_cost") == "equity":
         x, info = run_equity(model)
@@ -170,12 +173,14 @@ def run(model: Model, warm=None, keep=False, start=None, parts=None):
     return x, info
 
 
-def fixed_site_duals(model: Model, x) -> np.ndarray | None:
+def fixed_site_duals(model: Model, x, run_lp=None) -> np.ndarray | None:
     """Row duals of the LP with the site decisions (``open``) fixed at ``x`` (docs/model.md, marginal costs).
 
     For integer plans (and the CBC path, which returns no duals): the other
     decisions are relaxed to continuous values, so the duals price one more
     unit of a target with the chosen sites kept. ``None`` without highspy.
+    ``run_lp(model)``, optional, solves that LP instead of one HiGHS run over
+    its blocks (a phased model: :func:`planner.phased.run_phased`, year by year).
     """
     try:
         import highspy  # noqa: F401
@@ -191,6 +196,8 @@ def fixed_site_duals(model: Model, x) -> np.ndarray | None:
     lower[sites] = upper[sites] = fixed
     relaxed = replace(model, lp=replace(lp, lower=lower, upper=upper, integer=np.zeros_like(lp.integer)))
     try:
+        if run_lp is not None:
+            return run_lp(relaxed)[1].duals
         *_, duals = _run_highs(relaxed, None)
     except PlannerError:
         return None
