@@ -507,7 +507,7 @@ def run_phased(model, warm=None, keep=False):
         return run(model, warm=warm, keep=keep)
     import highspy
 
-    from .solve import blocks
+    from .solve import basis_codes, basis_statuses, blocks
 
     # The linked model's independent pieces (regions: ``stays`` rows join a facility's years, nothing joins
     # regions), found once; each piece restricted to one year is a piece of that year's model.
@@ -517,9 +517,9 @@ def run_phased(model, warm=None, keep=False):
     year_of_row[stays] = -1
     x = np.zeros(lp.shape[1])
     duals = np.zeros(lp.shape[0])
-    cols = np.empty(lp.shape[1], object)
-    rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic, dtype=object)  # stays slacks basic
-    A = lp.A.tocsr()
+    cols = np.zeros(lp.shape[1], np.int8)  # basis statuses as codes (solve.basis_codes)
+    rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic.value, np.int8)  # stays slacks basic
+    A = lp.A.tocsc()
     seconds, optimal = 0.0, True
     local_row, local_col = np.empty(lp.shape[0], np.int64), np.empty(lp.shape[1], np.int64)
     # Each year alone, one after the other (one year's solvers in memory at a time): the bases are kept.
@@ -528,29 +528,33 @@ def run_phased(model, warm=None, keep=False):
         local_row[r], local_col[c] = np.arange(len(r)), np.arange(len(c))
         year_parts = [(local_row[pr[year_of_row[pr] == y]], local_col[pc[year_of_col[pc] == y]]) for pr, pc in parts]
         year_parts = [(pr, pc) for pr, pc in year_parts if len(pc)]
-        sub = dataclasses.replace(lp, A=A[r][:, c].tocsc(), row_lower=lp.row_lower[r], row_upper=lp.row_upper[r],
-                                  cost=lp.cost[c], lower=lp.lower[c], upper=lp.upper[c], integer=lp.integer[c],
-                                  blocks={}, row_blocks={})
+        sub = dataclasses.replace(lp, A=_submatrix(A, r, c, local_row), row_lower=lp.row_lower[r],
+                                  row_upper=lp.row_upper[r], cost=lp.cost[c], lower=lp.lower[c], upper=lp.upper[c],
+                                  integer=lp.integer[c], blocks={}, row_blocks={})
         # Years share their layout (year-major blocks): the previous year's basis is this year's start.
-        start = None if k == 0 else (lambda rr, cc, pc=cols[c_prev], pr=rows[r_prev]: (pc[cc], pr[rr]))
+        start = None if k == 0 else (lambda rr, cc, pc=cols[c_prev], pr=rows[r_prev]:
+                                     (basis_statuses(pc[cc]), basis_statuses(pr[rr])))
         x_y, info_y = run(dataclasses.replace(model, lp=sub), keep=True, parts=year_parts, start=start)
         x[c] = x_y
         if info_y.duals is not None:
             duals[r] = info_y.duals
         for (rr, cc), solver in zip(info_y.state.parts, info_y.state.solvers):
             basis = solver.getBasis()
-            cols[c[cc]] = basis.col_status
-            rows[r[rr]] = basis.row_status
+            cols[c[cc]] = basis_codes(basis.col_status)
+            rows[r[rr]] = basis_codes(basis.row_status)
         seconds += info_y.solve_seconds
         optimal &= info_y.status == "optimal"
-        info_y.state = None
+        info_y.state = solver = basis = sub = None
+        _release_freed_memory()  # the year's solvers are gone: hand their memory back before the next year
         r_prev, c_prev = r, c
     del A
+    _keep_affordable(model, x)
     falls = _falling_columns(model, x)
     # A piece whose states never fall is optimal as it is (see above); only the others are linked and re-solved.
     linked = parts if keep or not optimal else [(pr, pc) for pr, pc in parts if falls[pc].any()]
     if linked:
-        x_l, info = run(model, keep=keep, start=lambda r, c: (cols[c], rows[r]), parts=linked)
+        x_l, info = run(model, keep=keep, start=lambda r, c: (basis_statuses(cols[c]), basis_statuses(rows[r])),
+                        parts=linked)
         for pr, pc in linked:
             x[pc] = x_l[pc]
             if info.duals is not None:
@@ -567,6 +571,30 @@ def run_phased(model, warm=None, keep=False):
     return x, info
 
 
+def _submatrix(A, rows, cols, local_row):
+    """Rows ``rows`` and columns ``cols`` of the CSC matrix ``A`` (``local_row[rows]`` = 0, 1, … set): the
+    columns are gathered, then entries in other rows (``stays`` rows linking the years) dropped."""
+    from scipy import sparse
+
+    sub = A[:, cols]
+    keep = np.zeros(A.shape[0], bool)
+    keep[rows] = True
+    mask = keep[sub.indices]
+    kept_before = np.concatenate([[0], np.cumsum(mask)])  # entries kept before each position
+    indptr = kept_before[sub.indptr]
+    return sparse.csc_matrix((sub.data[mask], local_row[sub.indices[mask]], indptr), shape=(len(rows), len(cols)))
+
+
+def _release_freed_memory() -> None:
+    """Return memory freed by the solver to the operating system (glibc keeps freed pages of many small
+    allocations otherwise: a province's peak grew by the size of each year's solver)."""
+    import ctypes
+    import contextlib
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _years_of(blocks: dict, n: int, n_years: int) -> np.ndarray:
     """The plan year (0, 1, …) of every column or row: each block is year-major (the ``stays`` rows,
     which link years, are not: −1 where a block does not split into years)."""
@@ -576,6 +604,27 @@ def _years_of(blocks: dict, n: int, n_years: int) -> np.ndarray:
         if size and size % n_years == 0:
             out[sl] = np.arange(size) // (size // n_years)
     return out
+
+
+def _keep_affordable(model, x) -> None:
+    """Make added affordable slots never fall where the added slots do not (in place, exact).
+
+    Which added slots are affordable costs nothing, so the years solved apart may pick them
+    differently from year to year. Raising ``aff[y, f]`` to its largest earlier value keeps every
+    row (aff ≤ add where add does not fall; more affordable slots only help the share rows) and
+    the cost, which is still the relaxation's lower bound: the plan is optimal for the linked
+    model and the relaxation's duals stay optimal, so those pieces need no linked re-solve.
+    """
+    d, var = model.data, model.variables
+    n_y = d.n_years
+    if n_y < 2 or not len(var["aff"]):
+        return
+    aff_pos = np.asarray(var["aff"].positions).reshape(n_y, -1)
+    add_pos = np.asarray(var["add"].positions).reshape(n_y, -1)[:, d.C]
+    aff, add = np.asarray(x[aff_pos], float), np.asarray(x[add_pos], float)
+    steady = (np.diff(add, axis=0) >= 0).all(axis=0)
+    kept = np.minimum(np.maximum.accumulate(aff[:, steady], axis=0), add[:, steady])
+    x[aff_pos[:, steady]] = kept
 
 
 def _falling_columns(model, x, tol: float = 1e-7) -> np.ndarray:

@@ -242,13 +242,16 @@ def blocks(lp) -> list[tuple[np.ndarray, np.ndarray]]:
     from scipy.sparse.csgraph import connected_components
 
     m, n = lp.shape
-    coo = lp.A.tocoo()
-    graph = sparse.csr_matrix((np.ones(coo.nnz, np.int8), (coo.row, m + coo.col)), shape=(m + n, m + n))
-    k, label = connected_components(graph, directed=False)
+    A = lp.A.tocsc()
+    # The graph's edges are A's columns → their rows, read straight from the CSC arrays (no COO copy, no
+    # sort): node m + j links to rows indices[indptr[j]:indptr[j + 1]]; weak components = undirected ones.
+    graph = sparse.csr_matrix((np.ones(A.nnz, np.int8), A.indices,
+                               np.concatenate([np.zeros(m, A.indptr.dtype), A.indptr])), shape=(m + n, m + n))
+    k, label = connected_components(graph, directed=True, connection="weak")
     if k == 1:
         return [(np.arange(m), np.arange(n))]
     row_label, col_label = label[:m], label[m:]
-    size = np.bincount(row_label[coo.row], minlength=k) + np.bincount(col_label, minlength=k)
+    size = np.bincount(col_label, np.diff(A.indptr) + 1.0, minlength=k)  # nonzeros + columns per piece
     # Largest first: a big piece is a block of its own; small ones fill a block up to the threshold.
     block_of = np.empty(k, np.int64)
     current, filled = 0, 0
@@ -358,6 +361,23 @@ def _integral_relaxation(h, integer):
     idx = np.flatnonzero(integer).astype(np.int32)
     h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
     return x, "optimal", objective, 0.0
+
+
+def basis_codes(statuses) -> np.ndarray:
+    """HiGHS basis statuses (``highspy.HighsBasisStatus`` per column or row) as small integers.
+
+    highspy hands out a new Python object per status: a province's columns over five years held
+    that way were more than a gigabyte; one byte each is what a basis needs.
+    """
+    return np.fromiter((s.value for s in statuses), np.int8, count=len(statuses))
+
+
+def basis_statuses(codes) -> np.ndarray:
+    """The ``highspy.HighsBasisStatus`` of each code of :func:`basis_codes` (the enum's five values, shared)."""
+    import highspy
+
+    table = np.array([highspy.HighsBasisStatus(k) for k in range(5)], object)
+    return table[np.asarray(codes, np.int64)]
 
 
 def _set_basis(h, col_status, row_status) -> None:
