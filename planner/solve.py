@@ -253,14 +253,16 @@ def blocks(lp) -> list[tuple[np.ndarray, np.ndarray]]:
     row_label, col_label = label[:m], label[m:]
     size = np.bincount(col_label, np.diff(A.indptr) + 1.0, minlength=k)  # nonzeros + columns per piece
     # Largest first: a big piece is a block of its own; small ones fill a block up to the threshold.
+    # (A block closes once it holds BLOCK_NONZEROS: found per block on the running sum, not per piece.)
+    order = np.argsort(-size, kind="stable")
+    total = np.cumsum(size[order])
     block_of = np.empty(k, np.int64)
-    current, filled = 0, 0
-    for c in np.argsort(-size, kind="stable"):
-        if filled >= BLOCK_NONZEROS:
-            current, filled = current + 1, 0
-        block_of[c] = current
-        filled += size[c]
-    n_blocks = current + 1
+    start, n_blocks = 0, 0
+    while start < k:
+        before = total[start - 1] if start else 0.0
+        end = min(max(int(np.searchsorted(total, before + BLOCK_NONZEROS, side="left")), start), k - 1)
+        block_of[order[start:end + 1]] = n_blocks
+        start, n_blocks = end + 1, n_blocks + 1
     rows_by = np.argsort(block_of[row_label], kind="stable")
     cols_by = np.argsort(block_of[col_label], kind="stable")
     row_cut = np.cumsum(np.bincount(block_of[row_label], minlength=n_blocks))[:-1]
