@@ -188,7 +188,12 @@ def section(data: dict) -> str:
     lines += ["", "Before (issue 13's walkthrough, folium document per step in a fresh iframe): headline 1.6 s, "
               "map 3.7 s in JupyterLab (3.9 s in Voila), ≈ 2.5 MB per step. Targets: ≤ 0.5 s to the repainted "
               "map, ≤ 100 KB per step. Area values (need served within reach) are sent only while a reach layer "
-              "is shown, as whole columns when they change (with one shown, a step sends about 50 KB more on the demo).", ""]
+              "is shown, as whole columns when they change (with one shown, a step sends about 50 KB more on the demo).",
+              "", "Bytes per step on the way: 67 KB (main, 3,149 facilities), 103 KB once the demo had 3,558 "
+              "community-embedded candidate sites (6,707 facilities: more facilities change per step), 61 KB now "
+              "(5,020 facilities) with the live map sending numbers at the precision the popups show, district "
+              "numbers as one list per changed column, facilities by index instead of id, and the values as one "
+              "compact binary buffer (as comm content the kernel re-serialised them with spaces, about a fifth more).", ""]
     exp = ROOT / "benchmarks" / "export_results.json"
     if exp.exists():  # benchmarks/bench_export.py
         e = json.loads(exp.read_text())

@@ -7,7 +7,7 @@ it, median of ``--repeat`` runs after one warm-up:
 * ``flat``: the same counties without the province/prefecture rows (what the
   tree costs when every target sits on the leaves: should be ≈ 1);
 * ``prefecture`` / ``province``: ``target_level`` above the counties;
-* ``care_need``: ``care_beds_per_care_need`` = 8 (binds in 83 of 117 counties: the demo's
+* ``care_need``: ``care_beds_per_care_need`` = 8 (binds in 80 of 117 counties: the demo's
   assessed people are few, 2.3万, so only a high rate binds);
 * ``equity`` / ``equity_budget``: the two-solve equity objective, without and
   with a budget (3e9 yuan, where least cost and equity differ).

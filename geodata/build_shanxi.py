@@ -75,6 +75,7 @@ CARE_BED_SHARE = 0.47          # illustrative, below the 55 % target
 # targets used only to size the candidate sites (the scenario file sets them)
 TARGET_SLOTS_PER_1000 = 4.5
 TARGET_BEDS_PER_1000_ELDERLY = 40.0
+ACCESS_SHARE = 0.8             # share of each settlement's need within reach (sizes embedded sites)
 REACH_KM = 4.5 * 0.25 / 1.3    # 15 min walk at 4.5 km/h, circuity 1.3 -> 0.865 km
 
 SIMPLIFY_TOLERANCE_DEG = 0.003
@@ -681,6 +682,7 @@ def build(only=None):
     facilities = pd.concat([p[1] for p in parts], ignore_index=True)[FACILITY_COLUMNS]
 
     areas = add_care_need(areas)
+    facilities = add_embedded_sites(areas, facilities)
 
     d = counties.copy()
     d["synthetic"] = SYNTHETIC_DISTRICTS
@@ -731,6 +733,191 @@ def add_care_need(areas):
     return a[AREA_COLUMNS]
 
 
+# community-embedded candidate sites (社区嵌入式托育 / 嵌入式养老; a township centre in
+# the countryside): sizes in slots/beds, costs in yuan. A site sized above ``small_max`` (the
+# capacity pass, where need is concentrated) is named a centre (服务中心); none exceeds ``cap``.
+EMBEDDED = {
+    "childcare": {"code": "KC", "urban": "社区嵌入式托育点 (候选)", "rural": "乡镇托育服务点 (候选)",
+                  "centre": {"urban": "社区托育服务中心 (候选)", "rural": "乡镇托育服务中心 (候选)"},
+                  "min_size": 20, "max_size": (60, 70, 80, 90), "small_max": 90, "cap": 150, "step": 10,
+                  "cost_per_unit": (30, 51), "fixed_cost": (20, 51)},
+    "eldercare": {"code": "KE", "urban": "社区嵌入式养老服务站 (候选)", "rural": "乡镇养老服务中心 (候选)",
+                  "centre": {"urban": "街道综合养老服务中心 (候选)", "rural": "乡镇养老服务中心 (候选)"},
+                  "min_size": 20, "max_size": (40, 50, 60), "small_max": 60, "cap": 200, "step": 10,
+                  "cost_per_unit": (50, 91), "fixed_cost": (30, 81)},
+}
+
+
+EMBEDDED_PASSES: dict = {}  # per kind: sites from the cover, cover sites enlarged, new capacity sites
+
+
+def life_circle_pairs(areas, facilities, service):
+    """Area → facility pairs within the life-circle reach, by planner.access's own arithmetic.
+
+    The same rules (urban walk / rural drive minutes), speeds and circuities the
+    planner uses for ``reach: life_circle`` with default options.
+    """
+    import geopandas as gpd
+    from planner import access
+    from planner.scenario import Options
+
+    rule = access.reach_rules("life_circle")[service]
+    urban = areas["setting"].to_numpy(object) == "urban"
+    mode = np.where(urban, rule["urban"][0], rule["rural"][0]).astype(object)
+    minutes = np.where(urban, rule["urban"][1], rule["rural"][1]).astype(float)
+
+    def points(t):
+        return gpd.GeoDataFrame(geometry=gpd.points_from_xy(t["lon"], t["lat"]), crs="EPSG:4326")
+
+    return access.StraightLine().pairs(points(areas), points(facilities), minutes, mode,
+                                       access.modes(Options()))
+
+
+def _settlement_reach(areas, service):
+    """Sparse 0/1 matrix: row j, column i = 1 when settlement i reaches a site at settlement j's point."""
+    import scipy.sparse as sp
+
+    p = life_circle_pairs(areas, areas, service)
+    return sp.csr_matrix((np.ones(len(p)), (p.facility, p.area)), shape=(len(areas), len(areas)))
+
+
+def embedded_cover(areas, sites, service, weight):
+    """Greedy cover: settlement rows (positions in ``areas``) to open so every area has a site in reach.
+
+    Candidate positions are the settlements not yet reached by any of ``sites``
+    (existing or candidate, of this kind). Each step takes the position that
+    reaches the most not-yet-reached ``weight`` (ties: first row), until every
+    settlement is reached; a settlement always reaches its own position, so it ends.
+    """
+    reached = np.zeros(len(areas), dtype=bool)
+    reached[life_circle_pairs(areas, sites, service).area] = True
+    todo = np.flatnonzero(~reached)
+    if not len(todo):
+        return todo
+    reaches = _settlement_reach(areas.iloc[todo], service)
+    w = np.asarray(weight, float)[todo] + 1.0  # +1: empty settlements still count
+    left = np.ones(len(todo), dtype=bool)
+    chosen = []
+    while left.any():
+        j = int(np.argmax(reaches @ (w * left)))
+        chosen.append(j)
+        left[reaches.getrow(j).indices] = False
+    return todo[np.sort(chosen)]
+
+
+def embedded_shortfall(areas, sites, service, need):
+    """Need in reach each settlement still lacks when every site is built to its ceiling.
+
+    A site's ceiling (existing slots/beds + ``max_add``, or a candidate's
+    ``max_size``) is shared by the settlements that reach it in proportion to
+    their need; returns ``ACCESS_SHARE`` × need − that share, at least 0.
+    """
+    unit = "slots" if service == "childcare" else "beds"
+    ceiling = (sites[unit] + sites["max_add"] + sites["max_size"]).to_numpy(float)
+    p = life_circle_pairs(areas, sites, service)
+    need = np.asarray(need, float)
+    demand = np.bincount(p.facility, weights=need[p.area], minlength=len(sites))
+    share = np.divide(need[p.area], demand[p.facility], out=np.zeros(len(p)), where=demand[p.facility] > 0)
+    got = np.bincount(p.area, weights=ceiling[p.facility] * share, minlength=len(areas))
+    return np.maximum(ACCESS_SHARE * need - got, 0.0)
+
+
+def embedded_capacity(areas, short, service, cap):
+    """Greedy capacity placement: ``[(settlement position, units), ...]`` covering every ``short``.
+
+    Each step puts a site at the settlement point whose life circle holds the most
+    shortfall still open (at most ``cap`` units counted per site; ties: first row) and
+    gives it what the settlements it reaches lack, its own first, then the largest
+    lacks, up to ``cap``. One site thus serves its neighbours' shortfalls too, so
+    far fewer sites are needed than one per short settlement; each assignment is a
+    flow the planner's reach rule allows (the settlement reaches the site).
+    """
+    short = np.where(short > 1e-6, short, 0.0)
+    reaches = _settlement_reach(areas, service)
+    placed = []
+    while short.any():
+        j = int(np.argmax(np.minimum(reaches @ short, cap)))
+        near = reaches.getrow(j).indices
+        units = 0.0
+        for i in sorted(near[short[near] > 0], key=lambda i: (i != j, -short[i], i)):
+            take = min(short[i], cap - units)
+            units += take
+            short[i] = 0.0 if short[i] - take <= 1e-6 else short[i] - take
+            if units >= cap - 1e-9:
+                break
+        placed.append((j, units))
+    return placed
+
+
+def add_embedded_sites(areas, facilities):
+    """Append community-embedded candidate sites so every settlement has a site of each kind in reach.
+
+    The life circles (childcare 5-minute walk in towns, 20-minute drive in the
+    countryside; elderly care 15-minute walk / 30-minute drive) leave many
+    settlements with no existing or candidate site; a planner's real list names
+    community rooms (urban) and township centres (rural) there. Two passes per
+    kind: a greedy cover (every settlement gets a site in reach), then, where
+    the sites in reach even at their ceilings cannot serve ``ACCESS_SHARE`` of a
+    settlement's target need, a greedy capacity pass (:func:`embedded_capacity`):
+    sites where the unmet need is, each sized to the need it can serve (rounded up
+    to ``step``, at most ``cap``); a capacity site at a settlement that already got
+    a cover site enlarges that site instead while it stays within ``cap``. Sites sit
+    at a settlement's own point; sizes and costs are seeded on their own stream, so
+    the existing rows do not change.
+    """
+    rng = np.random.default_rng([SEED, 3])
+    need = {"childcare": areas["pop_total"].to_numpy(float) * TARGET_SLOTS_PER_1000 / 1000,
+            "eldercare": areas["pop_60_plus"].to_numpy(float) * TARGET_BEDS_PER_1000_ELDERLY / 1000}
+    weights = {"childcare": areas["pop_0_2"], "eldercare": areas["pop_60_plus"]}
+    out = facilities
+    for kind, spec in EMBEDDED.items():
+        counter = {}
+
+        def site(i, size=None):
+            a = areas.iloc[i]
+            j = counter[a["district_id"]] = counter.get(a["district_id"], 0) + 1
+            row = dict(
+                facility_id=f"{a['district_id']}-{spec['code']}{j:03d}",
+                name=f"{a['name']} {spec[a['setting']]}", kind=kind,
+                district_id=a["district_id"], lon=a["lon"], lat=a["lat"],
+                slots=0, slots_affordable=0, beds=0, beds_care=0, max_add=0,
+                cost_per_unit=int(rng.integers(*spec["cost_per_unit"]) * 1000),
+                cost_per_conversion=None if kind == "childcare" else int(rng.integers(15, 41) * 1000),
+                candidate=True, fixed_cost=int(rng.integers(*spec["fixed_cost"]) * 10_000),
+                min_size=spec["min_size"], max_size=0, synthetic=True, _at=i)
+            row["max_size"] = int(rng.choice(spec["max_size"])) if size is None else size
+            return row
+
+        def sized(units):  # whole classes / rooms, never below the opening size
+            return max(spec["min_size"], int(math.ceil(units / spec["step"] - 1e-9)) * spec["step"])
+
+        rows = [site(i) for i in embedded_cover(areas, out[out["kind"] == kind], kind, weights[kind])]
+        n_cover, enlarged = len(rows), set()
+        short = embedded_shortfall(areas, pd.concat([out[out["kind"] == kind], pd.DataFrame(rows)],
+                                                    ignore_index=True)[FACILITY_COLUMNS], kind, need[kind])
+        at = {r["_at"]: r for r in rows}
+        for i, units in embedded_capacity(areas, short, kind, spec["cap"]):
+            r = at.get(i)
+            if r is not None and r["max_size"] + units <= spec["cap"]:
+                r["max_size"] = sized(r["max_size"] + units)
+                enlarged.add(id(r))
+            else:
+                rows.append(site(i, sized(units)))
+                at[i] = rows[-1]
+        EMBEDDED_PASSES[kind] = {"cover": n_cover, "cover_enlarged": sum(id(r) in enlarged for r in rows[:n_cover]),
+                                 "capacity_new": len(rows) - n_cover}
+        for r in rows:
+            if r["max_size"] > spec["small_max"]:
+                r["name"] = f"{areas['name'].iloc[r['_at']]} {spec['centre'][areas['setting'].iloc[r['_at']]]}"
+        out = pd.concat([out, pd.DataFrame(rows, columns=FACILITY_COLUMNS)], ignore_index=True)
+    for c in ("slots", "slots_affordable", "beds", "beds_care", "max_add", "cost_per_unit",
+              "fixed_cost", "min_size", "max_size"):
+        out[c] = out[c].astype(np.int64)
+    out["candidate"] = out["candidate"].astype(bool)
+    out["synthetic"] = out["synthetic"].astype(bool)
+    return out[FACILITY_COLUMNS]
+
+
 def check(t):
     """Assert the invariants the demo promises (also asserted in tests)."""
     d, a, f = t["districts"], t["areas"], t["facilities"]
@@ -779,19 +966,11 @@ def summary(t):
     ok_cc = per["slot_ceiling"] >= TARGET_SLOTS_PER_1000 * per["pop_total"] / 1000
     ok_ec = per["bed_ceiling"] >= TARGET_BEDS_PER_1000_ELDERLY * per["pop_60_plus"] / 1000
 
-    # areas with no existing or candidate facility of a kind within walking reach
+    # areas with no existing or candidate site of a kind within the life-circle reach
     def no_reach(kind):
-        ff = f[f["kind"] == kind]
-        lat0 = 37.5
-        ax = a["lon"].to_numpy() * km_per_deg_lon(lat0)
-        ay = a["lat"].to_numpy() * KM_PER_DEG_LAT
-        fx = ff["lon"].to_numpy() * km_per_deg_lon(lat0)
-        fy = ff["lat"].to_numpy() * KM_PER_DEG_LAT
-        from scipy.spatial import cKDTree
+        return int(len(a) - len(np.unique(life_circle_pairs(a, f[f["kind"] == kind], kind).area)))
 
-        dist, _ = cKDTree(np.column_stack([fx, fy])).query(np.column_stack([ax, ay]))
-        return int((dist > REACH_KM).sum())
-
+    embedded = cand["facility_id"].str.contains(r"-K[CE]\d{3}$")
     return {
         "districts": int(len(d)),
         "prefectures": int(len(t["prefectures"])),
@@ -802,6 +981,9 @@ def summary(t):
         "existing_eldercare": int(len(ec)),
         "candidates_childcare": int((cand["kind"] == "childcare").sum()),
         "candidates_eldercare": int((cand["kind"] == "eldercare").sum()),
+        "candidates_embedded_childcare": int((embedded & (cand["kind"] == "childcare")).sum()),
+        "candidates_embedded_eldercare": int((embedded & (cand["kind"] == "eldercare")).sum()),
+        **({"candidates_embedded_passes": {k: dict(v) for k, v in EMBEDDED_PASSES.items()}} if EMBEDDED_PASSES else {}),
         "pop_total": pop,
         "pop_0_2": int(d["pop_0_2"].sum()),
         "pop_60_plus": p60,
@@ -820,8 +1002,8 @@ def summary(t):
         "districts_beds_per_1000_range": [round(float(brate.min()), 2), round(float(brate.max()), 2)],
         "districts_slot_target_within_capacity_ceiling": int(ok_cc.sum()),
         "districts_bed_target_within_capacity_ceiling": int(ok_ec.sum()),
-        "areas_without_childcare_site_in_reach": no_reach("childcare"),
-        "areas_without_eldercare_site_in_reach": no_reach("eldercare"),
+        "areas_without_childcare_site_in_life_circle": no_reach("childcare"),
+        "areas_without_eldercare_site_in_life_circle": no_reach("eldercare"),
     }
 
 
@@ -909,6 +1091,18 @@ def provenance(stats):
                          "sums per district equal the district estimates",
             "facilities.csv": "every row synthetic (locations, names, capacities, costs, "
                               "candidate sites), calibrated to the baseline below",
+            "facilities.csv (embedded candidates)": "synthetic community-embedded candidate sites "
+                                                    "(ids -KC###/-KE###; 社区嵌入式托育/养老 in towns, "
+                                                    "乡镇 centres in the countryside) at settlement points, "
+                                                    "a greedy cover so every settlement has a site of each "
+                                                    "kind within its life-circle reach (planner.access "
+                                                    "life_circle rules, default speeds), then a greedy "
+                                                    "capacity pass where the sites in reach at their ceilings "
+                                                    "cannot serve 80 % of a settlement's target need: a site "
+                                                    "where the most unmet need lies in reach, sized to it "
+                                                    "(at most 150 slots / 200 beds; above 90 / 60 named a "
+                                                    "centre, 服务中心), or a cover site there enlarged; "
+                                                    "small fixed costs",
         },
         "baseline": stats,
     }

@@ -228,16 +228,37 @@ def _clean(v):
     return v
 
 
-def _json_numbers(values: np.ndarray) -> list:
+def _json_numbers(values: np.ndarray, decimals: int | None = 2) -> list:
     """Rows of numbers for JSON, like :func:`_clean` but whole arrays at once:
-    rounded to 2 decimals, whole numbers as int (shorter), NaN/inf → None."""
-    v = np.round(np.asarray(values, float), 2)
+    rounded to ``decimals`` (None: as given, e.g. by :func:`display_round`), whole numbers
+    as int (shorter), NaN/inf → None."""
+    v = np.asarray(values, float)
+    if decimals is not None:
+        v = np.round(v, decimals)
     out = v.astype(object)
     finite = np.isfinite(v)
     whole = finite & (v == np.trunc(v)) & (np.abs(v) < 2**53)
     out[whole] = v[whole].astype(np.int64).tolist()
     out[~finite] = None
     return out.tolist()
+
+
+def display_round(column: str, values) -> np.ndarray:
+    """A district or facility column rounded to the precision the popups show (one place for it).
+
+    yuan (``cost``, ``marginal_cost_*``): whole yuan; shares (``*share*``): 0.1 percentage point;
+    rates (``*per_1000*``, scores, per assessed person): 2 decimals; counts (slots, beds,
+    people): 1 decimal below 100, whole from 100 (the formatters' ``num``). Values at display
+    precision show the same and change less often, so a solve sends fewer of them.
+    """
+    v = np.asarray(values, float)
+    if column == "cost" or column.startswith("marginal_cost"):
+        return np.round(v, 0)
+    if "share" in column:
+        return np.round(v, 3)
+    if "per_1000" in column or column.startswith("score_") or "per_care_need" in column:
+        return np.round(v, 2)
+    return np.where(np.abs(v) >= 100, np.round(v, 0), np.round(v, 1))
 
 
 def _json(obj) -> str:
@@ -994,7 +1015,7 @@ def district_style(fill: str, met: bool) -> dict:
 
 def _district_data(d: gpd.GeoDataFrame, choices, start: int, lang: str) -> dict:
     fills = [attainment_colors(attainment(d, m.key, w)) for m, w in choices]
-    cols = {c: _num(d, c) for c in NUMERIC_DISTRICT_COLUMNS}
+    cols = {c: _json_numbers(display_round(c, _num(d, c)), None) for c in NUMERIC_DISTRICT_COLUMNS}
     reasons = d["shortfall_reason"].to_numpy(object) if "shortfall_reason" in d.columns else [""] * len(d)
     met = d["met"].to_numpy(bool) if "met" in d.columns else np.zeros(len(d), bool)
     synth = _synthetic_mask(d)
@@ -1005,7 +1026,7 @@ def _district_data(d: gpd.GeoDataFrame, choices, start: int, lang: str) -> dict:
         f_i = [fill[i] for fill in fills]
         props = {"style": district_style(f_i[start], bool(met[i])), "fills": f_i, "n": escape_text(names[i]), "id": escape_text(dids[i]),
                  "met": int(met[i]), "why": [escape_text(w) for w in i18n.reason_lines(reasons[i], lang)],
-                 "v": {c: _clean(cols[c][i]) for c in NUMERIC_DISTRICT_COLUMNS}}
+                 "v": {c: cols[c][i] for c in NUMERIC_DISTRICT_COLUMNS}}
         if synth[i]:
             props["syn"] = 1
         features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props})
@@ -1108,10 +1129,10 @@ def _facility_values(f: pd.DataFrame):
     cap = np.where(child, num("slots_after"), num("beds_after"))
     cap = np.where(state == "not_opened", num("max_size"), cap)
     radius = np.round(np.clip(2.5 + np.sqrt(np.maximum(cap, 0)) / 2.2, 3.0, 14.0), 1).tolist()
-    c = {k: np.round(num(k), 2) for k in ("slots", "slots_after", "added_slots", "added_affordable", "beds",
-                                          "beds_after", "added_beds", "beds_care", "beds_care_after",
-                                          "converted_care_beds", "min_size", "max_size")}
-    cost = np.round(num("cost"), 0)
+    c = {k: display_round(k, num(k)) for k in ("slots", "slots_after", "added_slots", "added_affordable", "beds",
+                                               "beds_after", "added_beds", "beds_care", "beds_care_after",
+                                               "converted_care_beds", "min_size", "max_size")}
+    cost = display_round("cost", num("cost"))
     out = []
     for i in range(len(f)):
         if state[i] == "not_opened":
@@ -1547,7 +1568,7 @@ def live_values(result, lang: str = "zh", areas: bool = True) -> dict:
     choices = [(m, w) for m in MEASURES for w in WHENS]
     if len(d):
         fills = [attainment_colors(attainment(d, m.key, w)) for m, w in choices]
-        cols = {c: _json_numbers(_num(d, c)) for c in NUMERIC_DISTRICT_COLUMNS}
+        cols = {c: _json_numbers(display_round(c, _num(d, c)), None) for c in NUMERIC_DISTRICT_COLUMNS}
         reasons = d["shortfall_reason"].to_numpy(object) if "shortfall_reason" in d.columns else [""] * len(d)
         met = d["met"].to_numpy(bool) if "met" in d.columns else np.zeros(len(d), bool)
         for i, k in enumerate(d["district_id"].astype(str)):

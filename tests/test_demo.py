@@ -1,5 +1,7 @@
 """The Shanxi demo through the public API."""
 
+import re
+
 import pytest
 
 import planner
@@ -39,7 +41,36 @@ def test_demo_meets_every_reachable_target(demo_result):
     # the reach rule fails only where a village has nothing in reach or capacity there is capped
     no_reach = ~d["met_access"]
     assert d.loc[no_reach, "shortfall_reason"].str.contains("access_").all()
-    assert demo_result.status == "shortfall"
+    # every settlement has a site of each kind in its life circle (geodata/README.md, step 6):
+    # the first screen is a plan that meets every target, reach included, in all 117 counties
+    assert d["met"].all() and demo_result.status == "optimal"
+
+
+def test_demo_first_screen_meets_every_target_in_all_117_counties(demo_result):
+    """The app's headline on the demo's defaults (life-circle reach): 117/117 districts meet every target."""
+    from planner.widgets.views import districts_meeting, headline_html
+
+    assert demo_result.scenario.reach == "life_circle"
+    d = demo_result.districts
+    assert len(d) == 117 and d["met"].all() and d["met_access"].all() and d["met_targets"].all()
+    assert (d["shortfall_access_childcare"] <= 1e-6).all() and (d["shortfall_access_beds"] <= 1e-6).all()
+    assert districts_meeting(demo_result)["all"] == (None, 117)  # before the plan: not said (reach)
+    for lang, label in (("zh", "全部达标的区县"), ("en", "Districts meeting every target")):
+        text = " ".join(re.sub(r"<[^>]+>", " ", headline_html(demo_result, lang)).split())
+        assert f"{label} 117 / 117" in text
+
+
+def test_demo_walking_only_is_one_switch_away_and_meets_the_district_targets():
+    """Everyone held to a 15-minute walk (reach off): every county still meets its per-1,000 and share
+    targets; what remains short is reach alone (villages far from any site), said per district."""
+    sc = planner.load_demo("shanxi")
+    sc.reach = None
+    res = planner.solve(sc)
+    d = res.districts
+    assert d["met_targets"].all()
+    assert res.status == "shortfall" and not d["met_access"].all()
+    reasons = d.loc[~d["met"], "shortfall_reason"].str.split(";").explode().str.split(":").str[0]
+    assert set(reasons) <= {"access_childcare", "access_beds"}
 
 
 @pytest.mark.parametrize("key", ["太原市", "太原", "140100"])

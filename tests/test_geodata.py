@@ -255,3 +255,45 @@ def test_gcj02_inversion_roundtrip(builder):
     gcj = wgs + np.column_stack([dlon, dlat])
     assert np.abs(gcj - wgs).max() > 1e-3  # the offset is hundreds of metres
     assert np.abs(builder.gcj02_to_wgs84(gcj) - wgs).max() < 1e-8
+
+
+def test_every_settlement_has_a_site_of_each_kind_in_its_life_circle(areas, facilities):
+    """The demo's default reach (life circles) can be met everywhere: no settlement is without a site.
+
+    Reach as the planner measures it for ``reach: life_circle`` (childcare 5-minute
+    walk in towns, 20-minute drive in the countryside; elderly care 15/30).
+    """
+    from planner import access
+    from planner.scenario import Options
+
+    pts = gpd.GeoDataFrame(areas, geometry=gpd.points_from_xy(areas["lon"], areas["lat"]), crs="EPSG:4326")
+    urban = areas["setting"].to_numpy(object) == "urban"
+    for kind in ("childcare", "eldercare"):
+        rule = access.reach_rules("life_circle")[kind]
+        mode = np.where(urban, rule["urban"][0], rule["rural"][0]).astype(object)
+        minutes = np.where(urban, rule["urban"][1], rule["rural"][1]).astype(float)
+        f = facilities[facilities["kind"] == kind]
+        sites = gpd.GeoDataFrame(f, geometry=gpd.points_from_xy(f["lon"], f["lat"]), crs="EPSG:4326")
+        pairs = access.StraightLine().pairs(pts, sites, minutes, mode, access.modes(Options()))
+        missing = sorted(set(areas["area_id"]) - set(areas["area_id"].iloc[pairs.area]))
+        assert missing == [], f"{kind}: {len(missing)} settlements without a site in reach, e.g. {missing[:5]}"
+    # the added community-embedded candidates: small, cheap, named and labelled as such
+    emb = facilities[facilities["facility_id"].str.contains(r"-K[CE]\d{3}$")]
+    assert len(emb) > 0 and emb["candidate"].all() and emb["synthetic"].all()
+    assert emb["name"].str.contains("(候选)", regex=False).all()
+    assert (emb["min_size"] == 20).all() and (emb["fixed_cost"] < 1_000_000).all()
+    child = emb["kind"] == "childcare"
+    assert emb.loc[child, "max_size"].between(20, 150).all() and emb.loc[~child, "max_size"].between(20, 200).all()
+    # a site sized above a community room (90 slots, 60 beds) is named a centre (服务中心)
+    big = (child & (emb["max_size"] > 90)) | (~child & (emb["max_size"] > 60))
+    assert big.any() and emb.loc[big, "name"].str.contains("服务中心", regex=False).all()
+
+
+def test_the_demo_stays_plausible_a_county_has_tens_of_candidates_not_thousands(areas, facilities):
+    """Embedded candidates go where the need is, sized to it: at most a few per settlement and kind."""
+    emb = facilities[facilities["facility_id"].str.contains(r"-K[CE]\d{3}$")]
+    assert len(emb) < len(areas)                                   # fewer than one per settlement overall
+    per_county = emb.groupby("district_id").size()
+    settlements = areas.groupby("district_id").size()
+    assert (per_county <= 2 * settlements.reindex(per_county.index)).all() and per_county.max() <= 80
+    assert emb.groupby(["kind", "lon", "lat"]).size().max() <= 2  # a large community: one centre, rarely two

@@ -314,6 +314,12 @@ def test_launcher_card_opens_the_planner_and_a_slider_resolves(tmp_path):
             assert page.evaluate("() => document.querySelector('.planner-live').__plannerMap === window.__firstMap")
             assert page.evaluate("() => window.__firstMap.getZoom()") == zoom_before
             assert page.locator(".planner-live path.planner-district").count() == 117
+            # the step's numbers reached every district's popup (sent as one column, not per district)
+            targets = page.evaluate("() => { const out = []; window.__firstMap.eachLayer((l) => {"
+                                    " const v = l.feature && l.feature.properties.v;"
+                                    " if (v && !Array.isArray(v)) { out.push(v.target_childcare_per_1000); } });"
+                                    " return out; }")
+            assert len(targets) == 117 and set(targets) == {6.5}
             assert page.locator(".cp-error").count() == 0, page.locator(".cp-error").first.inner_text()
             assert outside == [], f"requests left localhost: {outside[:5]}"
         except Exception:

@@ -209,7 +209,7 @@ def test_score_values_ride_on_the_area_points(scored, tmp_path):
     assert '"v":[45,45,1,0,40,40,1,0,3,4.5,3,4.5,20,40,20,40,66.7,100,50,100]' in text
     assert '"c":[3,3,1,3,1,3]' in text  # childcare 66.7 % → 100 %, beds 50 % → 100 %
     assert text.count('"v":[45,45,1,0') == 1  # one point set shared by the access and score layers
-    assert '"people_without_reach_childcare": 5000.0' in text  # district data
+    assert re.search(r"\"people_without_reach_childcare\": 5000[,}]", text)  # district data (whole: an int)
 
 
 def test_map_with_tiles_only_when_asked(tiny, tmp_path):
@@ -686,3 +686,18 @@ def test_map_first_loaded_in_a_hidden_frame_fits_when_shown(tiny, tmp_path):
         shown = page.frames[-1].evaluate(zoom_js)  # … but once shown
         assert shown and all(8 <= z <= 18 for z in shown), shown
         assert run.blocked == [] and run.errors == []
+
+
+def test_popup_numbers_go_at_the_precision_the_popups_show():
+    """Shares to 0.1 percentage point (63.43 % shows 63.4 %, not 63.0 %), rates to 2 decimals, counts
+    to 0.1 below 100 and whole from 100, yuan whole: one rule for the HTML file and the live map."""
+    from planner.maps import display_round
+
+    assert display_round("affordable_share_after", [0.6343, 0.55])[0] == 0.634
+    assert display_round("access_share_childcare", [0.83349]).tolist() == [0.833]
+    assert display_round("slots_per_1000_after", [4.12867]).tolist() == [4.13]
+    assert display_round("score_e2sfca_beds_after", [40.456]).tolist() == [40.46]
+    assert display_round("added_slots", [34.11, 164.11, -250.6, 0.04]).tolist() == [34.1, 164.0, -251.0, 0.0]
+    assert display_round("cost", [818653.4]).tolist() == [818653.0]
+    assert display_round("marginal_cost_affordable_share", [12.5]).tolist() == [12.0]  # half to even
+    assert np.isnan(display_round("shortfall_slots", [np.nan])[0])

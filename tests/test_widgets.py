@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import json
 import re
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import ipywidgets as w
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -656,10 +658,11 @@ def test_live_map_keeps_values_per_view_and_sends_differences():
     assert set(first["districts"]) == {"D1", "D2", "D3"} and first["fit"]
     assert live.show(r2, view="2030") is None                  # kept, not shown
     switched = live.select_view("2030")
-    d1 = switched["districts"]["D1"]
-    assert d1["v"]["target_childcare_per_1000"] == 9.0 and "pop_total" not in d1["v"]   # only what changed
+    # popup numbers travel as columns in geometry order, only the columns that changed
+    cols = switched["district_v"]
+    assert cols["target_childcare_per_1000"] == [9.0, 9.0, 9.0] and "pop_total" not in cols
     assert not switched["fit"] and switched["rev"] == first["rev"] + 1
-    assert live.select_view("plan")["districts"]["D1"]["v"]["target_childcare_per_1000"] == 4.5
+    assert live.select_view("plan")["district_v"]["target_childcare_per_1000"] == [4.5, 4.5, 4.5]
     with pytest.raises(KeyError):
         live.select_view("2040")
     assert live.values("2030")["districts"]["D1"]["v"]["target_childcare_per_1000"] == 9.0
@@ -683,14 +686,45 @@ def test_reach_layer_values_are_sent_only_while_shown_and_only_changed_columns(a
     assert first["areas"][3] == [round(need[k], 1) for k in live.geometry["areas"]["ids"]]
     messages = []
     real_send = live.send
-    live.send = lambda msg, *a, **k: messages.append(msg) or real_send(msg, *a, **k)
+    # the values travel as one compact JSON buffer beside a {"type": "values"} message
+    live.send = lambda msg, buffers=None: messages.append(json.loads(buffers[0])) or real_send(msg, buffers)
     set_slider(app, "beds_per_1000_elderly", 55)
     # only the elderly-care columns moved with the beds target (need, served, shortfall…), never the ids
-    assert messages and 3 not in messages[-1]["areas"] and 7 in messages[-1]["areas"]
+    assert messages and "3" not in messages[-1]["areas"] and "7" in messages[-1]["areas"]
     assert live._send_current()["areas"] == {}         # after the solve: nothing left to send
     cols = live._area_columns(live.values()["areas"])
     assert cols[7] == [round(x, 1) for x in app.result.areas.set_index("area_id").loc[
         live.geometry["areas"]["ids"], "need_beds"]]
+
+def test_a_solve_sends_one_compact_buffer_with_numbers_at_display_precision(app):
+    """Facilities by geometry index, district numbers as changed columns, at the popups' precision."""
+    live = app.live_map
+    sent = []
+    real_send = live.send
+    live.send = lambda msg, buffers=None: sent.append((msg, buffers)) or real_send(msg, buffers)
+    r = set_slider(app, "childcare_per_1000", 6.0)
+    msg, buffers = sent[-1]
+    assert msg == {"type": "values"} and len(buffers) == 1 and len(buffers[0]) == live.sent_bytes[-1]
+    body = json.loads(buffers[0])
+    assert b", " not in buffers[0] and b'": ' not in buffers[0]        # compact
+    ids = live.geometry["facilities"]["ids"]
+    assert body["facilities"]                                           # some facility changed
+    for i, v in body["facilities"].items():                             # index → the same values as by id
+        assert v == live.values()["facilities"][ids[int(i)]]
+    f = r.facilities.set_index("facility_id")
+    for i, v in body["facilities"].items():
+        row = f.loc[ids[int(i)]]
+        if row["kind"] == "childcare" and row["state"] != "not_opened":
+            added = row["added_slots"]                                  # popup precision: 0.1 below 100
+            assert v[4] == (round(added) if abs(added) >= 100 else round(added, 1))
+    cols = body["district_v"]
+    assert cols["target_childcare_per_1000"] == [6.0] * len(live.geometry["ids"])
+    assert "pop_total" not in cols                                      # unchanged columns stay home
+    d = r.districts.set_index("district_id")
+    for k, v in live.values()["districts"].items():                    # shares to 0.1 percentage point
+        assert v["v"]["affordable_share_after"] == np.round(d.loc[k, "affordable_share_after"], 3)
+        assert v["v"]["slots_per_1000_after"] == np.round(d.loc[k, "slots_per_1000_after"], 2)
+
 
 # ------------------------------------------------------------------ levels and equity in the app
 

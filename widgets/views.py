@@ -215,7 +215,7 @@ def headline_html(result, lang: str = "zh", level: str | None = None) -> str:
         ("cp-headline-added", f"{_t('w_added_slots', lang)} / {_t('w_added_beds', lang)}",
          f"{_esc(i18n.fmt_number(f['added_slots'].sum()))} / {_esc(i18n.fmt_number(f['added_beds'].sum()))}"),
         ("cp-headline-converted", f"{_t('w_converted', lang)} / {_t('w_opened', lang)}",
-         f"{_esc(i18n.fmt_number(f['converted_care_beds'].sum()))} / {int(f['opened'].sum())}"),
+         f"{_esc(i18n.fmt_number(f['converted_care_beds'].sum()))} / {_esc(i18n.fmt_number(int(f['opened'].sum())))}"),
     ]
     html_cards = "".join(f"<div class='cp-card {cls}'><div class='cp-k'>{_esc(k)}</div>"
                          f"<div class='cp-v'>{v}</div></div>" for cls, k, v in cards)
