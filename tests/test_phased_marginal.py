@@ -174,6 +174,8 @@ def test_year_sheets_map_and_app_show_the_marginal_costs_of_that_year(tmp_path):
     rows = list(wb["Districts 2030"].iter_rows(values_only=True))
     col = rows[1].index("marginal_cost_childcare_per_1000")
     assert rows[0][col] == "Marginal cost: +1 slot per 1,000 (yuan)" and rows[2][col] == pytest.approx(20_000)
+    notes = [str(r[0]) for r in wb["Notes"].iter_rows(values_only=True)]
+    assert any(n.startswith("Marginal costs by year") and "present value" in n and "0%" in n for n in notes)
     wb.close()
     html = districts_html(res.for_year(2030), "en")  # the app's district table of the year shown
     assert "One more slot per 1,000 here costs" in html and "20,000 yuan" in html
