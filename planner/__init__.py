@@ -15,7 +15,7 @@ from .model import Model, build
 from .result import Result
 from .scaffold import init_scenario
 from .scenario import Options, Scenario, Targets, load_scenario
-from .solve import solve
+from .plan import solve
 from .sweep import sweep
 
 try:

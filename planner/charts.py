@@ -30,7 +30,7 @@ def phasing_figure(result, district_id=None, lang: str = "zh", width_in: float =
     from matplotlib.figure import Figure
 
     from .maps import font_for
-    from .phased import phasing_table
+    from .phased_tables import phasing_table
 
     i18n.check_lang(lang)
     font, lang = font_for(lang)

@@ -562,7 +562,6 @@ def define_aggregate_targets(lp: LinearProblem, v: dict, d: ModelData) -> list:
     p, C, E = d.p, d.C, d.E
     n = float(p.new_beds_care)
     dC, dE = p.fac_d[C], p.fac_d[E]
-    share_price = (lambda t: np.ones_like(t)) if d.budget_mode else (lambda t: 1.0 / np.maximum(1.0 - t, 1e-3))
     out = []
     for name, g in lv.aggregates.items():
         keep = g.value > 0 if name == "care_beds_per_care_need" else np.ones(len(g.value), bool)
@@ -574,8 +573,7 @@ def define_aggregate_targets(lp: LinearProblem, v: dict, d: ModelData) -> list:
         index = pd.Index(lv.group_ids(g), name="district_id")
         t = g.value
         sf = lp.add_variables(f"sf_agg_{key}", index)
-        price = share_price(t) if key in ("aff", "care") else np.ones(len(t))
-        lp.add_objective(sf * (SHORTFALL_PRICE * price))
+        lp.add_objective(sf * (SHORTFALL_PRICE * _aggregate_price(d, key, t)))
         v[f"sf_agg_{key}"] = sf
         if key == "slots":
             lhs = _over_groups(v["add"][C], dC, g, index)
@@ -600,6 +598,15 @@ def define_aggregate_targets(lp: LinearProblem, v: dict, d: ModelData) -> list:
             rhs = T.care_beds_required(t, _leaf_sums(g, d.care_need)) - _leaf_sums(g, d.per_district(E, d.existing["care"]))
         out.append(lp.add_constraints(f"agg_{key}", lhs + sf >= rhs))
     return out
+
+
+def _aggregate_price(d: ModelData, key: str, t) -> np.ndarray:
+    """Price of an aggregate row's shortfall per unit (× SHORTFALL_PRICE): share rows ÷ (1 − share), as the
+    district rows (none in budget mode, where shortfalls are weighed as they are)."""
+    t = np.asarray(t, float)
+    if key in ("aff", "care") and not d.budget_mode:
+        return 1.0 / np.maximum(1.0 - t, 1e-3)
+    return np.ones_like(t)
 
 
 def define_affordable_centres(lp: LinearProblem, v: dict, d: ModelData) -> list:
@@ -649,7 +656,7 @@ def define_equity_floor(lp: LinearProblem, v: dict, d: ModelData) -> list:
 
     Σ_{f∈C(d)} add_f − R_c,d · attain_childcare ≥ −S_d;   Σ_{f∈E(d)} add_f − R_b,d · attain_beds ≥ −B_d
 
-    The columns cost nothing in the plan's objective. :func:`planner.solve.solve`
+    The columns cost nothing in the plan's objective. :func:`planner.plan.solve`
     first maximises worst + ε Σ attain_t (within the budget), then solves the
     plan's own objective with attain_t held at those values.
     """
@@ -691,6 +698,75 @@ MARGINAL_COST_COLUMNS = ("marginal_cost_childcare_per_1000", "marginal_cost_beds
                          "marginal_cost_affordable_share", "marginal_cost_care_bed_share")
 
 
+def _reach_terms(d: ModelData, sol, service: str, people: str, g=None) -> np.ndarray:
+    """Per area group of ``service`` ("c"/"e"): objective units for +1 in the target rate of its areas,
+    Σ_{a∈g} y_access,g · s_a · people_a / 1000 (the rate raises every area's need in reach).
+
+    Groups already short of reach add to their own shortfall, not to cost: 0 there (and where the dual is a
+    shortfall price); so do coverage-only groups that are covered (free sites).
+    """
+    p, g = d.p, d.groups[service] if g is None else g  # g: the area groups of ``service``
+    y_acc = np.maximum(sol.dual_array(f"access_{service}"), 0.0)
+    per_unit = np.bincount(g.of_area, p.access_share_a * d.area_people(people) / 1000, g.n)
+    short = sol.array(f"sf_acc_{service}") > T.TOL
+    cover = d.cover.get(service)
+    if cover is not None:
+        short = short | cover
+    return np.where(short | (y_acc >= 0.5 * SHORTFALL_PRICE), 0.0, y_acc) * per_unit
+
+
+#: Aggregate targets with a marginal cost: the reach service and people of a rate, or the district-table
+#: column whose sum the share applies to.
+AGGREGATE_MARGINAL = {"childcare_per_1000": ("c", "pop_total"), "beds_per_1000_elderly": ("e", "pop_60_plus"),
+                      "affordable_share": (None, "slots_after"), "care_bed_share": (None, "beds_after")}
+
+
+def aggregate_marginal_costs(d: ModelData, sol, after: dict) -> dict:
+    """Yuan for raising an aggregate's own target by one unit (+1 per 1,000, or +1 point of a share):
+    target name → one value per group of ``d.levels.aggregates[name]``.
+
+    The derivative of :func:`marginal_costs`, on the rows of :func:`define_aggregate_targets`
+    (y_g their duals; sums over the leaves L(g) of aggregate g):
+
+    - childcare_per_1000: y_agg_slots,g · pop_g / 1000 + Σ_{groups h of areas whose rate follows g}
+      y_access_c,h · Σ_{a∈h} s_a · pop_a / 1000 (``LevelData.rate_group``: with ``target_level`` above
+      the leaves, the aggregate's rate is also its areas' rate in the reach rows);
+    - beds_per_1000_elderly: the same with beds, aged 60+ and access_e;
+    - affordable_share: y_agg_aff,g · Σ_{L(g)} slots_after / 100; care_bed_share: y_agg_care,g · Σ beds_after / 100.
+
+    ``after``: ``{"slots_after": per leaf, "beds_after": per leaf}``. Yuan = · scale / w; NaN where the
+    aggregate is short (or its dual is a shortfall price) and, in budget mode, where the budget binds.
+    """
+    lv = d.levels
+    if lv is None or not lv.aggregates:
+        return {}
+    to_yuan = d.scale / d.cost_weight
+    budget_binds = d.p.budget is not None and abs(sol.dual_array("budget")).max(initial=0.0) > 1e-9
+    out = {}
+    for name, g in lv.aggregates.items():
+        if name not in AGGREGATE_MARGINAL:
+            continue
+        key = AGGREGATE_KEYS[name]
+        t = g.value
+        y = np.maximum(sol.dual_array(f"agg_{key}"), 0.0)
+        out_of_reach = (sol.array(f"sf_agg_{key}") > T.TOL) | (y >= 0.5 * SHORTFALL_PRICE * _aggregate_price(d, key, t))
+        service, people = AGGREGATE_MARGINAL[name]
+        if service is None:
+            value = y * _leaf_sums(g, after[people]) / 100
+        else:
+            value = y * _leaf_sums(g, d.pop_of(people)) / 1000
+            follows = lv.rate_group.get(name)
+            if follows is not None:
+                h = follows[d.group_district(service)]  # the aggregate each reach group's rate follows
+                keep = h >= 0
+                value = value + np.bincount(h[keep], _reach_terms(d, sol, service, people)[keep], len(t))
+        value = value * to_yuan
+        value = np.where(out_of_reach | budget_binds & (value > 0), np.nan, value)
+        out[name] = np.where(np.abs(value) < 1e-9 * max(d.scale, 1.0), 0.0, value)
+    return out
+
+
+
 def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) -> dict:
     """Yuan for raising one district's target by one unit at the optimal plan, from the row duals.
 
@@ -711,12 +787,16 @@ def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) 
     is already out of reach (its shortfall > 0, or the row's dual is a shortfall
     price: one more unit could only be a shortfall), and in budget mode when the
     budget binds (more cannot be bought). Access groups already short of reach
-    add to their own shortfall, not to cost, so they are left out of the sum.
+    add to their own shortfall, not to cost, so they are left out of the sum;
+    so are areas whose rate follows an aggregate's target (``target_level``
+    above the districts, ``LevelData.rate_group``): the district's own target
+    does not set their need, and that cost is the aggregate's
+    (:func:`aggregate_marginal_costs`).
     """
     p = d.p
     n_d = p.n_districts
     to_yuan = d.scale / d.cost_weight
-    dual = {name: sol.dual_array(name) for name in ("slots", "affordable", "beds", "care", "access_c", "access_e")}
+    dual = {name: sol.dual_array(name) for name in ("slots", "affordable", "beds", "care")}
     budget_binds = p.budget is not None and abs(sol.dual_array("budget")).max(initial=0.0) > 1e-9
     out = {}
     specs = (("marginal_cost_childcare_per_1000", "slots", "sf_slots", "c", "pop_total", None),
@@ -734,14 +814,11 @@ def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) 
             if service == "c":  # the slots row asks max(per 1,000, per child): no per-1,000 part where per child is more
                 value = value * _per_1000_binds(d)
             g = d.groups[service]
-            y_acc = np.maximum(dual[f"access_{service}"], 0.0)
-            per_unit = np.bincount(g.of_area, p.access_share_a * d.area_people(people) / 1000, g.n)
-            short = sol.array(f"sf_acc_{service}") > T.TOL
-            cover = d.cover.get(service)
-            if cover is not None:  # more need in a covered coverage-only group costs nothing (free sites)
-                short = short | cover
-            y_acc = np.where(short | (y_acc >= 0.5 * SHORTFALL_PRICE), 0.0, y_acc)
-            value = value + np.bincount(d.group_district(service), y_acc * per_unit, n_d)
+            reach = _reach_terms(d, sol, service, people, g)
+            follows = None if d.levels is None else d.levels.rate_group.get(column.removeprefix("marginal_cost_"))
+            if follows is not None:  # the rate of those areas is an aggregate's: its cost is counted there
+                reach = np.where(follows[d.group_district(service)] >= 0, 0.0, reach)
+            value = value + np.bincount(d.group_district(service), reach, n_d)
         value = value * to_yuan
         value = np.where(out_of_reach | budget_binds & (value > 0), np.nan, value)
         out[column] = np.where(np.abs(value) < 1e-9 * max(d.scale, 1.0), 0.0, value)

@@ -35,7 +35,7 @@ the scenario's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -356,9 +356,59 @@ def rollup(leaf_table: pd.DataFrame, tree: Tree, level: str, aggregates: pd.Data
                 out.loc[i, SHORTFALL_OF[r.target]] = r.shortfall
             own_met[i] &= bool(r.shortfall <= 1e-3)
     out["met"] = own_met & (out["districts_met"].to_numpy() == out["districts"].to_numpy())
+    _rollup_marginal_costs(out, leaf_table, tree, members, aggregates)
     if ratios is not None:
         ratios(out)
     return out
+
+
+def _rollup_marginal_costs(out, leaf_table, tree: Tree, members, aggregates) -> None:
+    """``marginal_cost_*`` of each roll-up row (in place, beside ``cost``): yuan for raising the row's
+    target by one unit at the optimal plan.
+
+    A row with its own aggregate target: that target's marginal cost
+    (``aggregates["marginal_cost"]``). A row without: the targets that govern
+    its leaves all raised by one unit, i.e. the sum of the marginal costs of
+    the largest aggregates inside it that carry the target and of its leaves
+    outside those (a derivative adds up over the targets raised). NaN when
+    any of them is NaN (out of reach).
+    """
+    # the district table's columns (planner.formulation.MARGINAL_COST_COLUMNS): marginal_cost_<target>
+    cols = [(c.removeprefix("marginal_cost_"), c) for c in leaf_table.columns if c.startswith("marginal_cost_")]
+    if not cols:
+        return
+    R = sp.csr_matrix(members, dtype=float)
+    ids = pd.Index(out["district_id"].astype(str))
+    tree_pos = pd.Index(pd.Series(tree.ids).astype(str))
+    at = out.columns.get_loc("cost") + 1 if "cost" in out.columns else len(out.columns)
+    for k, (name, col) in enumerate(cols):
+        leaf_mc = leaf_table[col].to_numpy(float)
+        value = np.full(len(out), np.nan)
+        rows = (aggregates[aggregates["target"] == name]
+                if aggregates is not None and len(aggregates) and "marginal_cost" in aggregates else None)
+        if rows is None or not len(rows):
+            gid, gmc, G = [], np.zeros(0), sp.csr_matrix((0, tree.n_leaves))
+        else:
+            gid = rows["district_id"].astype(str).tolist()
+            gmc = rows["marginal_cost"].to_numpy(float)
+            pos = tree_pos.get_indexer(gid)
+            G = sp.vstack([sp.csr_matrix(np.ones((1, tree.n_leaves))) if i < 0 else tree.members[i].astype(float)
+                           for i in pos], format="csr")
+        size = np.asarray(G.sum(axis=1)).ravel()
+        inside = (R @ G.T).toarray() if len(gid) else np.zeros((len(out), 0))
+        own = {g: j for j, g in enumerate(gid)}
+        for i, rid in enumerate(ids):
+            if rid in own:
+                value[i] = gmc[own[rid]]
+                continue
+            within = np.flatnonzero((inside[i] >= size - 0.5) & (size > 0))
+            # the largest: not inside another aggregate that is itself inside this row
+            top = [j for j in within if not any(size[o] > size[j] and (G[o].multiply(G[j]).sum() >= size[j] - 0.5)
+                                                 for o in within if o != j)]
+            covered = np.asarray(G[top].sum(axis=0)).ravel() > 0 if top else np.zeros(tree.n_leaves, bool)
+            leaves = R[i].toarray().ravel() > 0
+            value[i] = gmc[top].sum() + leaf_mc[leaves & ~covered].sum()
+        out.insert(min(at + k, len(out.columns)), col, value)
 
 
 def ratio_columns(out: pd.DataFrame) -> pd.DataFrame:
@@ -413,6 +463,10 @@ class LevelData:
     leaf_targets: pd.DataFrame
     aggregates: dict
     centres: TargetGroups | None
+    #: target name → per leaf, the position in ``aggregates[name]`` of the aggregate whose value the leaf's
+    #: rate follows (its areas' need in reach; :func:`leaf_rates`), −1 where the leaf's own column or the
+    #: scenario's value sets it. Raising that aggregate's target raises those areas' need too.
+    rate_group: dict = field(default_factory=dict)
 
     @property
     def care_need(self) -> bool:
@@ -438,7 +492,7 @@ def level_data(scenario, plain_targets: pd.DataFrame | None = None) -> LevelData
     nl = tree.n_leaves
     base = scenario.district_targets() if plain_targets is None else plain_targets
     leaf = base.copy()
-    aggregates = {}
+    aggregates, rate_group = {}, {}
     for name in AGGREGATE_TARGETS:
         if not hasattr(scenario.targets, name):
             continue
@@ -451,7 +505,28 @@ def level_data(scenario, plain_targets: pd.DataFrame | None = None) -> LevelData
         above = ~at_leaf
         if above.any():
             aggregates[name] = TargetGroups(name, g.row[above], g.value[above], g.members[np.flatnonzero(above)])
+            rate_group[name] = _rate_group(scenario, tree, aggregates[name])
     own = own_values(scenario, tree, "min_affordable_centres")
     rows = np.flatnonzero(~np.isnan(own))
     centres = TargetGroups("min_affordable_centres", rows, own[rows], tree.members[rows]) if len(rows) else None
-    return LevelData(tree, leaf, aggregates, centres)
+    return LevelData(tree, leaf, aggregates, centres, rate_group)
+
+
+def _rate_group(scenario, tree: Tree, groups: TargetGroups) -> np.ndarray:
+    """Per leaf, the group of ``groups`` whose value :func:`leaf_rates` gives the leaf (−1: none)."""
+    level = check_target_level(getattr(scenario, "target_level", LEAF))
+    out = np.full(tree.n_leaves, -1, np.int64)
+    if level == LEAF:
+        return out
+    if level == ALL:
+        follows = groups.row < 0
+    else:
+        at = np.zeros(len(tree.ids), bool)
+        at[tree.rows_at(level)] = True
+        follows = (groups.row >= 0) & at[np.maximum(groups.row, 0)]
+    m = groups.members.tocoo()
+    keep = follows[m.row]
+    out[m.col[keep]] = m.row[keep]
+    own = own_values(scenario, tree, groups.name)[:tree.n_leaves]
+    out[~np.isnan(own)] = -1  # a leaf's own column comes first
+    return out

@@ -663,7 +663,7 @@ class _FitWhenShown(MacroElement):
                 var bl = el.querySelector('.leaflet-bottom.leaflet-left'), below = bl ? bl.offsetHeight : 0;
                 m.fitBounds(b, {paddingTopLeft: [Math.min(50, w / 10), Math.min(60, h / 10)],
                                 paddingBottomRight: [Math.min(right, w / 3), Math.min(Math.max(20, below), h / 3)],
-                                animate: false});
+                                maxZoom: {{ this.max_zoom }}, animate: false});
             };
             // full screen on or off: fit the data to the new frame
             window[name + "_refit"] = function () { fitted = false; window[name + "_fit"](); };
@@ -686,6 +686,7 @@ class _FitWhenShown(MacroElement):
         self._name = "FitWhenShown"
         self.bounds = _js_json(bounds)
         self.right_px = int(right_px)
+        self.max_zoom = FIT_MAX_ZOOM
 
 
 class _ZoomScale(MacroElement):
@@ -977,7 +978,16 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, level: str 
 _EMPTY = {"type": "FeatureCollection", "features": []}
 
 
+#: Smallest box the maps fit to, in degrees (≈ 2.2 km north–south): all points at one place (one site, one
+#: district's centre) would be a box of no size, which Leaflet fits at zoom Infinity ("Invalid LatLng (NaN, NaN)").
+MIN_BOUNDS_DEG = 0.02
+#: The closest zoom a fit may choose (a street block), in case a box of no size reaches Leaflet all the same.
+FIT_MAX_ZOOM = 16
+
+
 def _bounds(d, f, a):
+    """[[south, west], [north, east]] around districts, facilities and areas, at least
+    :data:`MIN_BOUNDS_DEG` on each side (None when nothing has a location)."""
     boxes = [d.total_bounds] if d is not None else []
     for t in (f, a):
         if isinstance(t, gpd.GeoDataFrame) and len(t):
@@ -986,7 +996,9 @@ def _bounds(d, f, a):
     if not boxes:
         return None
     b = np.array(boxes)
-    return [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]]
+    west, south, east, north = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    pad_x, pad_y = max(0.0, MIN_BOUNDS_DEG - (east - west)) / 2, max(0.0, MIN_BOUNDS_DEG - (north - south)) / 2
+    return [[float(south - pad_y), float(west - pad_x)], [float(north + pad_y), float(east + pad_x)]]
 
 
 NUMERIC_DISTRICT_COLUMNS = (
@@ -1269,7 +1281,8 @@ def _level_layers(fmap, result, lang: str, level=None) -> dict:
         layer = folium.GeoJson(geo, name=name, overlay=True,
                                control=True, show=(lv == level), style_function=lambda _: dict(LEVEL_STYLE),
                                tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
-                               popup=folium.GeoJsonPopup(["pop"], labels=False, max_width=360))
+                               # as wide as the live map's level popup: narrower, its labels wrapped a character a line
+                               popup=folium.GeoJsonPopup(["pop"], labels=False, max_width=360, min_width=280))
         layer.add_to(fmap)
         out[f"level_{lv}"] = layer
     return out
@@ -1302,7 +1315,19 @@ def _level_text(v: dict, lang: str) -> tuple[str, str]:
              (t("level_districts_met"), f"{met[0]} / {met[1]}")]
     pop = (f"<b>{name}</b><table class='planner-table'>"
            + "".join(f"<tr><th>{k}</th><td>{x}</td></tr>" for k, x in rows) + "</table>")
+    # marginal costs of the level's targets (Result.rollup), one line under the table as in the district popup
+    mc = [(t(word), v[col]) for word, col in LEVEL_MARGINAL_COSTS if col in v]
+    if mc:
+        pop += (f"<div class='planner-note planner-wrap'>{t('mc_title')}: "
+                + " · ".join(f"{w} {escape_text(i18n.fmt_yuan_per_unit(x, lang))}" for w, x in mc) + "</div>")
     return tip, pop
+
+
+#: Words and roll-up columns of the marginal-cost line in a level's popup.
+LEVEL_MARGINAL_COSTS = (("mc_childcare", "marginal_cost_childcare_per_1000"),
+                        ("mc_beds", "marginal_cost_beds_per_1000_elderly"),
+                        ("mc_affordable", "marginal_cost_affordable_share"),
+                        ("mc_care", "marginal_cost_care_bed_share"))
 
 
 def map_html(result, lang: str = "zh", tiles: str | None = None, **kwargs) -> str:
@@ -1550,7 +1575,8 @@ def live_setup(lang: str, has_facilities: bool = True, has_areas: bool = True, h
             "shading": t("map_shading"), "legend_title": t("legend"), "fullscreen": t("map_fullscreen"),
             "palette": list(ACCESS_COLORS) + [NO_DATA_COLOR], "attain": list(ATTAINMENT_COLORS) + [NO_DATA_COLOR],
             "states": list(LIVE_STATES), "state_colors": [STATE_COLORS[s] for s in LIVE_STATES],
-            "kind_stroke": KIND_STROKE, "outline": SHORTFALL_OUTLINE, "most": LABEL_MAX_IN_VIEW}
+            "kind_stroke": KIND_STROKE, "outline": SHORTFALL_OUTLINE, "most": LABEL_MAX_IN_VIEW,
+            "max_zoom": FIT_MAX_ZOOM}
 
 
 def live_values(result, lang: str = "zh", areas: bool = True) -> dict:

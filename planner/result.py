@@ -146,6 +146,7 @@ class Result:
         aggregates = _aggregate_table(model, v, districts)
         _add_marginal_costs(districts, model, sol)
         met_all = bool(districts["met"].all()) and bool((aggregates["shortfall"] <= TOL).all())
+        _add_aggregate_marginal_costs(aggregates, model, sol, districts)
         cost = float(cost_f.sum())
         status = "time_limit" if info.status == "time_limit" else "optimal" if met_all else "shortfall"
         return cls(status=status, cost=cost, districts=districts,
@@ -290,14 +291,14 @@ class Result:
     # ------------------------------------------------------------ phased plans
 
     def phasing(self, district_id=None) -> pd.DataFrame:
-        """A phased plan's need against capacity and money by year (see :func:`planner.phased.phasing_table`)."""
-        from .phased import phasing_table
+        """A phased plan's need against capacity and money by year (see :func:`planner.phased_tables.phasing_table`)."""
+        from .phased_tables import phasing_table
 
         return phasing_table(self, district_id)
 
     def explain_years(self, lang: str | None = None) -> list[str]:
         """A phased plan's missed targets, one line per year and district (``"2029: … short by 120 in …"``)."""
-        from .phased import explain_years
+        from .phased_tables import explain_years
 
         return explain_years(self, lang)
 
@@ -661,6 +662,25 @@ def _add_marginal_costs(out, model, sol) -> None:
     at = out.columns.get_loc("cost")  # beside the plan's cost
     for i, c in enumerate(MARGINAL_COST_COLUMNS):
         out.insert(at + 1 + i, c, mc[c])
+
+
+def _add_aggregate_marginal_costs(aggregates, model, sol, districts) -> None:
+    """``marginal_cost`` of each aggregate target: yuan for +1 unit of its own target (per 1,000, or one
+    point of a share), like the districts' ``marginal_cost_*`` (:func:`planner.formulation.aggregate_marginal_costs`);
+    NaN for targets without one (care need, centres) and where there are no duals."""
+    from .formulation import aggregate_marginal_costs
+
+    aggregates["marginal_cost"] = np.nan
+    data = getattr(model, "data", None)
+    if not len(aggregates) or sol is None or sol.duals is None or getattr(data, "area_pop", None) is None:
+        return
+    after = {c: districts[c].to_numpy(float) for c in ("slots_after", "beds_after")}
+    mc = aggregate_marginal_costs(data, sol, after)
+    for name, values in mc.items():
+        ids = data.levels.group_ids(data.levels.aggregates[name])
+        by_id = pd.Series(values, index=ids)
+        rows = aggregates["target"] == name
+        aggregates.loc[rows, "marginal_cost"] = by_id.reindex(aggregates.loc[rows, "district_id"]).to_numpy(float)
 
 
 def _reasons(p, ar, out, status) -> list[str]:

@@ -1,4 +1,4 @@
-"""Run the solver on a built model and turn its answer into a Result.
+"""Run the solver on a built model: HiGHS blocks, warm starts, statuses, duals.
 
 HiGHS (through highspy, from the model's arrays) is the default, also with an
 ``extra_functionality`` hook (its rows are part of the built model). PuLP is
@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from ._errors import PlannerError
-from .model import Model, build
+from .model import Model
 
 
 @dataclass
@@ -40,65 +40,6 @@ class SolveInfo:
     equity: dict | None = None  # objective "equity": stage 1's worst attainment per target
     integer: bool = False  # the model had integer columns (integer mode)
     state: object = field(default=None, repr=False)  # solvers kept for the next warm start
-
-
-def solve(scenario, *, model: Model | None = None, warm_start=None):
-    """Solve a scenario: the least-cost plan meeting its targets, or the best within budget.
-
-    Parameters
-    ----------
-    scenario : planner.Scenario
-    model : Model, optional
-        A model already built from this scenario (skips the build).
-    warm_start : Result or True, optional
-        For interactive re-solves (a slider moved): a previous Result solved
-        with ``warm_start`` keeps its HiGHS solvers; when only targets,
-        budget or costs changed (same reach pairs, same problem shape), those
-        solvers are updated in place and restart from the previous optimal
-        basis. ``True`` starts fresh but keeps the solvers for next time.
-        Ignored on the PuLP/CBC path. The answer is the same either way.
-
-    Returns
-    -------
-    planner.Result
-        Never raises for an unmet target: ``status`` is ``"shortfall"`` and the
-        district table says how much and why.
-
-    Raises
-    ------
-    PlannerError
-        Bad settings, or the solver failed (message says what to change).
-    """
-    from .result import Result
-
-    scenario.validate()
-    t0 = time.perf_counter()
-    if scenario.phased:  # one model over all plan years (planner.phased)
-        from .phased import build_phased, phased_result
-
-        model = model or build_phased(scenario)
-    else:
-        model = model or build(scenario)
-    build_s = time.perf_counter() - t0
-    keep = warm_start is not None and warm_start is not False
-    previous = getattr(getattr(warm_start, "info", None), "state", None)
-    if scenario.phased:
-        from .phased import run_phased
-
-        x, info = run_phased(model, warm=previous, keep=keep)
-        info.build_seconds = build_s
-        if info.duals is None:  # integer mode or CBC: duals of the LP with the sites of every year fixed
-            info.duals = fixed_site_duals(model, x, run_lp=run_phased if model.scenario.options.solver == "highs"
-                                          else None)
-        return phased_result(model, x, info)
-    if getattr(scenario, "objective", "least_cost") == "equity":
-        x, info = run_equity(model)
-    else:
-        x, info = run(model, warm=previous, keep=keep)
-    info.build_seconds = build_s
-    if info.duals is None:
-        info.duals = fixed_site_duals(model, x)
-    return Result.from_solution(model, x, info)
 
 
 EQUITY_FLOOR_SLACK = 1e-7  # a partial attainment held in stage 2: stage 1's value less this (round-off)

@@ -59,7 +59,7 @@ def apply(scenario, overrides: dict):
 
 def _run(scenario, overrides: dict) -> dict:
     """One task: solve and summarise (runs on a worker)."""
-    from .solve import solve
+    from .plan import solve
 
     row = dict(overrides)
     try:

@@ -144,3 +144,23 @@ def offline_page(html_path: str | Path, *, width: int = 1000, height: int = 700,
             yield run
         finally:
             browser.close()
+
+
+def keep_local(page, base_url: str) -> list[str]:
+    """Abort every request of ``page`` that leaves the local server at ``base_url`` (its websockets on
+    127.0.0.1 and data:/blob:/about: URLs are let through); returns the list the aborted URLs go to.
+
+    For pages served by a local Jupyter/Voila server (a government network has no internet: nothing
+    may be asked of it)."""
+    outside: list[str] = []
+    local = (base_url.rstrip("/"), "data:", "blob:", "about:", "ws://127.0.0.1")
+
+    def route(r) -> None:
+        if r.request.url.startswith(local):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    return outside

@@ -58,3 +58,56 @@ def test_validation_knows_the_same_population_columns_as_phasing():
     from planner.phasing import POP_COLUMNS as PHASING
 
     assert tuple(POP_COLUMNS) == tuple(PHASING)
+
+
+def circles(graph) -> list:
+    """The import circles (strongly connected components of more than one module), Tarjan's algorithm."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_circles_finds_a_circle():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_among_planner_modules():
+    """Data flows one way (files → frames → Scenario → LP → Result → tables, maps, exports): no planner
+    module imports, even lazily inside a function, a module that imports it back. No import is excluded."""
+    assert circles(import_graph()) == []
+
+
+def test_one_way_from_the_solve_call_down_to_the_charts():
+    """plan (planner.solve: build, run, read) → phased (the years' model and its Result) → solve (the
+    solver runs) and result → charts / maps / exports → phased_tables."""
+    g = import_graph()
+    assert not {"plan", "phased", "result"} & reaches(g, "solve")
+    assert "plan" not in reaches(g, "phased")
+    assert not {"plan", "phased", "solve"} & reaches(g, "result")
+    assert not {"plan", "phased", "solve", "result"} & (reaches(g, "charts") | reaches(g, "phased_tables"))

@@ -163,7 +163,7 @@ function render({ model, el }) {
     if (!(size.x > 0 && size.y > 0)) { pendingFit = b; return; }
     pendingFit = null;
     map.invalidateSize(false);
-    map.fitBounds(L.latLngBounds(b), { padding: [12, 12], animate: false });
+    map.fitBounds(L.latLngBounds(b), { padding: [12, 12], maxZoom: S.max_zoom, animate: false });
   }
   let regionBounds = null, attribution = null;
   function apply(msg) {

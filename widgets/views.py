@@ -415,7 +415,7 @@ LEVEL_COLUMNS = ("name", "met", "districts_met", "districts", "pop_total", "slot
                  "slots_per_1000_after", "target_childcare_per_1000", "shortfall_slots", "affordable_share_after",
                  "beds_per_1000_elderly_before", "beds_per_1000_elderly_after", "target_beds_per_1000_elderly",
                  "shortfall_beds", "care_share_after", "care_need", "care_beds_per_care_need_after",
-                 "attainment_childcare", "attainment_beds", "cost", "district_id")
+                 "attainment_childcare", "attainment_beds", "cost") + MARGINAL_COST_COLUMNS + ("district_id",)
 
 
 def level_html(result, level: str, lang: str = "zh") -> str:
@@ -426,8 +426,10 @@ def level_html(result, level: str, lang: str = "zh") -> str:
     for c in LEVEL_COLUMNS:
         if c not in r:
             r[c] = np.nan
-    table = _table(r, LEVEL_COLUMNS, lang)
-    return f"{_CSS}<div class='cp-scroll cp-districts cp-level-table'>{table}</div>"
+    labels = {c: _t("w_mc_" + c.removeprefix("marginal_cost_"), lang) for c in MARGINAL_COST_COLUMNS}
+    table = _table(r, LEVEL_COLUMNS, lang, labels=labels)
+    return (f"{_CSS}<div class='cp-scroll cp-districts cp-level-table'>{table}</div>"
+            f"<div class='cp-note cp-mc-note'>{_esc(_t('w_mc_note', lang))}</div>")
 
 
 def facilities_html(result, lang: str = "zh", state: str | None = None, limit: int = 300) -> str:
