@@ -105,31 +105,36 @@ class Result:
         conv[E] = v["conv"]
         open_frac = np.zeros(n_f)
         open_frac[K] = v["open"]
-        fixed = f["fixed_cost"].to_numpy(float)
+        # Columns are read from the input frames once and kept as arrays (fin, ain): the tables below
+        # read them again many times, and a (Geo)DataFrame column read costs tens of µs each.
+        fin, ain = _Columns(f), _Columns(a)
+        fixed = fin["fixed_cost"]
         cost_f = p.cost_unit * added + p.cost_conv * conv + fixed * open_frac
         add_slots = np.where(p.child, added, 0.0)
         add_beds = np.where(p.child, 0.0, added)
         opened = p.cand & (open_frac > 1e-6)
-        fac = _with_columns(f, {
+        fcols = {
             "added_slots": add_slots, "added_affordable": aff, "added_beds": add_beds,
             "converted_care_beds": conv, "opened": opened, "open_fraction": open_frac,
-            "slots_after": f["slots"].to_numpy(float) + add_slots,
-            "beds_after": f["beds"].to_numpy(float) + add_beds,
-            "beds_care_after": f["beds_care"].to_numpy(float) + conv + (add_beds if p.new_beds_care else 0.0),
+            "slots_after": fin["slots"] + add_slots,
+            "beds_after": fin["beds"] + add_beds,
+            "beds_care_after": fin["beds_care"] + conv + (add_beds if p.new_beds_care else 0.0),
             "state": np.select([p.cand & opened, p.cand, added > TOL, conv > TOL],
                                ["opened", "not_opened", "expanded", "converted"], "unchanged"),
-            "cost": cost_f})
+            "cost": cost_f}
+        fac = _with_columns(f, fcols)
+        fin.update(fcols)
 
         # areas
         cols = {"need_childcare": p.need_c, "need_beds": p.need_e}
         for kind, pairs, need, unit, flow in (("childcare", p.pairs_c, p.need_c, "slots", v["flow_c"]),
                                               ("beds", p.pairs_e, p.need_e, "beds", v["flow_e"])):
-            after = np.minimum(max_served(pairs, need, fac[f"{unit}_after"].to_numpy(float), flow), need)
+            after = np.minimum(max_served(pairs, need, fin[f"{unit}_after"], flow), need)
             # Before: the existing capacity alone, each area capped at its value after. Where catchments
             # overlap, two free max-flows could split capacity differently and show an area losing reach
             # to a plan that only adds; capped, the split agrees and the total is still the maximum
             # (tests/test_properties.py checks it against an independent max-flow).
-            before = max_served(pairs, after, fac[unit].to_numpy(float), np.zeros(len(pairs)))
+            before = max_served(pairs, after, fin[unit], np.zeros(len(pairs)))
             for suffix, served in (("_before", before), ("", after)):
                 cols[f"served_in_reach_{kind}{suffix}"] = served
                 cols[f"access_share_{kind}{suffix}"] = _share(served, need)
@@ -137,14 +142,16 @@ class Result:
         cols["sites_in_reach_beds"] = np.bincount(p.pairs_e.area, minlength=n_a)
         cols["shortfall_access_childcare"] = _clean(v["sf_acc_c"])
         cols["shortfall_access_beds"] = _clean(v["sf_acc_e"])
+        cols.update(_scores(ain, fin, p, sc.options.score_decay))
         ar = _with_columns(a, cols)
-        _add_scores(ar, fac, p, sc.options.score_decay)
+        ain.update(cols)
 
-        districts = _district_table(sc, p, fac, ar, v, n_d, info.status)
-        _centre_columns(districts, fac, model, v)
+        fac["affordable_centre"] = _affordable_centres(fin, model, v)
+        districts = _district_table(sc, p, fac, ar, v, n_d, info.status, fin, ain,
+                                    after=lambda out: _marginal_costs(out, model, sol),
+                                    tail=lambda out: _centre_columns(out, fac, model, v))
         _care_need_reasons(districts, p)
         aggregates = _aggregate_table(model, v, districts)
-        _add_marginal_costs(districts, model, sol)
         met_all = bool(districts["met"].all()) and bool((aggregates["shortfall"] <= TOL).all())
         _add_aggregate_marginal_costs(aggregates, model, sol, districts)
         cost = float(cost_f.sum())
@@ -470,38 +477,47 @@ def _care_need_reasons(districts, p) -> None:
     districts.loc[short, "met"] = False
 
 
-def _centre_columns(districts, fac, model, v) -> None:
-    """Affordable (普惠) childcare centres per district, before and after (``min_affordable_centres``)."""
+def _affordable_centres(fin, model, v) -> np.ndarray:
+    """Per facility: an affordable (普惠) childcare centre after the plan (existing with affordable slots, or opened as one)."""
+    p = model.prepared
+    existing = p.child & ~p.cand & (fin["slots_affordable"] > 0)
+    return existing | (_opened_as_centres(p, v) > 1e-6)
+
+
+def _opened_as_centres(p, v) -> np.ndarray:
+    opened = np.zeros(len(p.fac_d))
+    if "open_aff" in v:
+        opened[np.flatnonzero(p.cand & p.child)] = np.asarray(v["open_aff"], float)
+    return opened
+
+
+def _centre_columns(out: dict, fac, model, v) -> dict:
+    """Affordable (普惠) childcare centres per district, before and after (``min_affordable_centres``).
+
+    ``out``: the district columns so far (``met``, ``met_targets`` and ``shortfall_reason`` are
+    updated where a district is short of centres); returns the new columns.
+    """
     p = model.prepared
     n = p.n_districts
-    child, cand = p.child, p.cand
-    existing = child & ~cand & (fac["slots_affordable"].to_numpy(float) > 0)
+    existing = p.child & ~p.cand & (fac["slots_affordable"].to_numpy(float) > 0)
     before = np.bincount(p.fac_d[existing], minlength=n).astype(float)
-    after = before.copy()
-    opened = np.zeros(len(fac))
-    if "open_aff" in v:
-        sites = np.flatnonzero(cand & child)
-        opened[sites] = np.asarray(v["open_aff"], float)
-        after += np.bincount(p.fac_d, opened, n)
-    fac["affordable_centre"] = existing | (opened > 1e-6)
-    districts["affordable_centres_before"] = before
-    districts["affordable_centres_after"] = after
+    after = before + np.bincount(p.fac_d, _opened_as_centres(p, v), n) if "open_aff" in v else before.copy()
     sc = model.scenario
     own = sc.districts["min_affordable_centres"].to_numpy(float) if "min_affordable_centres" in sc.districts \
         else np.full(n, np.nan)
-    districts["target_affordable_centres"] = own
     sf = np.zeros(n)
     if "sf_centres" in v:
         by_id = pd.Series(np.asarray(v["sf_centres"], float), index=model.problem.variables["sf_centres"].index)
-        sf = _clean(by_id.reindex(districts["district_id"]).fillna(0.0).to_numpy(float))
-    districts["shortfall_affordable_centres"] = sf
+        sf = _clean(by_id.reindex(out["district_id"]).fillna(0.0).to_numpy(float))
     short = sf > TOL
     if short.any():
-        districts.loc[short, "met_targets"] = False
-        districts.loc[short, "met"] = False
-        districts.loc[short, "shortfall_reason"] = [
-            ";".join(filter(None, [r, "centres:expansion_limit" if p.budget is None else "centres:budget"]))
-            for r in districts.loc[short, "shortfall_reason"]]
+        for col in ("met_targets", "met"):
+            out[col] = np.where(short, False, out[col])
+        why = "centres:expansion_limit" if p.budget is None else "centres:budget"
+        out["shortfall_reason"] = np.array([";".join(filter(None, [r, why])) if s else r
+                                            for r, s in zip(out["shortfall_reason"], short)], dtype=object)
+    return {"affordable_centres_before": before, "affordable_centres_after": after,
+            "target_affordable_centres": own, "shortfall_affordable_centres": sf}
 
 
 def _with_geometry(out, res, tree, level):
@@ -531,17 +547,31 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _add_scores(ar, fac, p, decay) -> None:
+def _scores(ain, fin, p, decay) -> dict:
     """2SFCA and enhanced 2SFCA per area: capacity per 1,000 people in reach, before and after."""
     from .access import two_step_fca
 
+    out = {}
     for service, pairs, limit, demand, cap in (
-            ("childcare", p.pairs_c, p.limit_c, ar["pop_total"], "slots"),
-            ("beds", p.pairs_e, p.limit_e, ar["pop_60_plus"], "beds")):
+            ("childcare", p.pairs_c, p.limit_c, ain["pop_total"], "slots"),
+            ("beds", p.pairs_e, p.limit_e, ain["pop_60_plus"], "beds")):
         for when, col in (("before", cap), ("after", f"{cap}_after")):
-            supply = fac[col].to_numpy(float)
-            ar[f"score_2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, "none")
-            ar[f"score_e2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, decay)
+            supply = fin[col]
+            out[f"score_2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, "none")
+            out[f"score_e2sfca_{service}_{when}"] = two_step_fca(pairs, demand, supply, limit, decay)
+    return out
+
+
+class _Columns(dict):
+    """Columns of a frame as float arrays, each read once (plus arrays set with ``update``)."""
+
+    def __init__(self, frame):
+        super().__init__()
+        self.frame = frame
+
+    def __missing__(self, name):
+        value = self[name] = self.frame[name].to_numpy(float)
+        return value
 
 
 def _share(served, need):
@@ -564,7 +594,9 @@ def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
     return out
 
 
-def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
+def _district_table(sc, p, fac, ar, v, n_d, status, fin=None, ain=None, after=None, tail=None) -> pd.DataFrame:
+    """The district table, framed once. ``after(out)`` and ``tail(out)`` give columns placed after
+    ``cost`` and after the geometry (they see the columns so far, as arrays, and may update them)."""
     # Columns are gathered as arrays and framed once: inserting ~60 columns one by one into a
     # DataFrame was most of the Result's time on county-sized plans (every slider step pays it).
     d = sc.districts
@@ -572,13 +604,14 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     bc = lambda idx, w: np.bincount(idx, np.asarray(w, float), n_d)  # noqa: E731
     C = p.child
     fd = p.fac_d
-    fcol = lambda c: fac[c].to_numpy(float)  # noqa: E731
-    acol = lambda c: ar[c].to_numpy(float)  # noqa: E731
+    fin = _Columns(fac) if fin is None else fin
+    ain = _Columns(ar) if ain is None else ain
+    fcol, acol = fin.__getitem__, ain.__getitem__
     out = {"district_id": d["district_id"].to_numpy(object), "name": d["name"].to_numpy(object)}
     if "parent_id" in d.columns:
         out["parent_id"] = d["parent_id"].to_numpy(object)
     for c in ("pop_total", "pop_0_2", "pop_60_plus"):
-        out[c] = bc(p.area_d, ar[c].fillna(0) if c == "pop_0_2" else ar[c])
+        out[c] = bc(p.area_d, np.nan_to_num(acol(c)) if c == "pop_0_2" else acol(c))
     pop, eld = out["pop_total"], out["pop_60_plus"]
     per, frac = targets.per_1000, targets.share
     slots_b = bc(fd[C], fcol("slots")[C])
@@ -606,7 +639,7 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     out["care_beds_before"], out["care_beds_after"] = care_b, care_a
     out["care_share_before"], out["care_share_after"] = frac(care_b, beds_b), frac(care_a, beds_a)
     # assessed care need (护理需求评估): care-oriented beds per assessed person
-    need = bc(p.area_d, ar["pop_care_need"]) if "pop_care_need" in ar else np.zeros(n_d)
+    need = bc(p.area_d, acol("pop_care_need")) if "pop_care_need" in ar else np.zeros(n_d)
     out["care_need"] = need
     out["target_care_need_beds"] = targets.care_beds_required(t["care_beds_per_care_need"].to_numpy(float), need) \
         if "care_beds_per_care_need" in t else np.zeros(n_d)
@@ -624,7 +657,7 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
         for suffix in ("_before", ""):
             out[f"access_share_{kind}{suffix}"] = frac(bc(p.area_d, acol(f"served_in_reach_{kind}{suffix}")),
                                                        bc(p.area_d, acol(col)))
-        nothing = (ar[f"sites_in_reach_{kind}"].to_numpy() == 0) & (acol(col) > 0)
+        nothing = (acol(f"sites_in_reach_{kind}") == 0) & (acol(col) > 0)
         out[f"areas_without_reach_{kind}"] = bc(p.area_d, nothing)
         out[f"people_without_reach_{kind}"] = bc(p.area_d, people_a * nothing)
         for when in ("before", "after"):  # demand-weighted mean score of the district
@@ -636,32 +669,35 @@ def _district_table(sc, p, fac, ar, v, n_d, status) -> pd.DataFrame:
     met_targets = np.all([np.asarray(out[c]) <= TOL for c in sf_cols[:4] + ["shortfall_care_need_beds"]], axis=0)
     met_access = np.all([np.asarray(out[c]) <= TOL for c in sf_cols[4:]], axis=0)   # the life-circle reach rule
     out["met_targets"], out["met_access"], out["met"] = met_targets, met_access, met_targets & met_access
-    out = pd.DataFrame(out)
-    out["shortfall_reason"] = _reasons(p, ar, out, status)
-    out["attainment_childcare"] = targets.attainment(slots_a, out["target_slots"])
-    out["attainment_beds"] = targets.attainment(beds_a, out["target_beds"])
-    out["cost"] = bc(fd, fac["cost"])
+    out["shortfall_reason"] = np.array(_reasons(p, ain, out, status), dtype=object)
+    out["attainment_childcare"] = np.asarray(targets.attainment(slots_a, out["target_slots"]), float)
+    out["attainment_beds"] = np.asarray(targets.attainment(beds_a, out["target_beds"]), float)
+    out["cost"] = bc(fd, fcol("cost"))
+    if after is not None:
+        out.update(after(out))
     geom = getattr(d, "geometry", None) if isinstance(d, gpd.GeoDataFrame) else None
     if geom is not None:
-        return gpd.GeoDataFrame(out, geometry=geom.to_numpy(), crs=d.crs)
-    return out
+        out["geometry"] = geom.to_numpy()
+    if tail is not None:
+        out.update(tail(out))
+    if geom is not None:
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=d.crs)
+    return pd.DataFrame(out)
 
 
-def _add_marginal_costs(out, model, sol) -> None:
+def _marginal_costs(out: dict, model, sol) -> dict:
     """``marginal_cost_*`` columns (yuan per +1 unit of a district's target; see docs/model.md)."""
     from .formulation import MARGINAL_COST_COLUMNS, marginal_costs
 
+    n = len(out["district_id"])
     # phased plans' year views carry no per-area populations: no marginal costs there (yet)
     if sol is None or sol.duals is None or model.data is None or getattr(model.data, "area_pop", None) is None:
-        for c in MARGINAL_COST_COLUMNS:
-            out[c] = np.nan
-        return
-    shortfall = {"slots": out["shortfall_slots"].to_numpy(), "affordable": out["shortfall_affordable"].to_numpy(),
-                 "beds": out["shortfall_beds"].to_numpy(), "care": out["shortfall_care_beds"].to_numpy()}
-    mc = marginal_costs(model.data, sol, out["slots_after"].to_numpy(), out["beds_after"].to_numpy(), shortfall)
-    at = out.columns.get_loc("cost")  # beside the plan's cost
-    for i, c in enumerate(MARGINAL_COST_COLUMNS):
-        out.insert(at + 1 + i, c, mc[c])
+        return {c: np.full(n, np.nan) for c in MARGINAL_COST_COLUMNS}
+    col = lambda c: np.asarray(out[c], float)  # noqa: E731
+    shortfall = {"slots": col("shortfall_slots"), "affordable": col("shortfall_affordable"),
+                 "beds": col("shortfall_beds"), "care": col("shortfall_care_beds")}
+    mc = marginal_costs(model.data, sol, col("slots_after"), col("beds_after"), shortfall)
+    return {c: np.asarray(mc[c], float) for c in MARGINAL_COST_COLUMNS}
 
 
 def _add_aggregate_marginal_costs(aggregates, model, sol, districts) -> None:
@@ -693,34 +729,28 @@ def _reasons(p, ar, out, status) -> list[str]:
     up_e = bc(fd[~C], p.add_upper[~C])
     conv_up = bc(fd[~C], p.conv_upper[~C])
     # What is reachable with every allowed expansion/conversion (budget aside).
+    col = lambda c: np.asarray(out[c], float)  # noqa: E731 - out: the district columns (frame or dict)
     possible = targets.reachable(
-        slots=out["slots_before"].to_numpy(), affordable=out["affordable_slots_before"].to_numpy(),
-        beds=out["beds_before"].to_numpy(), care=out["care_beds_before"].to_numpy(),
-        add_slots=up_c, add_beds=up_e, convertible=conv_up, target_slots=out["target_slots"].to_numpy(),
-        affordable_share=out["target_affordable_share"].to_numpy(), target_beds=out["target_beds"].to_numpy(),
-        care_bed_share=out["target_care_bed_share"].to_numpy(), new_beds_care=p.new_beds_care)
+        slots=col("slots_before"), affordable=col("affordable_slots_before"),
+        beds=col("beds_before"), care=col("care_beds_before"),
+        add_slots=up_c, add_beds=up_e, convertible=conv_up, target_slots=col("target_slots"),
+        affordable_share=col("target_affordable_share"), target_beds=col("target_beds"),
+        care_bed_share=col("target_care_bed_share"), new_beds_care=p.new_beds_care)
     # A shortfall that full expansion could close is the budget's (or the time limit's) doing.
     limited = "budget" if p.budget is not None else "time_limit" if status == "time_limit" else "expansion_limit"
     cols = {"slots": "shortfall_slots", "affordable": "shortfall_affordable", "beds": "shortfall_beds",
             "care": "shortfall_care_beds"}
+    # One code column per target and reach kind ("" where nothing is missed), joined per district.
+    parts = []
+    for target, name in cols.items():
+        short = col(name) > TOL
+        why = np.where(np.asarray(possible[target], bool), limited, "expansion_limit")
+        parts.append(np.where(short, np.char.add(f"{target}:", why.astype(str)), ""))
     # Areas short of reach: is anything in reach at all?
-    no_reach = {}
     for kind, sites, sf in (("childcare", "sites_in_reach_childcare", "shortfall_access_childcare"),
                             ("beds", "sites_in_reach_beds", "shortfall_access_beds")):
-        short = ar[sf].to_numpy() > TOL
-        none = short & (ar[sites].to_numpy() == 0)
-        no_reach[kind] = (bc(p.area_d, none) > 0, bc(p.area_d, short & ~none) > 0)
-    codes = []
-    for i in range(n_d):
-        c = []
-        for target, col in cols.items():
-            if out[col].iat[i] > TOL:
-                c.append(f"{target}:{'expansion_limit' if not possible[target][i] else limited}")
-        for kind in ("childcare", "beds"):
-            none, other = no_reach[kind][0][i], no_reach[kind][1][i]
-            if none:
-                c.append(f"access_{kind}:no_site_in_reach")
-            if other:
-                c.append(f"access_{kind}:{limited}")
-        codes.append(";".join(c))
-    return codes
+        short = np.asarray(ar[sf], float) > TOL
+        none = short & (np.asarray(ar[sites], float) == 0)
+        parts.append(np.where(bc(p.area_d, none) > 0, f"access_{kind}:no_site_in_reach", ""))
+        parts.append(np.where(bc(p.area_d, short & ~none) > 0, f"access_{kind}:{limited}", ""))
+    return [";".join(filter(None, row)) for row in zip(*(part.tolist() for part in parts))]

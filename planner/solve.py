@@ -166,7 +166,20 @@ def _check_status(status: str, has_solution: bool, solver: str) -> str:
 # costs more than it saves on these flow-heavy LPs (province 19.6 s → 10.7 s with
 # the split below); integer mode keeps it, branch-and-bound needs it.
 LP_OPTIONS = {"presolve": "off"}
+# The relaxation of an integer block (solved first, see _run_highs) is no flow-heavy LP: its coverage rows
+# and tightened site bounds leave HiGHS's presolve much to remove (3,000 × 600 MCLP: 0.063 → 0.046 s,
+# city 0.042 → 0.031 s). Below this many nonzeros presolve's fixed cost outweighs it (county: +0.3 ms).
+RELAXATION_PRESOLVE_NONZEROS = 5_000
+# Branch-and-bound: every plan of this model is feasible (shortfalls absorb any target), so the
+# feasibility jump heuristic can only find plans of the all-shortfall kind, and the root
+# reduced-cost sub-MIP duplicates the search on the maximal-coverage rows. Both off: the
+# 3,000 × 600 MCLP's branch-and-bound 0.32 → 0.19 s, another seed with p = 40 7.8 → 3.6 s, the
+# Shanxi integer demo 3.80 / 3.82 s (308 candidates), 7.4 → 6.8 s (2,179) in alternating runs; same proven
+# optima (benchmarks/RESULTS.md).
+# (An option a highspy release does not know is refused without effect.)
+MIP_OPTIONS = {"mip_heuristic_run_feasibility_jump": False, "mip_heuristic_run_root_reduced_cost": False}
 BLOCK_NONZEROS = 20_000  # independent pieces smaller than this are solved together
+POOL_NONZEROS = 5_000    # blocks at least this big are worth a thread of their own (see _run_highs)
 
 
 def blocks(lp) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -247,36 +260,47 @@ def _run_highs(model: Model, warm: _HighsState | None = None, start=None, parts=
             if integer.any():  # the relaxation first: when it is integral it is a proven optimum
                 h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
                                lp.row_upper[rows], np.zeros_like(integer), opts)
+                if sub.nnz >= RELAXATION_PRESOLVE_NONZEROS:
+                    h.setOptionValue("presolve", "on")
                 h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
                 h.run()
                 answer = _integral_relaxation(h, integer)
                 if answer is not None:
-                    return h, answer
+                    return h, answer[:4], answer[4]
             h = _new_highs(sub, lp.cost[cols], lp.lower[cols], lp.upper[cols], lp.row_lower[rows],
                            lp.row_upper[rows], integer, opts)
             if start is not None:
                 _set_basis(h, *start(rows, cols))
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
         h.run()
-        return h, _read(h, lp.integer[cols].any())
+        integer = lp.integer[cols].any()
+        return h, _read(h, integer), (None if integer else np.asarray(h.getSolution().row_dual, float))
 
-    workers = min(len(parts), _cores())
+    # Blocks go to a thread pool only when at least two of them are big: running a small block beside
+    # a big one gains nothing and costs (HiGHS instances running at once contend: the 3,000 × 600
+    # MCLP's fixed-site LP, one block of 24,000 nonzeros and one of 400, 16 ms alone vs 41 ms pooled).
+    size = np.diff(A.indptr)
+    big = sum(int(size[cols].sum()) >= POOL_NONZEROS for _, cols in parts)
+    workers = min(big, _cores())
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:  # highspy releases the GIL while it solves
             answers = list(pool.map(solve_block, range(len(parts))))
     else:
         answers = [solve_block(k) for k in range(len(parts))]
     x = np.zeros(lp.shape[1])
-    duals = None if lp.integer.any() else np.zeros(lp.shape[0])
-    for (rows, cols), (h, (x_part, *_)) in zip(parts, answers):
+    # Row duals of every block: LP blocks, and integer blocks whose relaxation was integral (those are
+    # duals of the LP with the sites fixed as well: fixing columns at an optimal point keeps it optimal).
+    # None as soon as one block went through branch-and-bound (then solve.fixed_site_duals).
+    duals = np.zeros(lp.shape[0]) if all(y is not None for *_, y in answers) else None
+    for (rows, cols), (h, (x_part, *_), y) in zip(parts, answers):
         x[cols] = x_part
         if duals is not None:
-            duals[rows] = np.asarray(h.getSolution().row_dual, float)
-    results = [r for _, r in answers]
+            duals[rows] = y
+    results = [r for _, r, _ in answers]
     status = "time_limit" if any(r[1] == "time_limit" for r in results) else "optimal"
     gaps = [r[3] for r in results if r[3] is not None]
     objective = float(sum(r[2] for r in results))
-    state = warm if reuse else _HighsState(A, lp.integer.copy(), parts, [h for h, _ in answers])
+    state = warm if reuse else _HighsState(A, lp.integer.copy(), parts, [h for h, *_ in answers])
     if reuse:
         state.A = A
     return x, status, objective, (max(gaps) if gaps else None), "highs", state, duals
@@ -286,11 +310,14 @@ INT_TOL = 1e-6  # HiGHS's mip_feasibility_tolerance: an integer column this clos
 
 
 def _integral_relaxation(h, integer):
-    """(x, "optimal", objective, gap 0) if the solved relaxation in ``h`` is integral, else None.
+    """(x, "optimal", objective, gap 0, row duals) if the solved relaxation in ``h`` is integral, else None.
 
     An integral optimum of the relaxation is feasible for the MIP and meets the
-    relaxation's bound, so it is proven optimal without branch-and-bound. The
-    solver is then marked integer, so a warm re-solve runs the MIP.
+    relaxation's bound, so it is proven optimal without branch-and-bound. Its
+    row duals stay optimal for the LP with the integer columns fixed at that
+    optimum (``fixed_site_duals``: fixing columns at an optimal point only drops
+    their reduced-cost conditions), so they are kept. The solver is then marked
+    integer, so a warm re-solve runs the MIP.
     """
     import highspy
 
@@ -301,9 +328,13 @@ def _integral_relaxation(h, integer):
     if status != "optimal" or np.abs(x[integer] - np.round(x[integer])).max(initial=0.0) > INT_TOL:
         return None
     x = np.where(integer, np.round(x), x)
+    duals = np.asarray(h.getSolution().row_dual, float)  # read before the integrality change resets them
     idx = np.flatnonzero(integer).astype(np.int32)
     h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
-    return x, "optimal", objective, 0.0
+    h.setOptionValue("presolve", "choose")  # a warm re-solve is branch-and-bound: the MIP's options
+    for key, value in MIP_OPTIONS.items():
+        h.setOptionValue(key, value)
+    return x, "optimal", objective, 0.0, duals
 
 
 def basis_codes(statuses) -> np.ndarray:
@@ -437,9 +468,8 @@ def _new_highs(A, cost, lower, upper, row_lower, row_upper, integer, opts):
     h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
-    if not integer.any():
-        for key, value in LP_OPTIONS.items():
-            h.setOptionValue(key, value)
+    for key, value in (MIP_OPTIONS if integer.any() else LP_OPTIONS).items():
+        h.setOptionValue(key, value)
     m = highspy.HighsLp()
     m.num_col_, m.num_row_ = A.shape[1], A.shape[0]
     m.col_cost_, m.col_lower_, m.col_upper_ = cost, lower, upper

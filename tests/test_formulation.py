@@ -167,6 +167,16 @@ def test_strong_integer_formulation_has_the_same_optimum(spec, budget):
     assert info_s.objective == pytest.approx(info_p.objective, rel=1e-6, abs=1e-7)
 
 
+def with_free_candidates(spec, free):
+    """``spec`` with the candidates flagged in ``free`` made free: no cost per unit, room for everything."""
+    rows = [dict(f) for f in spec.facilities]
+    flags = iter(free)
+    for f in rows:
+        if f["candidate"] and next(flags, False):
+            f["cost_per_unit"], f["max_size"] = 0, 10_000
+    return type(spec)(spec.areas, rows, spec.districts, spec.targets, spec.placement)
+
+
 @props(40)
 @given(spec=specs(access=True, placement="spread"), budget=st.none() | st.integers(0, 100_000),
        free=st.lists(st.booleans(), min_size=12, max_size=12))
@@ -177,12 +187,7 @@ def test_coverage_only_groups_keep_the_optimum_and_the_tables(spec, budget, free
     from types import SimpleNamespace
     from planner.solve import run
 
-    rows = [dict(f) for f in spec.facilities]
-    flags = iter(free)
-    for f in rows:
-        if f["candidate"] and next(flags, False):
-            f["cost_per_unit"], f["max_size"] = 0, 10_000
-    spec = type(spec)(spec.areas, rows, spec.districts, spec.targets, spec.placement)
+    spec = with_free_candidates(spec, free)
     sc = spec.scenario(budget=budget, integer=True, mip_gap=0.0)
     model = planner.build(sc)
     _, info_s = run(model)
@@ -197,3 +202,20 @@ def test_coverage_only_groups_keep_the_optimum_and_the_tables(spec, budget, free
     f = res.facilities
     assert (f["added_slots"] <= np.where(f["candidate"], f["max_size"], f["max_add"]) + 1e-6).all()
     assert (f["added_affordable"] <= f["added_slots"] + 1e-6).all()
+
+
+@props(15)
+@given(spec=specs(access=True, placement="spread", max_candidates=3), budget=st.integers(0, 60_000),
+       free=st.lists(st.booleans(), min_size=12, max_size=12))
+def test_integer_plan_of_highs_matches_cbc_on_coverage_questions(spec, budget, free):
+    """A maximal-coverage-like question (free candidates, a budget, integer mode): the HiGHS path
+    (relaxation first, duals kept when it is integral, branch-and-bound without the feasibility-jump
+    and root reduced-cost heuristics) proves the optimum CBC proves on the same scenario."""
+    spec = with_free_candidates(spec, free)
+    highs = planner.solve(spec.scenario(budget=budget, integer=True, mip_gap=0.0))
+    cbc = planner.solve(spec.scenario(budget=budget, integer=True, mip_gap=0.0, solver="cbc"))
+    assert highs.info.solver == "highs" and cbc.info.solver == "cbc"
+    assert highs.info.status == cbc.info.status == "optimal"
+    assert highs.info.objective == pytest.approx(cbc.info.objective, rel=1e-6, abs=1e-6)
+    covered = lambda r: float(r.areas["need_childcare"].sum() - r.areas["shortfall_access_childcare"].sum())  # noqa: E731
+    assert covered(highs) == pytest.approx(covered(cbc), rel=1e-6, abs=2e-3)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, strategies as st
 
 import planner
 from conftest import area, childcare, eldercare, scenario
@@ -176,3 +176,57 @@ def test_marginal_costs_in_the_excel_export_and_the_map_popup(tmp_path):
     text = res.to_html(tmp_path / "map.html", lang="en").read_text(encoding="utf-8")
     assert '"marginal_cost_childcare_per_1000":20000' in text.replace(" ", "").replace(".0,", ",")
     assert "Marginal cost (target +1)" in text and "v.marginal_cost_care_bed_share" in text
+
+
+def _dual_objective(lp, lower, upper, y):
+    """Objective of the LP dual at row duals ``y`` (HiGHS signs), or None if ``y`` is not dual feasible."""
+    d = lp.cost - lp.A.T @ y
+    tol = 1e-7 * max(1.0, float(np.abs(lp.cost).max(initial=0.0)))
+    row = np.where(y > 0, lp.row_lower, lp.row_upper)
+    col = np.where(d > 0, lower, upper)
+    if not (np.isfinite(row[np.abs(y) > tol]).all() and np.isfinite(col[np.abs(d) > tol]).all()):
+        return None
+    on_row, on_col = np.abs(y) > tol, np.abs(d) > tol
+    return float(y[on_row] @ row[on_row] + d[on_col] @ col[on_col])
+
+
+@props(30)
+@given(spec=specs(roomy=True, access=True), budget=st.none() | st.integers(0, 100_000), presolve=st.booleans())
+def test_integer_duals_are_optimal_duals_of_the_fixed_site_lp(spec, budget, presolve):
+    """Integer mode: whichever way the row duals come (kept from an integral relaxation, presolved
+    or not, or from ``fixed_site_duals`` after branch-and-bound), they are optimal duals of the LP
+    with the chosen sites fixed: dual feasible, and the dual objective equals that LP's optimum."""
+    import importlib
+    from planner.solve import fixed_site_duals, run
+
+    S = importlib.import_module("planner.solve")  # the module (planner.solve is also the function)
+    sc = spec.scenario(budget=budget, integer=True, mip_gap=0.0)
+    model = planner.build(sc)
+    saved = S.RELAXATION_PRESOLVE_NONZEROS
+    S.RELAXATION_PRESOLVE_NONZEROS = 0 if presolve else saved  # small blocks: presolve only when drawn
+    try:
+        x, info = run(model)
+    finally:
+        S.RELAXATION_PRESOLVE_NONZEROS = saved
+    y = info.duals if info.duals is not None else fixed_site_duals(model, x)
+    lp = model.lp
+    lower, upper = lp.lower.copy(), lp.upper.copy()
+    sites = lp.blocks["open"]
+    lower[sites] = upper[sites] = np.round(x[sites])
+    value = _dual_objective(lp, lower, upper, y)
+    assert value is not None
+    # the fixed-site LP's optimum: the plan's other columns relaxed, solved from scratch
+    ref = fixed_site_duals(model, x)
+    ref_value = _dual_objective(lp, lower, upper, ref)
+    assert value == pytest.approx(ref_value, rel=1e-6, abs=1e-6)
+    RELAXED_DUALS.append(info.duals is not None)
+
+
+RELAXED_DUALS = []
+
+
+def test_duals_kept_from_integral_relaxations_were_checked():
+    """The property above saw integer plans whose duals came from the integral relaxation itself."""
+    if not RELAXED_DUALS:
+        test_integer_duals_are_optimal_duals_of_the_fixed_site_lp()
+    assert sum(RELAXED_DUALS) >= 5, RELAXED_DUALS
