@@ -437,6 +437,11 @@ def _kmh(tag):
     return v * 1.609 if "mph" in str(tag) else v
 
 
+def merge_pairs(*parts: Pairs) -> Pairs:
+    """Pairs of several searches as one set, sorted by area then facility (no pair in two parts)."""
+    return _merge([p for p in parts if len(p)] or list(parts[:1]))
+
+
 def _merge(parts) -> Pairs:
     if not parts:
         empty = np.zeros(0, np.int64)

@@ -298,6 +298,9 @@ def _notes_sheet(wb, result, frames, lang, bold, formats, titles=None) -> None:
             value = "; ".join(f"{y}: {x:g}" for y, x in sorted(v.items())) if isinstance(v, dict) else float(v)
             rows.append((f"{t('notes_targets')}: {i18n.column_label(k, lang)}", value))
     rows += [("", ""), (t("notes_machine_row"), ""), (t("notes_geometry"), ""), ("", "")]
+    if getattr(result, "by_year", None) is not None:  # a phased plan: what its marginal costs are in
+        rate = float(getattr(sc.options, "discount_rate", 0.0) or 0.0)
+        rows.insert(len(rows) - 1, (t("notes_mc_years").format(rate=f"{100 * rate:g}%"), ""))
     money = formats.setdefault("#,##0", wb.add_format({"num_format": "#,##0"}))
     for i, (k, v) in enumerate(rows):
         ws.write_string(i, 0, str(k), bold if i < 4 else None)

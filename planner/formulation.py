@@ -775,8 +775,9 @@ def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) 
     (:func:`define_objective`), dV/dt for each target t of district d is
     (``docs/model.md``, "Marginal costs"):
 
-    - childcare_per_1000 (+1 slot per 1,000): y_slots · pop / 1000 + Σ_{g⊂d} y_access_c,g · Σ_{a∈g} s_a · pop_a / 1000
-      (the target also raises every area's need in reach);
+    - childcare_per_1000 (+1 slot per 1,000): y_slots · pop / 1000 · [t · pop / 1000 ≥ t_child · pop_0_2]
+      + Σ_{g⊂d} y_access_c,g · Σ_{a∈g} s_a · pop_a / 1000 (the target also raises every area's need in
+      reach; the slots row asks the larger of the per-1,000 and the per-child need);
     - beds_per_1000_elderly: the same with beds, aged 60+ and access_e;
     - affordable_share (+1 point = +0.01): y_affordable · slots_after / 100 (the share is on both
       sides of the row: ∂row/∂t = −(S + Σ add));
@@ -810,6 +811,8 @@ def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) 
             value = y * np.asarray(after, float) / 100
         else:
             value = y * d.pop_of(people) / 1000
+            if service == "c":  # the slots row asks max(per 1,000, per child): no per-1,000 part where per child is more
+                value = value * _per_1000_binds(d)
             g = d.groups[service]
             reach = _reach_terms(d, sol, service, people, g)
             follows = None if d.levels is None else d.levels.rate_group.get(column.removeprefix("marginal_cost_"))
@@ -820,3 +823,14 @@ def marginal_costs(d: ModelData, sol, slots_after, beds_after, shortfall: dict) 
         value = np.where(out_of_reach | budget_binds & (value > 0), np.nan, value)
         out[column] = np.where(np.abs(value) < 1e-9 * max(d.scale, 1.0), 0.0, value)
     return out
+
+
+def _per_1000_binds(d: ModelData) -> np.ndarray:
+    """1 per district where the slots row's right-hand side is the per-1,000 part (raising that target
+    raises the row), 0 where the per-child target asks for more (``childcare_per_child``)."""
+    t = d.p.targets
+    if d.children is None or "childcare_per_child" not in t:
+        return np.ones(d.p.n_districts)
+    per_1000 = T.required(d.leaf_target("childcare_per_1000"), d.pop)
+    per_child = t["childcare_per_child"].to_numpy(float) * d.children
+    return (per_1000 >= per_child).astype(float)

@@ -136,6 +136,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "sheet_notes": ("说明", "Notes"),
     "notes_machine_row": ("第 2 行为机器可读的列名（用于程序读取）；数值均为数字格式。",
                           "Row 2 holds machine column names (for reading back); numbers are stored as numbers."),
+    "notes_mc_years": ("分年度边际成本（各年区县表）：仅将该区县当年目标提高一个单位所需的费用，按首个规划年现值计（元，贴现率 {rate}；"
+                       "贴现率为 0 时即名义元），已计入这部分新增能力在之后各年的保留。",
+                       "Marginal costs by year (district sheets per year): yuan for raising that district's target by one "
+                       "unit in that year only, at present value of the first plan year (discount rate {rate}; at 0 plain "
+                       "yuan), counting that the added capacity is kept in the following years."),
     "notes_geometry": ("区县边界见 GeoPackage 导出；点位以经纬度 (WGS84) 给出。",
                        "District boundaries are in the GeoPackage export; points are given as lon/lat (WGS84)."),
     "notes_scenario": ("方案", "Scenario"),

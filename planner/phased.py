@@ -12,7 +12,7 @@ objective stay linear in the states:
 
     spent by the end of y   = Σ_f cost_f · X[y, f]  +  Σ_f op_f · Σ_{s<y} add[s, f]
     objective (least cost)  = Σ_y Σ_f (w_y − w_{y+1}) · cost_f · X[y, f]
-                              + Σ_s Σ_f op_f · add[s, f] · Σ_{y>s} w_y  + shortfall terms
+                              + Σ_s Σ_f op_f · add[s, f] · w_{s+1}  + shortfall terms
 
 with ``X`` any priced state (add, conv, open, rep), ``w_y = 1/(1+r)^(y − y0)``
 (``options.discount_rate``; ``w_{T+1} = 0``) and ``op`` the operating cost of
@@ -27,8 +27,8 @@ slots (≤ its existing slots) and gains g · rep elderly-care beds in place,
 built care-oriented like new beds (option ``new_beds_care``). Slots given up
 are taken in proportion to the facility's affordable share ρ = SA/S, so its
 existing affordable slots fall by ρ · rep. The beds count in the district
-rows (beds, care share); reach rows count purpose-built eldercare capacity
-only (the facility's catchment is that of a childcare site).
+rows (beds, care share) and in the eldercare reach rows: areas within the
+eldercare catchment of the facility may be served by its g · rep beds.
 
 Rows per year y and district d (t = year y's targets, P = year y's population):
 
@@ -41,7 +41,7 @@ Rows per year y and district d (t = year y's targets, P = year y's population):
 
 and per year the single-period rows ``aff_link``, ``site_max``/``site_min``,
 ``access_*``/``capacity_*`` (reach of year y's need; a repurposing
-facility's childcare capacity falls by ``rep``). With one plan year and no
+facility's childcare capacity falls by ``rep``, its eldercare capacity is g · rep). With one plan year and no
 repurposing or operating cost this is the single-period model.
 """
 
@@ -95,6 +95,7 @@ class PhasedData:
     E: np.ndarray = field(default=None)
     K: np.ndarray = field(default=None)
     R: np.ndarray = field(default=None)
+    area_pop: list = field(default=None)  # per year: "pop_total", "pop_60_plus" → per area (marginal costs)
 
     def __post_init__(self):
         p = self.p
@@ -300,11 +301,19 @@ def define_reach(lp: LinearProblem, v: dict, d: PhasedData) -> list:
 
     access:   Σ_{f in reach of g} flow[y, g, f] + sf_acc[y, g] ≥ Σ_{a∈g} access_share_a · need[y, a]
     capacity: Σ_{g in reach of f} flow[y, g, f] − add[y, f] (+ rep[y, f] for f ∈ R) ≤ existing_f
+
+    Eldercare capacity rows also cover every repurposing childcare facility f ∈ R, whose beds are
+    the slots it has given up times its gain g_f (its eldercare pairs are those within the eldercare
+    catchment, :func:`build_phased`):
+
+    capacity (e, f ∈ R): Σ_{g in reach of f} flow_e[y, g, f] − g_f · rep[y, f] ≤ 0
     """
     p = d.p
     out = []
     n_f = len(p.fac_d)
-    for name, fac_set, cap_now in (("c", d.C, d.existing["slots"]), ("e", d.E, d.existing["beds"])):
+    beds_at = np.union1d(d.E, d.R)  # eldercare facilities and the childcare ones that may gain beds
+    beds_now = np.where(p.child, 0.0, d.existing["beds"])
+    for name, fac_set, cap_now in (("c", d.C, d.existing["slots"]), ("e", beds_at, beds_now)):
         g = d.groups[name]
         fp = d.flow_pairs(name)
         flow = v[f"flow_{name}"]
@@ -315,10 +324,15 @@ def define_reach(lp: LinearProblem, v: dict, d: PhasedData) -> list:
             + v[f"sf_acc_{name}"] >= required))
         local = np.full(n_f, -1)
         local[fac_set] = np.arange(len(fac_set))
-        lhs = (flow.sum_by(_rows(d, len(fac_set), local[fp.facility]), d.index(d.facilities, fac_set))
-               - v["add"][_rows(d, n_f, fac_set)])
-        if name == "c" and len(d.R):
-            lhs = lhs + v["rep"].sum_by(_rows(d, len(fac_set), local[d.R]), d.index(d.facilities, fac_set))
+        rows = d.index(d.facilities, fac_set)
+        lhs = flow.sum_by(_rows(d, len(fac_set), local[fp.facility]), rows)
+        built = d.C if name == "c" else d.E
+        add = v["add"][_rows(d, n_f, built)]
+        lhs = lhs - (add if len(built) == len(fac_set) else add.sum_by(_rows(d, len(fac_set), local[built]), rows))
+        if len(d.R):
+            # childcare: slots given up leave; eldercare: they come back as g_f beds each, in place
+            gained = v["rep"] if name == "c" else v["rep"] * -np.tile(d.rep_gain[d.R], d.n_years)
+            lhs = lhs + gained.sum_by(_rows(d, len(fac_set), local[d.R]), rows)
         out.append(lp.add_constraints(f"capacity_{name}", lhs <= np.tile(cap_now[fac_set], d.n_years)))
     return out
 
@@ -368,19 +382,19 @@ def define_budget(lp: LinearProblem, v: dict, d: PhasedData):
 
 
 def define_objective(lp: LinearProblem, v: dict, d: PhasedData) -> None:
-    """min  cw · Σ_y (w_y − w_{y+1}) · Σ yuan · X[y] / scale  +  cw · Σ_s op · add[s] · Σ_{y>s} w_y / scale
+    """min  cw · Σ_y (w_y − w_{y+1}) · Σ yuan · X[y] / scale  +  cw · Σ_s op · add[s] · w_{s+1} / scale
            +  SHORTFALL_PRICE · Σ_y Σ price · shortfall[y].
 
     (The first two terms are Σ_y w_y · yuan spent in year y, telescoped; cw as in the single-period model.)
     """
     w = d.weights
-    step = w - np.append(w[1:], 0.0)                      # w_y − w_{y+1}
-    later = np.append(np.cumsum(w[::-1])[::-1][1:], 0.0)  # Σ_{y>s} w_y
+    following = np.append(w[1:], 0.0)                     # w_{y+1} (0 after the last year)
+    step = w - following                                  # w_y − w_{y+1}
     for var, yuan in cost_terms(v, d):
         if len(yuan):
             lp.add_objective(var * (d.cost_weight * np.outer(step, yuan).ravel() / d.scale))
-    if np.any(d.op_cost):
-        lp.add_objective(v["add"] * (d.cost_weight * np.outer(later, d.op_cost).ravel() / d.scale))
+    if np.any(d.op_cost):  # the state add[s] runs in year s + 1 (paid then): op · w_{s+1}
+        lp.add_objective(v["add"] * (d.cost_weight * np.outer(following, d.op_cost).ravel() / d.scale))
     for name in SHORTFALL_BLOCKS:
         lp.add_objective(v[name] * (SHORTFALL_PRICE * d.price[name].ravel()))
 
@@ -403,11 +417,18 @@ def build_phased(scenario, *, merge_areas: bool = True):
     first = scenario.for_year(years[0], pop)
     p = prepare(first)  # reach pairs once: travel times do not change with the years
     f = scenario.facilities
+    gain = np.nan_to_num(f["repurpose_to_beds"].to_numpy(float)) if "repurpose_to_beds" in f else np.zeros(len(f))
+    gain = np.where(p.child & ~p.cand & (f["slots"].to_numpy(float) > 0), gain, 0.0)
+    if (gain > 0).any():  # a nursery that may give up slots for beds is an eldercare site in reach too
+        from .access import merge_pairs, service_pairs
+
+        p = replace(p, pairs_e=merge_pairs(p.pairs_e, service_pairs(first, "eldercare", np.flatnonzero(gain > 0))))
     area_d, n_d = p.area_d, p.n_districts
-    per_year, P = [], {c: [] for c in ("pop_total", "pop_60_plus", "pop_0_2")}
+    per_year, P, area_pop = [], {c: [] for c in ("pop_total", "pop_60_plus", "pop_0_2")}, []
     for y in years:
         rows = pop[pop["year"] == y]
         t = scenario.district_targets(y)
+        area_pop.append({c: np.nan_to_num(rows[c].to_numpy(float)) for c in ("pop_total", "pop_60_plus")})
         for c in P:
             P[c].append(np.bincount(area_d, np.nan_to_num(rows[c].to_numpy(float)), n_d))
         per_year.append(replace(
@@ -418,8 +439,6 @@ def build_phased(scenario, *, merge_areas: bool = True):
     make = AreaGroups.from_pairs if merge_areas else (lambda pairs, n, _d: AreaGroups.identity(pairs, n))
     groups = {s: make(pairs, len(area_d), area_d) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
     fixed, min_size = f["fixed_cost"].to_numpy(float), f["min_size"].to_numpy(float)
-    gain = np.nan_to_num(f["repurpose_to_beds"].to_numpy(float)) if "repurpose_to_beds" in f else np.zeros(len(f))
-    gain = np.where(p.child & ~p.cand & (f["slots"].to_numpy(float) > 0), gain, 0.0)
     rep_cost = np.nan_to_num(f["cost_per_repurpose"].to_numpy(float)) if "cost_per_repurpose" in f else np.zeros(len(f))
     op = (np.nan_to_num(f["operating_cost_per_unit_year"].to_numpy(float)) if "operating_cost_per_unit_year" in f
           else np.zeros(len(f)))
@@ -437,7 +456,7 @@ def build_phased(scenario, *, merge_areas: bool = True):
         years=years, p=p, per_year=per_year, groups=groups, **labels_and_sites(scenario, p),
         rep_gain=gain, rep_cost=rep_cost, op_cost=op,
         pop=np.stack(P["pop_total"]), elderly=np.stack(P["pop_60_plus"]), children=np.stack(P["pop_0_2"]),
-        budget=budget, weights=weights, scale=scale, cost_weight=cost_weight, price=price)
+        budget=budget, weights=weights, scale=scale, cost_weight=cost_weight, price=price, area_pop=area_pop)
     lp = LinearProblem()
     variables = {}
     for define in VARIABLES:
@@ -488,7 +507,7 @@ def run_phased(model, warm=None, keep=False):
         return run(model, warm=warm, keep=keep)
     import highspy
 
-    from .solve import blocks
+    from .solve import basis_codes, basis_statuses, blocks
 
     # The linked model's independent pieces (regions: ``stays`` rows join a facility's years, nothing joins
     # regions), found once; each piece restricted to one year is a piece of that year's model.
@@ -498,9 +517,9 @@ def run_phased(model, warm=None, keep=False):
     year_of_row[stays] = -1
     x = np.zeros(lp.shape[1])
     duals = np.zeros(lp.shape[0])
-    cols = np.empty(lp.shape[1], object)
-    rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic, dtype=object)  # stays slacks basic
-    A = lp.A.tocsr()
+    cols = np.zeros(lp.shape[1], np.int8)  # basis statuses as codes (solve.basis_codes)
+    rows = np.full(lp.shape[0], highspy.HighsBasisStatus.kBasic.value, np.int8)  # stays slacks basic
+    A = lp.A.tocsc()
     seconds, optimal = 0.0, True
     local_row, local_col = np.empty(lp.shape[0], np.int64), np.empty(lp.shape[1], np.int64)
     # Each year alone, one after the other (one year's solvers in memory at a time): the bases are kept.
@@ -509,29 +528,33 @@ def run_phased(model, warm=None, keep=False):
         local_row[r], local_col[c] = np.arange(len(r)), np.arange(len(c))
         year_parts = [(local_row[pr[year_of_row[pr] == y]], local_col[pc[year_of_col[pc] == y]]) for pr, pc in parts]
         year_parts = [(pr, pc) for pr, pc in year_parts if len(pc)]
-        sub = dataclasses.replace(lp, A=A[r][:, c].tocsc(), row_lower=lp.row_lower[r], row_upper=lp.row_upper[r],
-                                  cost=lp.cost[c], lower=lp.lower[c], upper=lp.upper[c], integer=lp.integer[c],
-                                  blocks={}, row_blocks={})
+        sub = dataclasses.replace(lp, A=_submatrix(A, r, c, local_row), row_lower=lp.row_lower[r],
+                                  row_upper=lp.row_upper[r], cost=lp.cost[c], lower=lp.lower[c], upper=lp.upper[c],
+                                  integer=lp.integer[c], blocks={}, row_blocks={})
         # Years share their layout (year-major blocks): the previous year's basis is this year's start.
-        start = None if k == 0 else (lambda rr, cc, pc=cols[c_prev], pr=rows[r_prev]: (pc[cc], pr[rr]))
+        start = None if k == 0 else (lambda rr, cc, pc=cols[c_prev], pr=rows[r_prev]:
+                                     (basis_statuses(pc[cc]), basis_statuses(pr[rr])))
         x_y, info_y = run(dataclasses.replace(model, lp=sub), keep=True, parts=year_parts, start=start)
         x[c] = x_y
         if info_y.duals is not None:
             duals[r] = info_y.duals
         for (rr, cc), solver in zip(info_y.state.parts, info_y.state.solvers):
             basis = solver.getBasis()
-            cols[c[cc]] = basis.col_status
-            rows[r[rr]] = basis.row_status
+            cols[c[cc]] = basis_codes(basis.col_status)
+            rows[r[rr]] = basis_codes(basis.row_status)
         seconds += info_y.solve_seconds
         optimal &= info_y.status == "optimal"
-        info_y.state = None
+        info_y.state = solver = basis = sub = None
+        _release_freed_memory()  # the year's solvers are gone: hand their memory back before the next year
         r_prev, c_prev = r, c
     del A
+    _keep_affordable(model, x)
     falls = _falling_columns(model, x)
     # A piece whose states never fall is optimal as it is (see above); only the others are linked and re-solved.
     linked = parts if keep or not optimal else [(pr, pc) for pr, pc in parts if falls[pc].any()]
     if linked:
-        x_l, info = run(model, keep=keep, start=lambda r, c: (cols[c], rows[r]), parts=linked)
+        x_l, info = run(model, keep=keep, start=lambda r, c: (basis_statuses(cols[c]), basis_statuses(rows[r])),
+                        parts=linked)
         for pr, pc in linked:
             x[pc] = x_l[pc]
             if info.duals is not None:
@@ -548,6 +571,30 @@ def run_phased(model, warm=None, keep=False):
     return x, info
 
 
+def _submatrix(A, rows, cols, local_row):
+    """Rows ``rows`` and columns ``cols`` of the CSC matrix ``A`` (``local_row[rows]`` = 0, 1, … set): the
+    columns are gathered, then entries in other rows (``stays`` rows linking the years) dropped."""
+    from scipy import sparse
+
+    sub = A[:, cols]
+    keep = np.zeros(A.shape[0], bool)
+    keep[rows] = True
+    mask = keep[sub.indices]
+    kept_before = np.concatenate([[0], np.cumsum(mask)])  # entries kept before each position
+    indptr = kept_before[sub.indptr]
+    return sparse.csc_matrix((sub.data[mask], local_row[sub.indices[mask]], indptr), shape=(len(rows), len(cols)))
+
+
+def _release_freed_memory() -> None:
+    """Return memory freed by the solver to the operating system (glibc keeps freed pages of many small
+    allocations otherwise: a province's peak grew by the size of each year's solver)."""
+    import ctypes
+    import contextlib
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _years_of(blocks: dict, n: int, n_years: int) -> np.ndarray:
     """The plan year (0, 1, …) of every column or row: each block is year-major (the ``stays`` rows,
     which link years, are not: −1 where a block does not split into years)."""
@@ -557,6 +604,27 @@ def _years_of(blocks: dict, n: int, n_years: int) -> np.ndarray:
         if size and size % n_years == 0:
             out[sl] = np.arange(size) // (size // n_years)
     return out
+
+
+def _keep_affordable(model, x) -> None:
+    """Make added affordable slots never fall where the added slots do not (in place, exact).
+
+    Which added slots are affordable costs nothing, so the years solved apart may pick them
+    differently from year to year. Raising ``aff[y, f]`` to its largest earlier value keeps every
+    row (aff ≤ add where add does not fall; more affordable slots only help the share rows) and
+    the cost, which is still the relaxation's lower bound: the plan is optimal for the linked
+    model and the relaxation's duals stay optimal, so those pieces need no linked re-solve.
+    """
+    d, var = model.data, model.variables
+    n_y = d.n_years
+    if n_y < 2 or not len(var["aff"]):
+        return
+    aff_pos = np.asarray(var["aff"].positions).reshape(n_y, -1)
+    add_pos = np.asarray(var["add"].positions).reshape(n_y, -1)[:, d.C]
+    aff, add = np.asarray(x[aff_pos], float), np.asarray(x[add_pos], float)
+    steady = (np.diff(add, axis=0) >= 0).all(axis=0)
+    kept = np.minimum(np.maximum.accumulate(aff[:, steady], axis=0), add[:, steady])
+    x[aff_pos[:, steady]] = kept
 
 
 def _falling_columns(model, x, tol: float = 1e-7) -> np.ndarray:
@@ -671,15 +739,105 @@ class _Layout:
         self.shape = (0, at)
 
 
-def year_data(d: PhasedData, i: int):
-    """The single-period :class:`planner.formulation.ModelData` of plan year ``i`` (what the Result reads)."""
+def year_data(d: PhasedData, i: int, with_area_pop: bool = False):
+    """The single-period :class:`planner.formulation.ModelData` of plan year ``i`` (what the Result reads).
+
+    ``with_area_pop`` adds year i's residents and aged 60+ per area (what the marginal costs read).
+    """
     from .formulation import ModelData
 
     p = d.per_year[i]
+    area_pop = d.area_pop[i] if with_area_pop and d.area_pop is not None else None
     return ModelData(p=p, groups=d.groups, districts=d.districts, facilities=d.facilities, area_ids=d.area_ids,
                      existing=d.existing, fixed=d.fixed, min_size=d.min_size, max_size=d.max_size, scale=d.scale,
                      cost_weight=d.cost_weight, price={k: v[i] for k, v in d.price.items()}, pop=d.pop[i],
-                     elderly=d.elderly[i], children=d.children[i])
+                     elderly=d.elderly[i], children=d.children[i], area_pop=area_pop)
+
+
+CHAIN_ROWS = {"slots": ("sf_slots", "slots_after"), "affordable": ("sf_aff", "affordable_slots_after"),
+              "beds": ("sf_beds", "beds_after"), "care": ("sf_care", "care_beds_after"),
+              "access_c": ("sf_acc_c", "slots_after"), "access_e": ("sf_acc_e", "beds_after")}
+
+
+class _Carried:
+    """Year i's solution with each row's dual replaced by the cost of a unit that is kept (see
+    :func:`year_marginal_costs`); everything else is year i's own."""
+
+    def __init__(self, sol, duals: dict):
+        self.sol, self.duals_by_row = sol, duals
+        self.duals = sol.duals
+
+    def dual_array(self, name: str) -> np.ndarray:
+        return self.duals_by_row[name] if name in self.duals_by_row else self.sol.dual_array(name)
+
+    def array(self, name: str) -> np.ndarray:
+        return self.sol.array(name)
+
+
+def year_marginal_costs(model, sols: list, districts: list) -> list[dict]:
+    """The ``marginal_cost_*`` columns of every plan year: yuan at present value (of the first plan year)
+    for raising one district's target by one unit in that year only (docs/model.md, "Marginal costs per year").
+
+    The formula of one period (:func:`planner.formulation.marginal_costs`) on year i's rows, with
+    each row's dual y_i replaced by the cost of a unit added in year i and *kept*: capacity never
+    falls, so one more unit in year i is still there in the following years, until the year the
+    district's capacity of that kind rises anyway (that year builds one unit less). The duals of
+    the rows of year i and of those following years s (same district, or same area group for reach
+    rows) add up:
+
+        ỹ_i = Σ_{s = i … s*−1} y_s     (s* the first year after i whose capacity is above year i's)
+
+    when year i's row binds (y_i > 0), else ỹ_i = y_i = 0. Each year's dual alone prices the unit
+    for its own year (Σ_s w_s · yuan spent / scale, the phased objective): with the years solved
+    apart (:func:`run_phased`) the sum is the exact cost of raising year i's target where one facility
+    serves it, and never more than that otherwise. A year with a shortfall ends the chain (the unit
+    would close a shortfall there: a saving, not a cost). Yuan = ỹ_i · (∂ right-hand side/∂ target of
+    year i) · scale / cost weight, in present value: yuan spent in year s count w_s = 1/(1+r)^(s − first
+    year). Year i's ``TIE_BREAK`` factor is divided out (exact where the unit is paid for in year i;
+    within TIE_BREAK per year of the yuan moved otherwise). Budget mode: NaN where a value is positive
+    and the budget row of year i or of a later year binds.
+
+    ``sols``: each year's :class:`_YearSolution`; ``districts``: each year's district table
+    (``slots_after``, ``beds_after`` with repurposed beds, the shortfalls).
+    """
+    from .formulation import MARGINAL_COST_COLUMNS, SHORTFALL_PRICE, marginal_costs
+
+    d = model.data
+    n_y = d.n_years
+    if not sols or sols[0].duals is None:
+        return [{c: np.full(len(t), np.nan) for c in MARGINAL_COST_COLUMNS} for t in districts]
+    dual = {row: np.stack([s.dual_array(row) for s in sols]) for row in CHAIN_ROWS}
+    group_d = {name: year_data(d, 0).group_district(name) for name in ("c", "e")}
+    carried = {}
+    for row, (sf, cap_col) in CHAIN_ROWS.items():
+        cap = np.stack([t[cap_col].to_numpy(float) for t in districts])  # n_years × n_districts
+        if row.startswith("access_"):
+            cap = cap[:, group_d[row[-1]]]  # each area group follows its district's capacity
+        y = dual[row]
+        priced = y < 0.5 * SHORTFALL_PRICE * d.price[sf]  # not a shortfall's price
+        out = y.copy()
+        for i in range(n_y - 1):
+            alive = (y[i] > 1e-12) & priced[i]
+            for s in range(i + 1, n_y):
+                alive &= (cap[s] <= cap[i] + 1e-6 * np.maximum(1.0, np.abs(cap[i]))) & priced[s]
+                if not alive.any():
+                    break
+                out[i] += np.where(alive, y[s], 0.0)
+        carried[row] = out
+    binds = np.zeros(n_y, bool)
+    if d.budget is not None and "budget" in model.problem.constraints:
+        b = np.abs(sols[0].duals[model.problem.constraints["budget"].positions]) > 1e-9
+        binds = np.cumsum(b[::-1])[::-1] > 0  # year i: a budget row of year i or later binds
+    result = []
+    for i, (sol, t) in enumerate(zip(sols, districts)):
+        col = lambda c: t[c].to_numpy(float)  # noqa: E731
+        shortfall = {"slots": col("shortfall_slots"), "affordable": col("shortfall_affordable"),
+                     "beds": col("shortfall_beds"), "care": col("shortfall_care_beds")}
+        mc = marginal_costs(year_data(d, i, with_area_pop=True), _Carried(sol, {k: v[i] for k, v in carried.items()}),
+                            col("slots_after"), col("beds_after"), shortfall)
+        tie = 1.0 - TIE_BREAK * i
+        result.append({c: np.where(binds[i] & (v > 0), np.nan, v / tie) for c, v in mc.items()})
+    return result
 
 
 class _YearSolution:
@@ -773,7 +931,13 @@ def phased_result(model, x, info):
         dist["cost"] = np.bincount(d.p.fac_d, fac["cost"].to_numpy(float), len(dist))
         r.cost = float(fac["cost"].sum())
         per_year[y] = r
-        tables.append(pd.DataFrame(dist.drop(columns="geometry", errors="ignore")).assign(year=y))
+    results = list(per_year.values())
+    for r, mc in zip(results, year_marginal_costs(model, [r.solution for r in results],
+                                                  [r.districts for r in results])):
+        for c, values in mc.items():
+            r.districts[c] = values
+    for y, r in per_year.items():
+        tables.append(pd.DataFrame(r.districts.drop(columns="geometry", errors="ignore")).assign(year=y))
     by_year = pd.concat(tables, ignore_index=True)
     by_year.insert(0, "year", by_year.pop("year"))
     by_year.insert(0, "district_id", by_year.pop("district_id"))

@@ -56,6 +56,9 @@ def solve(scenario, *, model: Model | None = None, warm_start=None):
     if scenario.phased:
         x, info = run_phased(model, warm=previous, keep=keep)
         info.build_seconds = build_s
+        if info.duals is None:  # integer mode or CBC: duals of the LP with the sites of every year fixed
+            info.duals = runner.fixed_site_duals(model, x, run_lp=run_phased if scenario.options.solver == "highs"
+                                                 else None)
         return phased_result(model, x, info)
     if getattr(scenario, "objective", "least_cost") == "equity":
         x, info = runner.run_equity(model)

@@ -114,12 +114,14 @@ def run(model: Model, warm=None, keep=False, start=None, parts=None):
     return x, info
 
 
-def fixed_site_duals(model: Model, x) -> np.ndarray | None:
+def fixed_site_duals(model: Model, x, run_lp=None) -> np.ndarray | None:
     """Row duals of the LP with the site decisions (``open``) fixed at ``x`` (docs/model.md, marginal costs).
 
     For integer plans (and the CBC path, which returns no duals): the other
     decisions are relaxed to continuous values, so the duals price one more
     unit of a target with the chosen sites kept. ``None`` without highspy.
+    ``run_lp(model)``, optional, solves that LP instead of one HiGHS run over
+    its blocks (a phased model: :func:`planner.phased.run_phased`, year by year).
     """
     try:
         import highspy  # noqa: F401
@@ -135,6 +137,8 @@ def fixed_site_duals(model: Model, x) -> np.ndarray | None:
     lower[sites] = upper[sites] = fixed
     relaxed = replace(model, lp=replace(lp, lower=lower, upper=upper, integer=np.zeros_like(lp.integer)))
     try:
+        if run_lp is not None:
+            return run_lp(relaxed)[1].duals
         *_, duals = _run_highs(relaxed, None)
     except PlannerError:
         return None
@@ -192,22 +196,27 @@ def blocks(lp) -> list[tuple[np.ndarray, np.ndarray]]:
     from scipy.sparse.csgraph import connected_components
 
     m, n = lp.shape
-    coo = lp.A.tocoo()
-    graph = sparse.csr_matrix((np.ones(coo.nnz, np.int8), (coo.row, m + coo.col)), shape=(m + n, m + n))
-    k, label = connected_components(graph, directed=False)
+    A = lp.A.tocsc()
+    # The graph's edges are A's columns → their rows, read straight from the CSC arrays (no COO copy, no
+    # sort): node m + j links to rows indices[indptr[j]:indptr[j + 1]]; weak components = undirected ones.
+    graph = sparse.csr_matrix((np.ones(A.nnz, np.int8), A.indices,
+                               np.concatenate([np.zeros(m, A.indptr.dtype), A.indptr])), shape=(m + n, m + n))
+    k, label = connected_components(graph, directed=True, connection="weak")
     if k == 1:
         return [(np.arange(m), np.arange(n))]
     row_label, col_label = label[:m], label[m:]
-    size = np.bincount(row_label[coo.row], minlength=k) + np.bincount(col_label, minlength=k)
+    size = np.bincount(col_label, np.diff(A.indptr) + 1.0, minlength=k)  # nonzeros + columns per piece
     # Largest first: a big piece is a block of its own; small ones fill a block up to the threshold.
+    # (A block closes once it holds BLOCK_NONZEROS: found per block on the running sum, not per piece.)
+    order = np.argsort(-size, kind="stable")
+    total = np.cumsum(size[order])
     block_of = np.empty(k, np.int64)
-    current, filled = 0, 0
-    for c in np.argsort(-size, kind="stable"):
-        if filled >= BLOCK_NONZEROS:
-            current, filled = current + 1, 0
-        block_of[c] = current
-        filled += size[c]
-    n_blocks = current + 1
+    start, n_blocks = 0, 0
+    while start < k:
+        before = total[start - 1] if start else 0.0
+        end = min(max(int(np.searchsorted(total, before + BLOCK_NONZEROS, side="left")), start), k - 1)
+        block_of[order[start:end + 1]] = n_blocks
+        start, n_blocks = end + 1, n_blocks + 1
     rows_by = np.argsort(block_of[row_label], kind="stable")
     cols_by = np.argsort(block_of[col_label], kind="stable")
     row_cut = np.cumsum(np.bincount(block_of[row_label], minlength=n_blocks))[:-1]
@@ -326,6 +335,23 @@ def _integral_relaxation(h, integer):
     for key, value in MIP_OPTIONS.items():
         h.setOptionValue(key, value)
     return x, "optimal", objective, 0.0, duals
+
+
+def basis_codes(statuses) -> np.ndarray:
+    """HiGHS basis statuses (``highspy.HighsBasisStatus`` per column or row) as small integers.
+
+    highspy hands out a new Python object per status: a province's columns over five years held
+    that way were more than a gigabyte; one byte each is what a basis needs.
+    """
+    return np.fromiter((s.value for s in statuses), np.int8, count=len(statuses))
+
+
+def basis_statuses(codes) -> np.ndarray:
+    """The ``highspy.HighsBasisStatus`` of each code of :func:`basis_codes` (the enum's five values, shared)."""
+    import highspy
+
+    table = np.array([highspy.HighsBasisStatus(k) for k in range(5)], object)
+    return table[np.asarray(codes, np.int64)]
 
 
 def _set_basis(h, col_status, row_status) -> None:

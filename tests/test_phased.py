@@ -612,12 +612,18 @@ def test_years_apart_first_then_linked_gives_the_linked_optimum(sc, kids, elderl
     x, info = run_phased(model)
     x_linked, linked = run(model)
     assert info.objective == pytest.approx(linked.objective, rel=1e-7, abs=1e-7)
-    for name in ("add", "conv", "open"):
+    for name in ("add", "aff", "conv", "open"):  # affordable slots carried over (phased._keep_affordable)
         var = model.variables[name]
         states = x[var.positions].reshape(3, -1)
         assert (np.diff(states, axis=0) >= -1e-6).all()
-
-
+    lp = model.lp  # x is feasible for the linked model, and its duals are optimal for it
+    assert (lp.A @ x >= lp.row_lower - 1e-6).all() and (lp.A @ x <= lp.row_upper + 1e-6).all()
+    y = info.duals
+    rhs = np.where(y > 0, lp.row_lower, lp.row_upper)
+    reduced = lp.cost - lp.A.T @ y
+    on, at = y != 0, np.abs(reduced) > 1e-9
+    bound = np.where(reduced > 0, lp.lower, lp.upper)
+    assert float(y[on] @ rhs[on] + reduced[at] @ bound[at]) == pytest.approx(linked.objective, rel=1e-6, abs=1e-6)
 
 
 def test_only_pieces_whose_states_fall_are_linked_and_the_optimum_is_the_linked_one(monkeypatch):

@@ -40,6 +40,33 @@ def test_independent_districts_are_separate_blocks():
     assert np.array_equal(cols, np.arange(model.lp.shape[1]))  # every column in exactly one block
 
 
+@pytest.mark.parametrize("threshold", [0, 1, 7, 40, 10**9])
+def test_blocks_pack_pieces_largest_first_until_a_block_is_full(threshold):
+    """The pieces of a block-diagonal matrix (random sizes) are packed like the greedy rule says: largest
+    first, a block closed once it holds ``BLOCK_NONZEROS`` (nonzeros + columns) or more."""
+    import scipy.sparse as sparse
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(threshold)
+    shapes = [(int(rng.integers(1, 4)), int(rng.integers(1, 6))) for _ in range(40)]
+    A = sparse.block_diag([sparse.csc_matrix(np.ones(s)) for s in shapes], format="csc")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(solve_module, "BLOCK_NONZEROS", threshold)
+        parts = solve_module.blocks(SimpleNamespace(shape=A.shape, A=A))
+    size = np.array([r * c + c for r, c in shapes], float)  # nonzeros + columns of each piece
+    expect, filled = [[]], 0.0
+    for k in np.argsort(-size, kind="stable"):
+        if filled >= threshold and expect[-1]:
+            expect.append([])
+            filled = 0.0
+        expect[-1].append(k)
+        filled += size[k]
+    col_start = np.concatenate([[0], np.cumsum([c for _, c in shapes])])
+    got = [sorted(set(np.searchsorted(col_start, cols, side="right") - 1)) for _, cols in parts]
+    assert got == [sorted(b) for b in expect]
+    assert sorted(np.concatenate([c for _, c in parts])) == list(range(A.shape[1]))
+
+
 def test_a_budget_joins_everything():
     sc = two_towns()
     sc.budget = 100_000
