@@ -62,7 +62,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "not_met": ("未全部达标", "some targets missed"),
     "no_data": ("无数据", "no data"),
     # legends
-    "legend_attainment": ("达标率 %（实际 ÷ 目标）", "Target attainment, % (actual ÷ target)"),
+    "legend_attainment": ("达标率 %（实际 ÷ 目标）", "Attainment, % of target"),
     "legend_access": ("可达覆盖率 %（出行时间内可满足的需求）", "Need served within reach, %"),
     "legend_states": ("机构状态（圆圈大小 = 规划后容量）", "Facility state (circle size = capacity after)"),
     "legend_score": ("可达性 E2SFCA 达标率 %（得分 ÷ 目标）", "Accessibility (E2SFCA), % of target (score ÷ target)"),

@@ -364,15 +364,26 @@ _FORMAT_JS = r"""
   }
   function note(s) { return '<span class="planner-note">' + s + '</span>'; }
   function synth(p) { return p.syn ? '<div class="planner-note">' + T.synthetic_row + '</div>' : ''; }
+  // a cell {span: html} spans the remaining columns: one-figure rows do not widen the "after" column
   function table(rows) {
     return '<table class="planner-table">' + rows.map(function (r) {
-      return '<tr><th>' + r[0] + '</th>' + r.slice(1).map(function (c) { return '<td>' + c + '</td>'; }).join('') + '</tr>';
+      return '<tr><th>' + r[0] + '</th>' + r.slice(1).map(function (c) {
+        return c !== null && typeof c === 'object' ? '<td class="planner-span" colspan="4">' + c.span + '</td>'
+                                                   : '<td>' + c + '</td>';
+      }).join('') + '</tr>';
     }).join('') + '</table>';
+  }
+  // a popup never taller than its map (it scrolls instead): maps differ in height (app, page, fullscreen)
+  function fitHeight(e) {
+    var m = e.popup._map;
+    if (!m) return;
+    var h = Math.max(160, m.getSize().y - 60);
+    if (e.popup.options.maxHeight !== h) { e.popup.options.maxHeight = h; e.popup.update(); }
   }
   function bind(l, tip, pop) {
     l.bindTooltip(tip, { sticky: true, className: 'planner-tip' });
     // keep popups clear of the (expanded) layer control on the right
-    if (pop) { l.bindPopup(pop, { maxWidth: 420, minWidth: 200, autoPanPaddingTopRight: [60, 10] }); }
+    if (pop) { l.bindPopup(pop, { maxWidth: 440, minWidth: 200, autoPanPaddingTopRight: [60, 10] }); l.on('popupopen', fitHeight); }
   }
   var MEASURES = [['measure_slots', 'slots_per_1000', 'target_childcare_per_1000', rate],
                   ['measure_beds', 'beds_per_1000_elderly', 'target_beds_per_1000_elderly', rate],
@@ -404,14 +415,15 @@ _FORMAT_JS = r"""
          rate(v.score_e2sfca_childcare_after), rate(v.target_childcare_per_1000), ''],
         [T.score_e2sfca_beds + ' ' + note(T.unit_score_beds), rate(v.score_e2sfca_beds_before),
          rate(v.score_e2sfca_beds_after), rate(v.target_beds_per_1000_elderly), ''],
-        [T.no_reach_childcare, '', nobody(v.people_without_reach_childcare, v.areas_without_reach_childcare), '', ''],
-        [T.no_reach_beds, '', nobody(v.people_without_reach_beds, v.areas_without_reach_beds), '', ''],
-        [T.population, '', num(v.pop_total), '', ''],
-        [T.pop_60_plus, '', num(v.pop_60_plus), '', '']].concat(v.care_need > 0 ? [
-        [T.care_need_people, '', num(v.care_need), '', ''],
+        [T.no_reach_childcare, { span: nobody(v.people_without_reach_childcare, v.areas_without_reach_childcare) }],
+        [T.no_reach_beds, { span: nobody(v.people_without_reach_beds, v.areas_without_reach_beds) }],
+        [T.population, { span: num(v.pop_total) }],
+        [T.pop_60_plus, { span: num(v.pop_60_plus) }]].concat(v.care_need > 0 ? [
+        [T.care_need_people, { span: num(v.care_need) }],
         [T.care_need_per_person, rate(v.care_beds_per_care_need_before), rate(v.care_beds_per_care_need_after),
-         rate(v.target_care_beds_per_care_need), num(v.shortfall_care_need_beds)]] : []).concat([
-        [T.cost, '', yuan(v.cost), '', '']]);
+         v.target_care_beds_per_care_need > 0 ? rate(v.target_care_beds_per_care_need) : '–',
+         num(v.shortfall_care_need_beds)]] : []).concat([
+        [T.cost, { span: yuan(v.cost) }]]);
       // marginal costs (from the LP duals, computed in Python): one compact line under the table
       var mc = '<div class="planner-note planner-wrap">' + T.mc_title + ': ' + [
         [T.mc_childcare, v.marginal_cost_childcare_per_1000], [T.mc_beds, v.marginal_cost_beds_per_1000_elderly],
@@ -805,15 +817,16 @@ _CSS = """
 .planner-table { border-collapse: collapse; margin-top: 2px; }
 .planner-table { font-size: 11.5px; }
 .planner-table th { text-align: left; font-weight: normal; color: #444; padding: 1px 4px 1px 0; white-space: normal;
-  max-width: 150px; line-height: 1.25; }
+  min-width: 8.5em; max-width: 150px; line-height: 1.25; }
 .planner-table td { text-align: right; padding: 1px 0 1px 6px; white-space: nowrap; }
+.planner-table td.planner-span { text-align: left; white-space: normal; }
 .planner-pop { max-width: 400px; }
 .leaflet-popup-content { overflow-x: auto; }
 .planner-label { background: rgba(255,255,255,0.75); border: none; box-shadow: none; padding: 0 3px;
   font-size: 11px; color: #222; }
 .planner-label::before { display: none; }
 details.planner-fold > summary { cursor: pointer; font-weight: 600; }
-.planner-reasons { margin: 4px 0 0 0; padding-left: 16px; max-width: 320px; white-space: normal; }
+.planner-reasons { margin: 4px 0 0 0; padding-left: 16px; max-width: 320px; white-space: normal; font-size: 12px; }
 .planner-note { color: #777; font-size: 11px; }
 .planner-wrap { max-width: 300px; white-space: normal; margin-top: 3px; }
 .planner-miss { color: #b2182b; }

@@ -217,7 +217,7 @@ def test_level_popup_of_the_html_map_shows_the_marginal_costs_readably(tmp_path,
         box = page.locator(".folium-map").bounding_box()
         page.mouse.click(box["x"] + at[0], box["y"] + at[1])
         pop = page.locator(".leaflet-popup-content").last
-        pop.wait_for(state="visible", timeout=10_000)
+        pop.wait_for(state="visible", timeout=30_000)
         text = pop.inner_text()
         assert text.startswith("P1市") and words in text, text
         label = pop.locator("th").first

@@ -399,7 +399,7 @@ def test_voila_dashboard_shows_the_app_and_its_map(tmp_path):
                 # a district popup fits its card
                 page.locator(".planner-live path.planner-district").nth(3).click(force=True)
                 pop = page.locator(".leaflet-popup-content").first
-                pop.wait_for(state="visible", timeout=10_000)
+                pop.wait_for(state="visible", timeout=30_000)
                 fits = pop.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
                 assert fits, pop.evaluate("e => [e.scrollWidth, e.clientWidth]")
                 # the sandbox: /etc/passwd is refused; Export offers downloads

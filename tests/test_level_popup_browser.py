@@ -67,7 +67,7 @@ def test_level_popup_shows_the_prefectures_rollup_and_follows_a_slider(tmp_path)
                 name = page.locator(".planner-live .planner-level-name span", has_text=PREFECTURE)
                 name.click()
                 pop_el = _popup(page)
-                pop_el.wait_for(state="visible", timeout=10_000)
+                pop_el.wait_for(state="visible", timeout=60_000)  # a loaded machine delays the click's round trip
                 before = pop_el.inner_text()
                 # the prefecture's name and its roll-up figures
                 assert before.startswith(PREFECTURE), before

@@ -454,7 +454,7 @@ def test_english_labels(tiny, tmp_path):
         _expand(page)
         assert page.locator(".leaflet-control-layers-base input:checked + span").inner_text().strip() == \
             "Elderly-care beds per 1,000 aged 60+ (before)"
-        assert "Target attainment" in page.locator(".legend").inner_text()
+        assert "Attainment, % of target" in page.locator(".legend").inner_text()
         assert "newly opened" in page.locator(".planner-legend").inner_text()
         assert "some targets cannot be met" in page.locator(".planner-box").inner_text()
         page.locator("path.planner-state-opened").click(force=True)
@@ -701,3 +701,30 @@ def test_popup_numbers_go_at_the_precision_the_popups_show():
     assert display_round("cost", [818653.4]).tolist() == [818653.0]
     assert display_round("marginal_cost_affordable_share", [12.5]).tolist() == [12.0]  # half to even
     assert np.isnan(display_round("shortfall_slots", [np.nan])[0])
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_district_popup_fits_a_short_map_and_scrolls(tiny, tmp_path, lang):
+    """A popup is never taller than its map (it scrolls), labels keep a readable width, and one-figure
+    rows (residents, cost) span the table instead of widening the "after" column."""
+    require_chromium()
+    path = tiny.to_html(tmp_path / "map.html", lang=lang)
+    with offline_page(path, width=1280, height=420) as run:
+        page = run.page
+        d2 = page.locator("path.planner-district").nth(1)
+        box = d2.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9)
+        content = page.locator(".leaflet-popup-content")
+        content.wait_for()
+        page.wait_for_timeout(300)
+        map_h = page.locator(".leaflet-container").bounding_box()["height"]
+        pop_h = page.locator(".leaflet-popup").bounding_box()["height"]
+        assert pop_h <= map_h, (pop_h, map_h)
+        assert content.evaluate("e => e.scrollHeight > e.clientHeight")       # the rest is a scroll away
+        font = content.locator(".planner-table").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        widths = content.locator(".planner-table th").evaluate_all("ths => ths.map(t => t.getBoundingClientRect().width)")
+        assert min(w for w in widths if w > 0) >= 8 * font, widths
+        spans = content.locator("td.planner-span")
+        assert spans.count() >= 3                                               # residents, aged 60+, cost
+        assert run.blocked == [] and run.errors == [] and run.dialogs == []

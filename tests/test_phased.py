@@ -551,7 +551,7 @@ def test_the_year_selector_switches_maps_offline(two_district_plan, tmp_path):
         page.click("#planner-years button[data-year='2027']")
         assert shown() == ["2027"]
         frame = page.frame_locator("iframe[data-year='2027']")
-        frame.locator(".planner-title").wait_for(timeout=10_000)
+        frame.locator(".planner-title").wait_for(timeout=30_000)
         assert "2027" in frame.locator(".planner-title").inner_text()
         assert frame.locator(".leaflet-marker-pane *, .leaflet-overlay-pane path").count() > 0
         page.screenshot(path=str(tmp_path / "years.png"))
