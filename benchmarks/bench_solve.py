@@ -1170,14 +1170,16 @@ def _step(size, prev, key):
 
 def _second_thread_note(lad) -> str:
     """Where the second thread lost time, and the machine was loaded: say why."""
-    lost = [s for s in lad if (_step(s, "split_1", "split_2") or 1.0) < 1.0
-            and max(s["phases"]["ladder"]["load_before"], s["phases"]["ladder"]["load_after"]) > 1.8]
+    def load(s):  # the ladder phase's higher 1-min load average (0 where the phase was not recorded)
+        p = s.get("phases", {}).get("ladder")
+        return max(p["load_before"], p["load_after"]) if p else 0.0
+
+    lost = [s for s in lad if (_step(s, "split_1", "split_2") or 1.0) < 1.0 and load(s) > 1.8]
     if not lost:
         return ""
-    return ("The second thread lost time at " + ", ".join(
-        f"{s['size']} (1-min load {max(s['phases']['ladder']['load_before'], s['phases']['ladder']['load_after']):.1f})"
-        for s in lost) + ": with other jobs on both cores there was no free core for it, so this step "
-        "measures contention, not what two free cores give. ")
+    return ("The second thread lost time at " + ", ".join(f"{s['size']} (1-min load {load(s):.1f})" for s in lost)
+            + ": with other jobs on both cores there was no free core for it, so this step measures contention, "
+            "not what two free cores give. ")
 
 
 def interpretation(data) -> list[str]:

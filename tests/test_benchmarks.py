@@ -223,6 +223,11 @@ def test_writers_produce_expected_sections(tiny, bench, experiments, tiny_sc, tm
                     "Merging areas", "## 3. Warm starts", "## 6. Dask fan-out", "## 7. Memory",
                     "## 8. What the numbers mean"):
         assert heading in md, heading
+    # a second thread that lost time is blamed on contention only where the ladder ran on a loaded machine
+    slower = {"size": "x", "ladder": {"rows": {"split_1": {"seconds": 1.0}, "split_2": {"seconds": 2.0}}}}
+    assert bench._second_thread_note([slower]) == ""
+    loaded_phase = {"ladder": {"load_before": 4.0, "load_after": 3.0}}
+    assert "x (1-min load 4.0)" in bench._second_thread_note([{**slower, "phases": loaded_phase}])
     # spopt is not in a default run: section 5 says it is superseded and where the comparison lives
     assert "## 5. PySAL spopt (superseded, not run)" in md and "bench_mclp.py" in md
     for label in ("areas × sites", "ratio build", "ratio solve", "objective rel. diff", "+ presolve off",
