@@ -135,7 +135,7 @@ def test_warm_start_path_equals_cold(experiments, small_sc):
     assert small_sc.targets.childcare_per_1000 == planner.Targets().childcare_per_1000  # the input is untouched
 
 
-def test_slider_to_map_breakdown(experiments, tiny_sc):
+def test_slider_to_map_breakdown(bench, experiments, tiny_sc):
     s = experiments.slider_to_map(tiny_sc, experiments.MOVES[:1], profile_top=5, log=lambda s: None)
     row = s["moves"][0]
     assert row["warm"] and row["html_mb"] > 0
@@ -143,6 +143,9 @@ def test_slider_to_map_breakdown(experiments, tiny_sc):
         assert key in s["median"]
     prof = s["profile"]
     assert prof["top_own"] and any(e["where"].startswith("planner/maps.py") for e in prof["top_planner_cumulative"])
+    # the app shows a live map now: the section must say so and send the reader to the browser benchmark
+    text = "\n".join(bench.section_map([{"size": "tiny", "map": s, "instance": {"n_areas": 40, "n_sites": 15}}]))
+    assert "the app's old map path" in text and "widgets/livemap.py" in text and "bench_browser.py" in text
 
 
 def test_spopt_comparison_equal_objectives(tiny_sc):
@@ -220,6 +223,13 @@ def test_writers_produce_expected_sections(tiny, bench, experiments, tiny_sc, tm
                     "Merging areas", "## 3. Warm starts", "## 6. Dask fan-out", "## 7. Memory",
                     "## 8. What the numbers mean"):
         assert heading in md, heading
+    # a second thread that lost time is blamed on contention only where the ladder ran on a loaded machine
+    slower = {"size": "x", "ladder": {"rows": {"split_1": {"seconds": 1.0}, "split_2": {"seconds": 2.0}}}}
+    assert bench._second_thread_note([slower]) == ""
+    loaded_phase = {"ladder": {"load_before": 4.0, "load_after": 3.0}}
+    assert "x (1-min load 4.0)" in bench._second_thread_note([{**slower, "phases": loaded_phase}])
+    # spopt is not in a default run: section 5 says it is superseded and where the comparison lives
+    assert "## 5. PySAL spopt (superseded, not run)" in md and "bench_mclp.py" in md
     for label in ("areas × sites", "ratio build", "ratio solve", "objective rel. diff", "+ presolve off",
                   "engine default", "IPM instead of simplex", "areas that see the same sites merged", "speed-up",
                   "build overhead"):
