@@ -793,8 +793,8 @@ def year_marginal_costs(model, sols: list, districts: list) -> list[dict]:
     serves it, and never more than that otherwise. A year with a shortfall ends the chain (the unit
     would close a shortfall there: a saving, not a cost). Yuan = ỹ_i · (∂ right-hand side/∂ target of
     year i) · scale / cost weight, in present value: yuan spent in year s count w_s = 1/(1+r)^(s − first
-    year). Year i's ``TIE_BREAK`` factor is divided out (exact where the unit is paid for in year i;
-    within TIE_BREAK per year of the yuan moved otherwise). Budget mode: NaN where a value is positive
+    year). The ``TIE_BREAK`` in the solver's weights is taken out exactly: the carried sum is priced
+    over the years the unit is held with the discount alone (:func:`_untie`). Budget mode: NaN where a value is positive
     and the budget row of year i or of a later year binds.
 
     ``sols``: each year's :class:`_YearSolution`; ``districts``: each year's district table
