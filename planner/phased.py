@@ -56,6 +56,7 @@ from . import targets as T
 from .formulation import SHORTFALL_BLOCKS, SHORTFALL_PRICE
 from .lp import LinearProblem, lazy_index
 from .phasing import budget_by_year, discount_weights
+from .schema import DISTRICT_SHORTFALL_COLUMNS
 
 TIE_BREAK = 1e-3  # relative weight lost per year: build when needed, not earlier, if cost is equal (less
 #                    degenerate than 1e-4: about a quarter faster on 10,000 areas × 5 years)
@@ -837,8 +838,7 @@ def year_marginal_costs(model, sols: list, districts: list) -> list[dict]:
     result = []
     for i, (sol, t) in enumerate(zip(sols, districts)):
         col = lambda c: t[c].to_numpy(float)  # noqa: E731
-        shortfall = {"slots": col("shortfall_slots"), "affordable": col("shortfall_affordable"),
-                     "beds": col("shortfall_beds"), "care": col("shortfall_care_beds")}
+        shortfall = {k: col(c) for k, c in DISTRICT_SHORTFALL_COLUMNS.items()}
         mc = marginal_costs(year_data(d, i, with_area_pop=True), _Carried(sol, {k: v[i] for k, v in carried.items()}),
                             col("slots_after"), col("beds_after"), shortfall)
         result.append({c: np.where(binds[i] & (v > 0), np.nan, v) for c, v in mc.items()})
