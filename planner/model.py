@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._labels import positions
 from .access import Pairs, reach_pairs
 from .targets import required
 
@@ -165,11 +166,10 @@ def prepare(scenario) -> Prepared:
     """Arrays from a validated scenario (no model yet)."""
     a, f, d = scenario.areas, scenario.facilities, scenario.districts
     ids = d["district_id"].to_numpy(object)
-    pos = pd.Index(ids)
-    area_d = pos.get_indexer(a["district_id"])
-    fac_d = pos.get_indexer(f["district_id"])
+    area_d = positions(ids, a["district_id"])
+    fac_d = positions(ids, f["district_id"])
     t = scenario.district_targets()
-    child = (f["kind"] == "childcare").to_numpy()
+    child = f["kind"].to_numpy(object) == "childcare"
     cand = f["candidate"].to_numpy(bool)
     force = f["force"].to_numpy(object) if "force" in f.columns else np.full(len(f), "", object)
     closed = force == "closed"  # never opened, expanded or converted (DESIGN.md Contract v2)
