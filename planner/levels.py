@@ -512,7 +512,7 @@ class LevelData:
     @property
     def care_need(self) -> bool:
         """Whether any row asks for care-oriented beds per assessed person."""
-        return bool((self.leaf_targets["care_beds_per_care_need"] > 0).any()) or any(
+        return bool((self.leaf_targets["care_beds_per_care_need"].to_numpy(float) > 0).any()) or any(
             (g.value > 0).any() for n, g in self.aggregates.items() if n == "care_beds_per_care_need")
 
     def group_ids(self, groups: TargetGroups) -> np.ndarray:

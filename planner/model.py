@@ -383,15 +383,16 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
              "sf_beds": np.ones(n_d), "sf_care": share_price(t["care_bed_share"].to_numpy(float)),
              # equal prices per area: what makes merging areas exact
              "sf_acc_c": np.ones(groups["c"].n), "sf_acc_e": np.ones(groups["e"].n)}
+    area_pop = {c: a[c].to_numpy(float) for c in ("pop_total", "pop_60_plus")}  # each column read once
     data = F.ModelData(
         p=p, groups=groups, **labels_and_sites(scenario, p),
         scale=scale, cost_weight=cost_weight, price=price,
-        pop=np.bincount(p.area_d, a["pop_total"].to_numpy(float), n_d),
-        elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d),
+        pop=np.bincount(p.area_d, area_pop["pop_total"], n_d),
+        elderly=np.bincount(p.area_d, area_pop["pop_60_plus"], n_d),
         care_need=np.bincount(p.area_d, a["pop_care_need"].to_numpy(float), n_d) if "pop_care_need" in a
         else np.zeros(n_d),
         levels=levels, budget_mode=budget_mode, objective=getattr(scenario, "objective", "least_cost"),
-        area_pop={c: a[c].to_numpy(float) for c in ("pop_total", "pop_60_plus")},
+        area_pop=area_pop,
         children=np.bincount(p.area_d, np.nan_to_num(a["pop_0_2"].to_numpy(float)), n_d))
 
     # exact tightening for branch-and-bound (docs/model.md, "Exact integer sites"). Its bounds, dominance
