@@ -267,3 +267,56 @@ def test_level_data_follows_the_districts_and_the_targets():
         [{"district_id": "C1", "name": "C1", "childcare_per_1000": 2.0}, {"district_id": "C2", "name": "C2"}]))
     got = levels.level_data(flat)
     assert got.tree.ids.tolist() == ["C1", "C2"] and got.leaf_targets["childcare_per_1000"].tolist() == [2.0, 4.5]
+
+
+# ---------------------------------------------------------------- map point layers
+
+from planner import maps  # noqa: E402
+
+text = st.text(alphabet=st.characters(codec="utf-8"), max_size=8) | st.sampled_from(
+    [maps._CUT, '"', "\\", "</script>", ",", '","', "\u2028", "区县"])
+number = st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False, width=64) | st.none()
+prop = st.fixed_dictionaries({"n": text, "d": st.integers(-1, 50), "c": st.lists(st.integers(0, 4), max_size=4),
+                              "v": st.lists(number, max_size=5)},
+                             optional={"syn": st.just(1), "style": st.fixed_dictionaries({"radius": number}),
+                                       "why": st.lists(text, max_size=3)})
+
+
+@settings_
+@given(st.lists(st.tuples(st.floats(-180, 180), st.floats(-90, 90)), max_size=12).flatmap(
+    lambda xy: st.tuples(st.just(xy), st.lists(prop, min_size=len(xy), max_size=len(xy)))))
+def test_point_layer_text_is_what_the_feature_dicts_give(case):
+    xy, props = case
+    xy = np.round(np.array(xy, float).reshape(-1, 2), 6)
+    assert maps._points_json(xy, props) == maps._json(maps._points(xy, props))
+
+
+def test_point_layer_keeps_the_cut_text_and_refuses_nan_like_json():
+    xy = np.array([[112.5, 37.8], [112.6, -0.0]])
+    props = [{"n": "a", "why": ["x", maps._CUT, "y"]}, {"n": maps._CUT}]  # the cut's text inside a property
+    assert maps._points_json(xy, props) == maps._json(maps._points(xy, props))
+    assert '"why":["x","\\u0000planner-feature\\u0000","y"]' in maps._points_json(xy, props)
+    with pytest.raises(ValueError):
+        maps._points_json(np.array([[np.nan, 37.8]]), [{"n": "a"}])
+
+
+def test_map_file_is_byte_identical_to_the_feature_dict_path(monkeypatch):
+    import re
+
+    rng = np.random.default_rng(5)
+    areas = [area(f"a{i}", f"D{i % 3}", pop=4_000, pop60=900, lon=112.5 + rng.uniform(0, .05),
+                  lat=37.8 + rng.uniform(0, .05)) | {"name": f'小区 "{i}" <b>'} for i in range(30)]
+    facs = ([childcare(f"c{i}", f"D{i % 3}", slots=20, max_add=60, cost=9_000, lon=112.5 + .01 * i, lat=37.81)
+             for i in range(6)]
+            + [eldercare(f"e{i}", f"D{i % 3}", beds=50, care=20, max_add=100, cost=50_000, lon=112.52, lat=37.8 + .01 * i)
+               for i in range(6)]
+            + [childcare("k1", "D1", candidate=True, cost=9_000, fixed=1e5, max_size=80, lon=112.53, lat=37.83)])
+    res = planner.solve(planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs)))
+    ids = lambda doc: re.sub(r"_[0-9a-f]{32}", "_ID", doc)  # noqa: E731  (folium's random element names)
+    for lang in ("zh", "en"):
+        new = maps.map_html(res, lang=lang)
+        assert "小区 &quot;3&quot; &lt;b&gt;" in new  # user text escaped
+        with monkeypatch.context() as m:
+            m.setattr(maps, "_points_json", lambda xy, props: maps._json(maps._points(xy, props)))
+            old = maps.map_html(res, lang=lang)
+        assert ids(new) == ids(old)
