@@ -363,10 +363,9 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
     n_a = len(p.area_d)
     make = AreaGroups.from_pairs if merge_areas else (lambda pairs, n, _d: AreaGroups.identity(pairs, n))
     groups = {s: make(pairs, n_a, p.area_d) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
-    f, a = scenario.facilities, scenario.areas
-    fixed = f["fixed_cost"].to_numpy(float)
-    min_size = f["min_size"].to_numpy(float)
-    scale = cost_scale(p, fixed, min_size)
+    a = scenario.areas
+    sites = labels_and_sites(scenario, p)
+    scale = cost_scale(p, sites["fixed"], sites["min_size"])
     budget_mode = p.budget is not None
     # In budget mode shortfall comes first; cost only breaks ties (whole budget < one unit).
     cost_weight = 1.0 if not budget_mode else min(1.0, 1.0 / max(p.budget / scale, 1e-12))
@@ -385,7 +384,7 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
              "sf_acc_c": np.ones(groups["c"].n), "sf_acc_e": np.ones(groups["e"].n)}
     area_pop = {c: a[c].to_numpy(float) for c in ("pop_total", "pop_60_plus")}  # each column read once
     data = F.ModelData(
-        p=p, groups=groups, **labels_and_sites(scenario, p),
+        p=p, groups=groups, **sites,
         scale=scale, cost_weight=cost_weight, price=price,
         pop=np.bincount(p.area_d, area_pop["pop_total"], n_d),
         elderly=np.bincount(p.area_d, area_pop["pop_60_plus"], n_d),
