@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ._labels import positions
+
 EARTH_RADIUS_KM = 6371.0088
 
 
@@ -181,7 +183,7 @@ def area_rules(scenario, service: str):
     minutes = np.where(urban, default if min_u is None else min_u, default if min_r is None else min_r)
     d = scenario.districts
     if "access_minutes" in d.columns:
-        area_d = pd.Index(d["district_id"]).get_indexer(scenario.areas["district_id"])
+        area_d = positions(d["district_id"], scenario.areas["district_id"])
         override = d["access_minutes"].to_numpy(float)[area_d]
         minutes = np.where(np.isnan(override), minutes, override)
     return mode, minutes
