@@ -300,6 +300,18 @@ def _target_names() -> list:
     return [c.name for c in TARGET_COLUMNS]
 
 
+def leaf_own_or_ancestor(scenario, name: str) -> np.ndarray:
+    """Each leaf's own ``name`` column, else its nearest ancestor's; NaN where no row in the chain sets it.
+
+    The reach rules' inheritance (``access_minutes``, ``access_share``) before the scenario-wide
+    default is applied, so callers can put their own precedence in between (the reach rule's minutes).
+    """
+    tree = Tree.from_scenario(scenario)
+    own = own_values(scenario, tree, name)
+    v = own[:tree.n_leaves]
+    return np.where(np.isnan(v), _nearest_ancestor_value(tree, own), v) if np.isnan(v).any() else v
+
+
 def _nearest_ancestor_value(tree: Tree, own: np.ndarray) -> np.ndarray:
     pos = tree.parent_pos
     nl = tree.n_leaves
