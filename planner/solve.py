@@ -174,8 +174,7 @@ RELAXATION_PRESOLVE_NONZEROS = 5_000
 # feasibility jump heuristic can only find plans of the all-shortfall kind, and the root
 # reduced-cost sub-MIP duplicates the search on the maximal-coverage rows. Both off: the
 # 3,000 × 600 MCLP's branch-and-bound 0.32 → 0.19 s, another seed with p = 40 7.8 → 3.6 s, the
-# Shanxi integer demo 3.80 / 3.82 s (308 candidates), 7.4 → 6.8 s (2,179) in alternating runs; same proven
-# optima (benchmarks/RESULTS.md).
+# Shanxi integer demo unchanged within its noise; same proven optima (benchmarks/RESULTS.md).
 # (An option a highspy release does not know is refused without effect.)
 MIP_OPTIONS = {"mip_heuristic_run_feasibility_jump": False, "mip_heuristic_run_root_reduced_cost": False}
 BLOCK_NONZEROS = 20_000  # independent pieces smaller than this are solved together

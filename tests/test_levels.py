@@ -320,3 +320,17 @@ def test_level_features_are_refused_in_a_phased_plan_not_ignored():
     one = planner.load_demo("shanxi_2026_2030", prefecture="阳泉").for_year(2027)
     one.target_level = "prefecture"
     assert planner.solve(one).rollup("prefecture")["name"].tolist() == ["阳泉市"]
+
+
+def test_reach_search_uses_the_inherited_minutes():
+    """A prefecture's access_minutes reach its counties' areas in the reach search itself, not only in the
+    targets table; a county's own value wins, and a county with none in its chain keeps the default."""
+    from planner.access import area_rules
+
+    d = tree_rows(*THREE)
+    d["access_minutes"] = [np.nan, 10.0, np.nan, np.nan, 20.0, np.nan]
+    areas = [area(f"a{i}", c) for i, c in enumerate(("C1", "C2", "C3", "C1"))]
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame([childcare("f1", "C1")]), d)
+    for service in ("childcare", "eldercare"):
+        _, minutes = area_rules(sc, service)
+        assert list(minutes) == [10.0, 20.0, sc.targets.access_minutes, 10.0]
