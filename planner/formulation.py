@@ -835,5 +835,6 @@ def _per_1000_binds(d: ModelData) -> np.ndarray:
     if d.children is None or "childcare_per_child" not in t:
         return np.ones(d.p.n_districts)
     per_1000 = T.required(d.leaf_target("childcare_per_1000"), d.pop)
-    per_child = t["childcare_per_child"].to_numpy(float) * d.children
-    return (per_1000 >= per_child).astype(float)
+    need = T.required_slots(d.leaf_target("childcare_per_1000"), d.pop, t["childcare_per_child"].to_numpy(float),
+                            d.children)
+    return (per_1000 >= need).astype(float)

@@ -420,11 +420,14 @@ def _rollup_marginal_costs(out, leaf_table, tree: Tree, members, aggregates) -> 
     target by one unit at the optimal plan.
 
     A row with its own aggregate target: that target's marginal cost
-    (``aggregates["marginal_cost"]``). A row without: the targets that govern
-    its leaves all raised by one unit, i.e. the sum of the marginal costs of
-    the largest aggregates inside it that carry the target and of its leaves
-    outside those (a derivative adds up over the targets raised). NaN when
-    any of them is NaN (out of reach).
+    (``aggregates["marginal_cost"]``). A row without: every target inside it
+    raised by one unit, i.e. the sum of the marginal costs of all aggregates
+    whose leaves all lie inside it (nested ones too) and of all its leaves (a
+    derivative adds up over the targets raised; each area group's reach term
+    is in one of them only). Aggregates with the same leaves (a province with
+    one prefecture) are different rows of the model: their duals may split the
+    cost between them in any proportion, and only their sum is the cost of
+    raising both. NaN when any of them is NaN (out of reach).
     """
     # the district table's columns (planner.formulation.MARGINAL_COST_COLUMNS): marginal_cost_<target>
     cols = [(c.removeprefix("marginal_cost_"), c) for c in leaf_table.columns if c.startswith("marginal_cost_")]
@@ -434,33 +437,29 @@ def _rollup_marginal_costs(out, leaf_table, tree: Tree, members, aggregates) -> 
     ids = pd.Index(out["district_id"].astype(str))
     tree_pos = pd.Index(pd.Series(tree.ids).astype(str))
     at = out.columns.get_loc("cost") + 1 if "cost" in out.columns else len(out.columns)
+
+    def add_up(M, values):  # Σ over the columns M marks, NaN if any marked value is NaN
+        bad = np.isnan(values)
+        total = M @ np.where(bad, 0.0, values)
+        return np.where(M @ bad.astype(float) > 0, np.nan, total)
+
     for k, (name, col) in enumerate(cols):
-        leaf_mc = leaf_table[col].to_numpy(float)
-        value = np.full(len(out), np.nan)
+        value = add_up(R, leaf_table[col].to_numpy(float))
         rows = (aggregates[aggregates["target"] == name]
                 if aggregates is not None and len(aggregates) and "marginal_cost" in aggregates else None)
-        if rows is None or not len(rows):
-            gid, gmc, G = [], np.zeros(0), sp.csr_matrix((0, tree.n_leaves))
-        else:
+        if rows is not None and len(rows):
             gid = rows["district_id"].astype(str).tolist()
             gmc = rows["marginal_cost"].to_numpy(float)
             pos = tree_pos.get_indexer(gid)
             G = sp.vstack([sp.csr_matrix(np.ones((1, tree.n_leaves))) if i < 0 else tree.members[i].astype(float)
                            for i in pos], format="csr")
-        size = np.asarray(G.sum(axis=1)).ravel()
-        inside = (R @ G.T).toarray() if len(gid) else np.zeros((len(out), 0))
-        own = {g: j for j, g in enumerate(gid)}
-        for i, rid in enumerate(ids):
-            if rid in own:
-                value[i] = gmc[own[rid]]
-                continue
-            within = np.flatnonzero((inside[i] >= size - 0.5) & (size > 0))
-            # the largest: not inside another aggregate that is itself inside this row
-            top = [j for j in within if not any(size[o] > size[j] and (G[o].multiply(G[j]).sum() >= size[j] - 0.5)
-                                                 for o in within if o != j)]
-            covered = np.asarray(G[top].sum(axis=0)).ravel() > 0 if top else np.zeros(tree.n_leaves, bool)
-            leaves = R[i].toarray().ravel() > 0
-            value[i] = gmc[top].sum() + leaf_mc[leaves & ~covered].sum()
+            size = np.asarray(G.sum(axis=1)).ravel()
+            shared = (R @ G.T).tocoo()  # leaves each row shares with each aggregate
+            whole = (shared.data >= size[shared.col] - 0.5) & (size[shared.col] > 0)
+            inside = sp.csr_matrix((np.ones(whole.sum()), (shared.row[whole], shared.col[whole])), shape=shared.shape)
+            value = np.where(np.isnan(value), np.nan, value + add_up(inside, gmc))
+            own = ids.get_indexer(gid)  # a row with its own target: that target's marginal cost
+            value[own[own >= 0]] = gmc[own >= 0]
         out.insert(min(at + k, len(out.columns)), col, value)
 
 

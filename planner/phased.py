@@ -56,6 +56,7 @@ from . import targets as T
 from .formulation import SHORTFALL_BLOCKS, SHORTFALL_PRICE
 from .lp import LinearProblem, lazy_index
 from .phasing import budget_by_year, discount_weights
+from .schema import DISTRICT_SHORTFALL_COLUMNS
 
 TIE_BREAK = 1e-3  # relative weight lost per year: build when needed, not earlier, if cost is equal (less
 #                    degenerate than 1e-4: about a quarter faster on 10,000 areas × 5 years)
@@ -793,8 +794,8 @@ def year_marginal_costs(model, sols: list, districts: list) -> list[dict]:
     serves it, and never more than that otherwise. A year with a shortfall ends the chain (the unit
     would close a shortfall there: a saving, not a cost). Yuan = ỹ_i · (∂ right-hand side/∂ target of
     year i) · scale / cost weight, in present value: yuan spent in year s count w_s = 1/(1+r)^(s − first
-    year). Year i's ``TIE_BREAK`` factor is divided out (exact where the unit is paid for in year i;
-    within TIE_BREAK per year of the yuan moved otherwise). Budget mode: NaN where a value is positive
+    year). The ``TIE_BREAK`` in the solver's weights is taken out exactly: the carried sum is priced
+    over the years the unit is held with the discount alone (:func:`_untie`). Budget mode: NaN where a value is positive
     and the budget row of year i or of a later year binds.
 
     ``sols``: each year's :class:`_YearSolution`; ``districts``: each year's district table
@@ -808,22 +809,28 @@ def year_marginal_costs(model, sols: list, districts: list) -> list[dict]:
         return [{c: np.full(len(t), np.nan) for c in MARGINAL_COST_COLUMNS} for t in districts]
     dual = {row: np.stack([s.dual_array(row) for s in sols]) for row in CHAIN_ROWS}
     group_d = {name: year_data(d, 0).group_district(name) for name in ("c", "e")}
+    rho = _operating_ratio(d)
     carried = {}
     for row, (sf, cap_col) in CHAIN_ROWS.items():
         cap = np.stack([t[cap_col].to_numpy(float) for t in districts])  # n_years × n_districts
+        ratio = rho["c" if row in ("slots", "affordable", "access_c") else "e"]
         if row.startswith("access_"):
             cap = cap[:, group_d[row[-1]]]  # each area group follows its district's capacity
+            ratio = ratio[group_d[row[-1]]]
         y = dual[row]
         priced = y < 0.5 * SHORTFALL_PRICE * d.price[sf]  # not a shortfall's price
         out = y.copy()
+        end = np.full(y.shape, n_y)  # s*: the year the carried unit stops counting (n_y: kept to the end)
         for i in range(n_y - 1):
             alive = (y[i] > 1e-12) & priced[i]
             for s in range(i + 1, n_y):
                 alive &= (cap[s] <= cap[i] + 1e-6 * np.maximum(1.0, np.abs(cap[i]))) & priced[s]
+                end[i] = np.where(alive | (end[i] < n_y), end[i], s)
                 if not alive.any():
                     break
                 out[i] += np.where(alive, y[s], 0.0)
-        carried[row] = out
+            end[i] = np.where(y[i] > 1e-12, end[i], i + 1)
+        carried[row] = np.where(priced, out * _untie(d.weights, end, ratio), out)
     binds = np.zeros(n_y, bool)
     if d.budget is not None and "budget" in model.problem.constraints:
         b = np.abs(sols[0].duals[model.problem.constraints["budget"].positions]) > 1e-9
@@ -831,13 +838,43 @@ def year_marginal_costs(model, sols: list, districts: list) -> list[dict]:
     result = []
     for i, (sol, t) in enumerate(zip(sols, districts)):
         col = lambda c: t[c].to_numpy(float)  # noqa: E731
-        shortfall = {"slots": col("shortfall_slots"), "affordable": col("shortfall_affordable"),
-                     "beds": col("shortfall_beds"), "care": col("shortfall_care_beds")}
+        shortfall = {k: col(c) for k, c in DISTRICT_SHORTFALL_COLUMNS.items()}
         mc = marginal_costs(year_data(d, i, with_area_pop=True), _Carried(sol, {k: v[i] for k, v in carried.items()}),
                             col("slots_after"), col("beds_after"), shortfall)
-        tie = 1.0 - TIE_BREAK * i
-        result.append({c: np.where(binds[i] & (v > 0), np.nan, v / tie) for c, v in mc.items()})
+        result.append({c: np.where(binds[i] & (v > 0), np.nan, v) for c, v in mc.items()})
     return result
+
+
+def _operating_ratio(d: PhasedData) -> dict:
+    """Per kind ("c" childcare, "e" eldercare): ρ = operating cost ÷ yuan per added unit of each
+    district's facilities of that kind that may grow (their mean where they differ)."""
+    p, n_d = d.p, len(d.p.district_ids)
+    out = {}
+    for kind, fac in (("c", d.C), ("e", d.E)):
+        grows = fac[p.cost_unit[fac] > 0]
+        count = np.bincount(p.fac_d[grows], minlength=n_d)
+        out[kind] = np.bincount(p.fac_d[grows], d.op_cost[grows] / p.cost_unit[grows], n_d) / np.maximum(count, 1)
+    return out
+
+
+def _untie(weights, end, rho) -> np.ndarray:
+    """Factors (n_years × n) turning a carried dual into the same cost without the tie-break.
+
+    A unit added in year i and held until year e (e = n_years: to the end) costs, in the objective,
+    yuan · (w_i − w_e) + op · Σ_{s=i+1…e} w_s (capital telescoped, operating cost paid the year after;
+    w_{n_years} = 0) with w the solver's weights (discount × tie-break). Priced with the discount δ
+    alone it costs the same with δ for w: the factor is the ratio, exact where the district's facilities
+    share one ρ = op / yuan (e.g. none has an operating cost)."""
+    w = np.asarray(weights, float)
+    n_y = len(w)
+    delta = w / (1.0 - TIE_BREAK * np.arange(n_y))  # the discount-only weights
+    w_ext, delta_ext = np.append(w, 0.0), np.append(delta, 0.0)
+    cum_w, cum_delta = np.concatenate([[0.0], np.cumsum(w_ext)]), np.concatenate([[0.0], np.cumsum(delta_ext)])
+    i = np.arange(n_y)[:, None]
+    rho = np.asarray(rho, float)[None, :]
+    held_w = w_ext[i] - w_ext[end] + rho * (cum_w[end + 1] - cum_w[i + 1])
+    held_delta = delta_ext[i] - delta_ext[end] + rho * (cum_delta[end + 1] - cum_delta[i + 1])
+    return held_delta / held_w
 
 
 class _YearSolution:

@@ -15,11 +15,9 @@ from . import i18n
 from . import targets as T
 from ._errors import PlannerError
 from .phasing import budget_by_year
+from .schema import SHORTFALL_COLUMNS
 
 
-SHORTFALL_COLUMNS = {"slots": "shortfall_slots", "affordable": "shortfall_affordable", "beds": "shortfall_beds",
-                     "care": "shortfall_care_beds", "access_childcare": "shortfall_access_childcare",
-                     "access_beds": "shortfall_access_beds"}
 
 
 def _require_phased(res):

@@ -11,6 +11,7 @@ import geopandas as gpd
 
 from . import i18n, targets
 from .access import max_served
+from .schema import DISTRICT_SHORTFALL_COLUMNS
 
 TOL = 1e-3  # slots/beds: shortfalls below this are solver round-off, not a shortfall
 
@@ -694,8 +695,7 @@ def _marginal_costs(out: dict, model, sol) -> dict:
     if sol is None or sol.duals is None or model.data is None or getattr(model.data, "area_pop", None) is None:
         return {c: np.full(n, np.nan) for c in MARGINAL_COST_COLUMNS}
     col = lambda c: np.asarray(out[c], float)  # noqa: E731
-    shortfall = {"slots": col("shortfall_slots"), "affordable": col("shortfall_affordable"),
-                 "beds": col("shortfall_beds"), "care": col("shortfall_care_beds")}
+    shortfall = {k: col(c) for k, c in DISTRICT_SHORTFALL_COLUMNS.items()}
     mc = marginal_costs(model.data, sol, col("slots_after"), col("beds_after"), shortfall)
     return {c: np.asarray(mc[c], float) for c in MARGINAL_COST_COLUMNS}
 
@@ -738,8 +738,7 @@ def _reasons(p, ar, out, status) -> list[str]:
         care_bed_share=col("target_care_bed_share"), new_beds_care=p.new_beds_care)
     # A shortfall that full expansion could close is the budget's (or the time limit's) doing.
     limited = "budget" if p.budget is not None else "time_limit" if status == "time_limit" else "expansion_limit"
-    cols = {"slots": "shortfall_slots", "affordable": "shortfall_affordable", "beds": "shortfall_beds",
-            "care": "shortfall_care_beds"}
+    cols = DISTRICT_SHORTFALL_COLUMNS
     # One code column per target and reach kind ("" where nothing is missed), joined per district.
     parts = []
     for target, name in cols.items():

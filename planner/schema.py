@@ -189,6 +189,13 @@ RESULT_DISTRICT_COLUMNS = {
     "slots_per_child_before": "slots per child under 3", "slots_per_child_after": "slots per child under 3",
 }
 
+# The district table's shortfall column of each district row (``district``: what the marginal costs
+# and the shortfall reasons read) and of each reach kind.
+DISTRICT_SHORTFALL_COLUMNS = {"slots": "shortfall_slots", "affordable": "shortfall_affordable",
+                              "beds": "shortfall_beds", "care": "shortfall_care_beds"}
+SHORTFALL_COLUMNS = {**DISTRICT_SHORTFALL_COLUMNS, "access_childcare": "shortfall_access_childcare",
+                     "access_beds": "shortfall_access_beds"}
+
 # Phased plans: res.facility_years and res.by_year (with "year") add these.
 RESULT_FACILITY_YEAR_COLUMNS = {
     "added_slots": "slots added in that year", "added_beds": "beds added in that year",

@@ -225,3 +225,56 @@ def test_level_popup_of_the_html_map_shows_the_marginal_costs_readably(tmp_path,
         page.wait_for_timeout(300)
         page.screenshot(path=str(tmp_path / f"level-popup-{lang}.png"))
         assert run.errors == [] and run.blocked == []
+
+
+def _province(rates, acc=0.0):
+    """Province P1 over prefectures M1 (county C1: f1 adds slots at 1,000 yuan) and M2 (county C2: f2 at
+    2,000), 10,000 residents each, 50 km apart; ``rates``: childcare_per_1000 of P1, M1, M2 (NaN: none)."""
+    far = BASE_LON + 0.5
+    areas = [area("a1", "C1", pop=10_000), area("a2", "C2", pop=10_000, lon=far)]
+    facs = [childcare("f1", "C1", max_add=200, cost=1000), childcare("f2", "C2", max_add=200, cost=2000, lon=far)]
+    d = districts(("P1", "", "province"), ("M1", "P1", "prefecture"), ("M2", "P1", "prefecture"),
+                  ("C1", "M1", "county"), ("C2", "M2", "county"),
+                  childcare_per_1000=[*rates, np.nan, np.nan])
+    sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), d)
+    sc.targets.childcare_per_1000 = 0
+    sc.targets.access_share = acc
+    sc.targets.beds_per_1000_elderly = 0
+    return sc
+
+
+def test_a_nested_binding_target_counts_in_the_region_figure():
+    """P1 asks 2.5 per 1,000 (50 slots), M1 6.0 (60 slots in C1): M1 binds, P1 does not. The region has no
+    target of its own: raising every target in it by one (P1 3.5 = 70, M1 7.0 = 70 in C1) costs 10 slots
+    at 1,000 yuan = 10,000 (the largest aggregate alone, P1, once showed 0)."""
+    col = "marginal_cost_childcare_per_1000"
+    res = planner.solve(_province([2.5, 6.0, np.nan]))
+    assert res.cost == pytest.approx(60_000)
+    agg = res.aggregate_targets.set_index("district_id")["marginal_cost"]
+    assert agg["P1"] == 0 and agg["M1"] == pytest.approx(10_000)
+    assert res.rollup("all")[col].iloc[0] == pytest.approx(10_000)
+    assert planner.solve(_province([3.5, 7.0, np.nan])).cost - res.cost == pytest.approx(10_000)
+    assert res.rollup("province").set_index("district_id").at["P1", col] == 0  # its own target: slack
+
+
+def test_a_province_of_one_prefecture_with_the_same_target_is_not_counted_twice():
+    """P1 over the single prefecture M1 (C1, C2), both asking 4.5 per 1,000: two identical rows of the model.
+    Raising both by one costs 20 slots in C1 = 20,000 yuan, and so does the region's figure (their duals
+    split that cost between the two rows; summed, it is counted once)."""
+    far = BASE_LON + 0.5
+    areas = [area("a1", "C1", pop=10_000), area("a2", "C2", pop=10_000, lon=far)]
+    facs = [childcare("f1", "C1", max_add=200, cost=1000), childcare("f2", "C2", max_add=200, cost=2000, lon=far)]
+
+    def solve(rate):
+        d = districts(("P1", "", "province"), ("M1", "P1", "prefecture"), ("C1", "M1", "county"),
+                      ("C2", "M1", "county"), childcare_per_1000=[rate, rate, np.nan, np.nan])
+        sc = planner.Scenario.from_frames(pd.DataFrame(areas), pd.DataFrame(facs), d)
+        sc.targets.childcare_per_1000 = sc.targets.access_share = sc.targets.beds_per_1000_elderly = 0
+        return planner.solve(sc)
+
+    res = solve(4.5)
+    assert res.cost == pytest.approx(90_000)
+    agg = res.aggregate_targets.set_index("district_id")["marginal_cost"]
+    assert agg["P1"] + agg["M1"] == pytest.approx(20_000)
+    assert res.rollup("all")["marginal_cost_childcare_per_1000"].iloc[0] == pytest.approx(20_000)
+    assert solve(5.5).cost - res.cost == pytest.approx(20_000)

@@ -111,3 +111,14 @@ def test_one_way_from_the_solve_call_down_to_the_charts():
     assert "plan" not in reaches(g, "phased")
     assert not {"plan", "phased", "solve"} & reaches(g, "result")
     assert not {"plan", "phased", "solve", "result"} & (reaches(g, "charts") | reaches(g, "phased_tables"))
+
+
+def test_the_shortfall_column_names_are_written_once():
+    """The map from a target to its shortfall column lives in planner.schema; the Result, the phased
+    marginal costs and the phased tables read it there."""
+    from planner import phased_tables, schema
+
+    text = {p.name: p.read_text(encoding="utf-8") for p in PLANNER.glob("*.py")}
+    assert [name for name, t in text.items() if '"slots": "shortfall_slots"' in t] == ["schema.py"]
+    assert phased_tables.SHORTFALL_COLUMNS is schema.SHORTFALL_COLUMNS
+    assert not any(m in reaches(import_graph(), m) for m in ("schema", "targets", "result", "phased"))
