@@ -403,7 +403,7 @@ _FORMAT_JS = r"""
   function fitHeight(e) {
     var m = e.popup._map;
     if (!m) return;
-    var h = Math.max(160, m.getSize().y - 60);
+    var h = Math.max(80, m.getSize().y - 60);
     if (e.popup.options.maxHeight !== h) { e.popup.options.maxHeight = h; e.popup.update(); }
   }
   function bind(l, tip, pop) {

@@ -813,7 +813,8 @@ def year_marginal_costs(model, sols: list, districts: list) -> list[dict]:
     carried = {}
     for row, (sf, cap_col) in CHAIN_ROWS.items():
         cap = np.stack([t[cap_col].to_numpy(float) for t in districts])  # n_years × n_districts
-        ratio = rho["c" if row in ("slots", "affordable", "access_c") else "e"]
+        # the share rows' margin is met by designation or conversion, which carry no operating cost
+        ratio = np.zeros_like(rho["c"]) if row in ("affordable", "care") else rho["c" if row in ("slots", "access_c") else "e"]
         if row.startswith("access_"):
             cap = cap[:, group_d[row[-1]]]  # each area group follows its district's capacity
             ratio = ratio[group_d[row[-1]]]

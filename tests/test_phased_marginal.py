@@ -90,6 +90,25 @@ def test_operating_cost_of_a_unit_built_a_year_early(rate):
     assert mc(res, col, 2030) == pytest.approx(20_000 / (1 + rate) ** 4, rel=1e-9)
 
 
+
+@pytest.mark.parametrize("op", [0.0, 5000.0])
+def test_a_care_share_met_by_conversion_costs_nothing_early_whatever_the_operating_cost(op):
+    """100 beds, 30 care-oriented, conversion at 5,000 yuan; care share 30 % → 50 % over 2026–2030
+    (5 more care beds a year). +1 point in year y < 2030 only converts one bed a year early: 0 yuan
+    undiscounted. An operating cost on added beds must not change that (no bed is added): it once
+    showed 4.955 … 4.970 yuan. 2030: one point = 1 bed converted = 5,000 yuan."""
+    sc = scenario([area("a1", pop=10_000, pop60=1000)],
+                  [eldercare("e1", beds=100, care=30, max_add=100, cost=20_000, conv=5000)],
+                  care_bed_share={2026: 0.3, 2030: 0.5}, beds_per_1000_elderly=0, childcare_per_1000=0,
+                  affordable_share=0, access_share=0)
+    sc.facilities = sc.facilities.assign(operating_cost_per_unit_year=op)
+    sc.years = YEARS
+    res = planner.solve(sc)
+    col = "marginal_cost_care_bed_share"
+    assert mc(res, col, 2030) == pytest.approx(5000, rel=1e-9)
+    for y in YEARS[:-1]:
+        assert mc(res, col, y) == pytest.approx(0.0, abs=1e-6)
+
 def test_marginal_costs_per_district_and_year_match_the_cost_of_raising_that_target():
     """Two districts, 2026–2028, 40 beds per 1,000 aged 60+. D1: 1,000 aged 60+ in 2026, 1,250 from 2027
     (e1 adds at 1,000 yuan); D2: 2,000 then 2,500 (e2 adds at 3,000 yuan). Raising a district's 2027
