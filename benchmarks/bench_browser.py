@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_util import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from test_jupyterlab import jupyterlab, voila  # noqa: E402
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from results_md import replace_section  # noqa: E402
 
 SLIDER = ".cp-slider-childcare_per_1000"
 
@@ -204,21 +206,11 @@ def section(data: dict) -> str:
                   f"({e['openpyxl_baseline'][1] / e['excel'][1]:.1f}× the CPU). The app's Export (map.html, "
                   f"plan.xlsx, plan.gpkg): {e['app_export'][0]} / {e['app_export'][1]} s. Before (issue 13): "
                   f"Excel 9.3 s, Export 11.8 s. Load average {e['load_1min']} during the run.", ""]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip() + "\n" + END_MARKER
 
 
 def write_section(path: Path, text: str) -> None:
-    """Replace only this benchmark's section (between its markers); other sections stay."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if MARKER in old and END_MARKER in old:
-        head = old[:old.index(MARKER)].rstrip() + "\n\n"
-        rest = old[old.index(END_MARKER) + len(END_MARKER):].lstrip("\n")
-    elif MARKER in old:  # an end marker lost by hand: refuse rather than cut the sections after it
-        raise SystemExit(f"{path}: {MARKER} without {END_MARKER}; put the end marker back after this section")
-    else:
-        head, rest = old.rstrip() + "\n\n", ""
-    path.write_text(head + text.rstrip() + "\n" + END_MARKER + ("\n\n" + rest if rest else "\n"), encoding="utf-8")
-
+    replace_section(path, text, MARKER, END_MARKER)
 
 if __name__ == "__main__":
     main()

@@ -27,6 +27,9 @@ import sys
 import time
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from results_md import replace_section  # noqa: E402
+
 START, END = "<!-- bench_phased:start -->", "<!-- bench_phased:end -->"
 YEARS = {1: [2026], 3: [2026, 2027, 2028], 5: [2026, 2027, 2028, 2029, 2030]}
 LIMIT_GB = 12.0
@@ -125,12 +128,7 @@ def markdown(rows: list[dict], machine: str) -> str:
 
 
 def write_section(text: str, path: Path) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in old and END in old:
-        new = old[:old.index(START)] + text + old[old.index(END) + len(END) + 1:]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new, encoding="utf-8")
+    replace_section(path, text, START, END)
 
 
 def main(argv=None) -> int:

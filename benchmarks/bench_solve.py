@@ -68,6 +68,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from instances import SIZES, make_instance, pair_counts  # noqa: E402
+from results_md import replace_section  # noqa: E402
 
 import planner  # noqa: E402
 from planner.access import straight_line_pairs  # noqa: E402
@@ -1354,15 +1355,7 @@ SOLVE_START, SOLVE_END = "<!-- bench_solve:start -->", "<!-- bench_solve:end -->
 
 
 def write_markdown(data: dict, path) -> Path:
-    path = Path(path)
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if SOLVE_START in old and SOLVE_END in old:
-        before = old[:old.index(SOLVE_START)]
-        after = old[old.index(SOLVE_END) + len(SOLVE_END):].lstrip("\n")
-    else:
-        before, after = (old.rstrip() + "\n\n" if old.strip() else "# Benchmarks\n\n"), ""
-    path.write_text(before + markdown(data) + ("\n" + after if after else ""), encoding="utf-8")
-    return path
+    return replace_section(path, markdown(data), SOLVE_START, SOLVE_END)
 
 
 # ---------------------------------------------------------------- driver

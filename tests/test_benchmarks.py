@@ -238,3 +238,20 @@ def test_writers_produce_expected_sections(tiny, bench, experiments, tiny_sc, tm
     (tmp_path / "RESULTS.md").unlink()
     assert bench.main(["--render-only", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "RESULTS.md").read_text(encoding="utf-8") == md
+
+
+def test_each_script_rewrites_only_its_own_results_section(tmp_path):
+    """RESULTS.md holds every script's section: one script's run replaces its own and keeps the others;
+    a start marker without its end is refused instead of cutting what follows."""
+    replace_section = _load("results_md").replace_section
+    path = tmp_path / "RESULTS.md"
+    a, b = ("<!-- a -->", "<!-- /a -->"), ("<!-- b -->", "<!-- /b -->")
+    replace_section(path, "<!-- a -->\nfirst\n<!-- /a -->\n", *a)
+    replace_section(path, "<!-- b -->\nother\n<!-- /b -->\n", *b)
+    replace_section(path, "<!-- a -->\nsecond\n<!-- /a -->\n", *a)
+    assert path.read_text(encoding="utf-8") == ("# Benchmarks\n\n<!-- a -->\nsecond\n<!-- /a -->\n\n"
+                                                 "<!-- b -->\nother\n<!-- /b -->\n")
+    path.write_text("<!-- a -->\nfirst\n\nlater section\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="without"):
+        replace_section(path, "<!-- a -->\nx\n<!-- /a -->\n", *a)
+    assert "later section" in path.read_text(encoding="utf-8")
