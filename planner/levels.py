@@ -278,18 +278,14 @@ def leaf_rates(scenario, tree: Tree | None = None, targets=None) -> pd.DataFrame
             continue
         default = float(getattr(targets, name))
         own = own_values(scenario, tree, name)
-        v = own[:nl]
-        if np.isnan(v).any():  # what a blank leaf follows
-            if name in AREA_RULES:
-                chain = _nearest_ancestor_value(tree, own)
-            elif level in (LEAF, ALL) or name in extra:  # targets this module does not aggregate stay per leaf
-                chain = None
-            else:
-                chain = np.full(nl, np.nan)
-                has = above >= 0
-                chain[has] = np.where(np.isnan(own[above[has]]), default, own[above[has]])
-            if chain is not None:
-                v = np.where(np.isnan(v), chain, v)
+        v = _own_or_ancestor(tree, own) if name in AREA_RULES else own[:nl]
+        # a blank leaf under an aggregated target follows its row at target_level; targets this module
+        # does not aggregate stay per leaf; what is still blank takes the scenario's value
+        if level not in (LEAF, ALL) and name not in (*AREA_RULES, *extra) and np.isnan(v).any():
+            chain = np.full(nl, np.nan)
+            has = above >= 0
+            chain[has] = np.where(np.isnan(own[above[has]]), default, own[above[has]])
+            v = np.where(np.isnan(v), chain, v)
         out[name] = np.where(np.isnan(v), default, v)
     return pd.DataFrame(out, index=scenario.districts.index)
 
@@ -307,7 +303,11 @@ def leaf_own_or_ancestor(scenario, name: str) -> np.ndarray:
     default is applied, so callers can put their own precedence in between (the reach rule's minutes).
     """
     tree = Tree.from_scenario(scenario)
-    own = own_values(scenario, tree, name)
+    return _own_or_ancestor(tree, own_values(scenario, tree, name))
+
+
+def _own_or_ancestor(tree: Tree, own: np.ndarray) -> np.ndarray:
+    """Leaf values of ``own`` (one per tree row), blanks filled from the nearest ancestor that has one."""
     v = own[:tree.n_leaves]
     return np.where(np.isnan(v), _nearest_ancestor_value(tree, own), v) if np.isnan(v).any() else v
 
